@@ -1,0 +1,54 @@
+"""The library's front door: from file paths to an allocation, as the CLI and users call it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wsf import __version__
+from wsf.allocate import Allocation, allocate
+from wsf.errors import WsfError
+from wsf.formula import load_formula
+from wsf.inputs import SchoolData, read_amounts, read_schools, read_students
+from wsf.tables import load_mapping
+
+PathLike = str | Path | None
+
+
+def load_schools(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, mapping: PathLike = None):
+    """The formula and its school data (a school table, a roster, or a roster with a school table)."""
+    if schools is None and students is None:
+        raise WsfError("no data given", fix="pass --schools FILE or --students FILE")
+    formula = load_formula(formula_path)
+    table_mapping = load_mapping(mapping)
+    if students is None:
+        return formula, read_schools(schools, formula.model, table_mapping)
+    directory = read_schools(schools, formula.model, table_mapping, directory=True) if schools else None
+    return formula, read_students(students, formula.model, table_mapping, directory)
+
+
+def allocate_files(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, prior: PathLike = None, mapping: PathLike = None) -> Allocation:
+    formula, data = load_schools(formula_path, schools, students, mapping)
+    if prior is None:
+        return allocate(formula, data)
+    amounts, table = read_amounts(prior, "prior", data)
+    return allocate(formula, data, amounts, table)
+
+
+def provenance(allocation: Allocation) -> dict[str, Any]:
+    """What an output was made from, by content hash: enough to reproduce it exactly."""
+    info = allocation.formula.model.formula
+    summary = allocation.summary()
+    return {
+        "wsf_version": __version__,
+        "formula": {"id": info.id, "fiscal_year": info.fiscal_year, "file": allocation.formula.path.name, "sha256": allocation.formula.sha256},
+        "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in allocation.sources],
+        "schools": summary["schools"],
+        "pupils": summary["pupils"],
+        "total": f"{summary['total_cents'] / 100:.2f}",
+        "scale": summary["scale"],
+        "gain_cap": summary["gain_cap"],
+    }
+
+
+__all__ = ["SchoolData", "allocate_files", "load_schools", "provenance"]

@@ -1,0 +1,184 @@
+"""One school's allocation, line by line: count x rate = amount, with key, label and source.
+
+The lines' amounts are the allocation table's rounded components, so they sum to the school's
+total exactly; count x rate shows how each was computed (rates to a hundredth of a cent).
+Packets and the CLI both render these lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from wsf.allocate import TRANSITION, Allocation
+from wsf.errors import WsfError
+from wsf.grades import GRADES, parse_span
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    label: str
+    amount_cents: int
+    count: float | None = None
+    rate: float | None = None
+    how: str = ""
+    source: str = ""
+    detail: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Explanation:
+    school_id: str
+    name: str
+    enrollment: float
+    lines: tuple[Line, ...]
+    total_cents: int
+    per_pupil_cents: int | None
+
+
+def money(dollars: float, places: int = 2) -> str:
+    sign = "-" if dollars < 0 else ""
+    return f"{sign}${abs(dollars):,.{places}f}"
+
+
+def rate_text(rate: float) -> str:
+    """Cents when exact, else to a hundredth of a cent, so count x rate can be checked."""
+    return money(rate) if abs(rate * 100 - round(rate * 100)) < 1e-6 else money(rate, 4)
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
+
+
+def explain(allocation: Allocation, school_id: str) -> Explanation:
+    data = allocation.inputs.filter(pl.col("school_id") == school_id)
+    if data.height == 0:
+        known = allocation.inputs["school_id"].head(5).to_list()
+        raise WsfError(f"no school with school_id {school_id!r}", key="--school", fix=f"school ids look like: {', '.join(known)}")
+    row = data.row(0, named=True)
+    amounts = allocation.amounts.filter(pl.col("school_id") == school_id).row(0, named=True)
+    cents = allocation.cents.filter(pl.col("school_id") == school_id).row(0, named=True)
+    model = allocation.formula.model
+    enrollment = row["enrollment"]
+    scale = allocation.scale
+    average = amounts["base"] / enrollment if enrollment else 0.0
+    lines = [
+        Line(
+            "base",
+            "Base per pupil (adjusted base, by grade)",
+            cents["base"],
+            enrollment,
+            average,
+            "average adjusted base per pupil" + (f", scaled by {scale:.6f} to the pot" if model.pot else ""),
+            model.formula.source or "",
+            _base_detail(allocation, row),
+        )
+    ]
+    for key, weight in model.weights.items():
+        count = row[weight.count]
+        pupils = max(count - weight.above_share * enrollment, 0.0) if weight.above_share is not None else count
+        if weight.per_pupil is not None:
+            rate, how = weight.per_pupil, "flat dollars per pupil"
+        elif weight.of is not None:
+            rate = weight.weight * model.span_rate(weight.of) * scale
+            how = f"{weight.weight:g} x the {weight.of} adjusted base"
+        else:
+            rate, how = weight.weight * average, f"{weight.weight:g} x the school's average adjusted base"
+        if weight.above_share is not None:
+            how += f"; only pupils above {weight.above_share:.0%} of enrollment count ({number(count)} - {number(weight.above_share * enrollment)})"
+        lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight)))
+    for key, foundation in model.foundations.items():
+        applied = cents[key] != 0
+        how = "flat amount per school" + ("" if foundation.when is None else _when_text(foundation.when, applied))
+        lines.append(Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, how, model.source_of(foundation)))
+    lines.append(_transition_line(allocation, row.get("_prior"), amounts["_formula_total"], cents[TRANSITION]))
+    if sum(line.amount_cents for line in lines) != cents["total"]:
+        raise AssertionError(f"explain lines do not sum to the total of {school_id}")
+    return Explanation(school_id, row["name"], enrollment, tuple(lines), cents["total"], cents["per_pupil"])
+
+
+def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:
+    """One line per run of grades with the same span and rate, e.g. `K-3: 240 x $5,740.80`."""
+    model = allocation.formula.model
+    scale = allocation.scale
+    if not any(c.startswith("grade_") for c in allocation.inputs.columns):
+        span = next(iter(model.base))
+        return (f"{span}: {number(row['enrollment'])} x {rate_text(model.grade_rate[GRADES[0]] * scale)}",)
+    runs: list[list] = []
+    for grade in GRADES:
+        column = f"grade_{grade}"
+        if column not in row or grade not in model.grade_span:
+            continue
+        key = (model.grade_span[grade], model.grade_rate[grade])
+        if runs and runs[-1][0] == key and runs[-1][2] == GRADES.index(grade) - 1:
+            runs[-1][1].append(grade)
+            runs[-1][2] += 1
+            runs[-1][3] += row[column]
+        else:
+            runs.append([key, [grade], GRADES.index(grade), row[column]])
+    out = []
+    for (span, rate), grades, _, pupils in runs:
+        if not pupils:
+            continue
+        name = grades[0] if len(grades) == 1 else f"{grades[0]}-{grades[-1]}"
+        bumps = [f"+{adj.rate:.1%} {adj.label}" for adj in model.base_adjustment if set(grades) <= set(parse_span(adj.span))]
+        parts = [f"{span} base {money(model.base[span])}", *bumps]
+        if model.pot:
+            parts.append(f"x {scale:.6f}")
+        out.append(f"grades {name}: {number(pupils)} x {rate_text(rate * scale)} ({', '.join(parts)})")
+    return tuple(out)
+
+
+def _when_text(when, applied: bool) -> str:
+    parts = []
+    if when.enrollment_below is not None:
+        parts.append(f"enrollment below {when.enrollment_below:,}")
+    if when.enrollment_at_least is not None:
+        parts.append(f"enrollment at least {when.enrollment_at_least:,}")
+    if when.level is not None:
+        parts.append(f"level {' or '.join(when.level)}")
+    return f"; {'applies' if applied else 'does not apply'}: {' and '.join(parts)}"
+
+
+def _transition_line(allocation: Allocation, prior: float | None, formula_total: float, amount: int) -> Line:
+    rules = allocation.formula.model.transition
+    if rules is None:
+        return Line(TRANSITION, "Transition from last year", amount, how="no transition in this formula")
+    formula_amount = money(formula_total)
+    if not prior:
+        how = f"new school (no prior allocation): funded at formula, {formula_amount}"
+    else:
+        cap = allocation.gain_cap
+        bounds = [f"floor {1 - rules.max_loss:.1%} of prior = {money((1 - rules.max_loss) * prior)}"]
+        if cap is not None:
+            bounds.append(f"gain cap +{cap:.2%} = {money((1 + cap) * prior)}")
+        how = f"prior {money(prior)}; formula {formula_amount}; " + "; ".join(bounds)
+    return Line(TRANSITION, "Transition from last year (loss floor and gain cap)", amount, how=how, source=allocation.formula.model.formula.source or "")
+
+
+def render_text(explanation: Explanation, allocation: Allocation) -> str:
+    model = allocation.formula.model
+    head = [
+        f"{explanation.school_id}  {explanation.name}",
+        f"{model.formula.title or model.formula.id}  (formula {model.formula.id}, sha256 {allocation.formula.sha256[:12]})",
+        f"enrollment {number(explanation.enrollment)}",
+        "",
+    ]
+    body = []
+    for line in explanation.lines:
+        amount = money(line.amount_cents / 100)
+        if line.count is not None and line.rate is not None:
+            calc = f"{number(line.count)} x {rate_text(line.rate)} = {amount}"
+        else:
+            calc = f"= {amount}"
+        body.append(f"{line.key:<22} {line.label}")
+        body.append(f"{'':<22} {calc}")
+        body.append(f"{'':<22}   {line.how}")
+        body += [f"{'':<22}   {d}" for d in line.detail]
+        if line.source:
+            body.append(f"{'':<22}   source: {line.source}")
+    per_pupil = "n/a (no pupils)" if explanation.per_pupil_cents is None else money(explanation.per_pupil_cents / 100)
+    tail = ["", f"{'total':<22} {money(explanation.total_cents / 100)}", f"{'per_pupil':<22} {per_pupil}"]
+    return "\n".join(head + body + tail)

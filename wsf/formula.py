@@ -1,0 +1,337 @@
+"""Formula files: TOML -> dict -> one strict, frozen pydantic model.
+
+The reader only turns the file into a dict; the model decides what is valid. Unknown keys
+are refused everywhere, so a typo can never pass silently. The contract is
+`shared/spec/formula-files.md`; additions are documented in the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from wsf.errors import WsfError
+from wsf.grades import ALL, GRADES, parse_span
+
+KEY = r"^[a-z][a-z0-9_]*$"
+RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
+MAX_MONEY = 1e12  # a trillion dollars: anything larger is a typo, not a budget
+
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Key = Annotated[str, Field(pattern=KEY)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class FormulaInfo(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    title: str | None = None
+    fiscal_year: str | None = None
+    source: str | None = None
+
+
+class BaseAdjustment(Strict):
+    span: str
+    rate: Rate
+    label: str
+    source: str | None = None
+
+    @field_validator("span")
+    @classmethod
+    def _span(cls, value: str) -> str:
+        parse_span(value)
+        return value
+
+
+class Weight(Strict):
+    label: str
+    count: Key
+    weight: Rate | None = None
+    per_pupil: Money | None = None
+    of: str | None = None
+    above_share: Share | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Weight:
+        if (self.weight is None) == (self.per_pupil is None):
+            raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
+        if self.of is not None and self.weight is None:
+            raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
+        return self
+
+    @property
+    def scales_with_base(self) -> bool:
+        return self.weight is not None
+
+
+class DerivedCount(Strict):
+    any_of: Annotated[list[Key], Field(min_length=1)]
+    label: str | None = None
+
+
+class When(Strict):
+    enrollment_below: Annotated[int, Field(ge=0)] | None = None
+    enrollment_at_least: Annotated[int, Field(ge=0)] | None = None
+    level: Annotated[list[str], Field(min_length=1)] | None = None
+
+
+class Foundation(Strict):
+    label: str
+    amount: Money
+    when: When | None = None
+    source: str | None = None
+
+
+class Pot(Strict):
+    amount: Annotated[float, Field(gt=0, le=MAX_MONEY, allow_inf_nan=False)]
+    solve: Literal["base"] = "base"
+
+
+class Transition(Strict):
+    max_loss: Share
+    max_gain: Rate | None = None
+
+
+class Rounding(Strict):
+    to: Literal["cent", "dollar"] = "cent"
+
+    @property
+    def unit_cents(self) -> int:
+        return 100 if self.to == "dollar" else 1
+
+
+class Formula(Strict):
+    formula: FormulaInfo
+    base: Annotated[dict[str, Money], Field(min_length=1)]
+    base_adjustment: list[BaseAdjustment] = []
+    weights: dict[Key, Weight] = {}
+    counts: dict[Key, DerivedCount] = {}
+    foundations: dict[Key, Foundation] = {}
+    pot: Pot | None = None
+    transition: Transition | None = None
+    rounding: Rounding = Rounding()
+
+    @field_validator("base")
+    @classmethod
+    def _spans(cls, base: dict[str, float]) -> dict[str, float]:
+        if ALL in base and len(base) > 1:
+            raise ValueError('"all" covers every grade; it cannot stand beside other spans')
+        seen: dict[str, str] = {}
+        for span in base:
+            for grade in parse_span(span):
+                if grade in seen:
+                    raise ValueError(f'spans "{seen[grade]}" and "{span}" overlap at grade {grade}')
+                seen[grade] = span
+        return base
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Formula:
+        covered = self.grade_span
+        for i, adj in enumerate(self.base_adjustment):
+            missing = [g for g in parse_span(adj.span) if g not in covered]
+            if missing:
+                raise ValueError(
+                    f"base_adjustment[{i}].span: grades {', '.join(missing)} of "
+                    f'"{adj.span}" have no base rate; adjust a span listed in [base]'
+                )
+        for key, weight in self.weights.items():
+            if weight.of is not None and weight.of not in self.base:
+                raise ValueError(
+                    f'weights.{key}.of: "{weight.of}" is not a span of [base]; '
+                    f"use one of {', '.join(self.base)}"
+                )
+        clash = set(self.weights) & set(self.foundations)
+        if clash:
+            raise ValueError(f"key {sorted(clash)[0]!r} is both a weight and a foundation; keys are unique")
+        for key in [*self.weights, *self.foundations, *self.counts]:
+            if key in RESERVED:
+                raise ValueError(f"key {key!r} is a column of the allocation table; choose another name")
+        for key, count in self.counts.items():
+            if key in count.any_of:
+                raise ValueError(f"counts.{key}: a count cannot be derived from itself")
+        if self.rounding.to == "dollar" and self.pot and self.pot.amount != round(self.pot.amount):
+            raise ValueError("pot.amount has cents but rounding is to the dollar; make them agree")
+        if self.pot and round(self.pot.amount, 2) != self.pot.amount:
+            raise ValueError("pot.amount has fractions of a cent; give it to the cent")
+        for key, item in self.sourced_items():
+            if not (item.source or self.formula.source):
+                raise ValueError(f"{key}: no source; add source = \"...\" here or in [formula]")
+        return self
+
+    # -- derived views the engine reads -------------------------------------------------
+
+    @cached_property
+    def grade_span(self) -> dict[str, str]:
+        """Each covered grade -> the [base] span that funds it."""
+        return {grade: span for span in self.base for grade in parse_span(span)}
+
+    @cached_property
+    def grade_rate(self) -> dict[str, float]:
+        """Adjusted base per pupil for each covered grade (base x (1 + its adjustments))."""
+        rates = {}
+        for grade, span in self.grade_span.items():
+            bump = sum(adj.rate for adj in self.base_adjustment if grade in parse_span(adj.span))
+            rates[grade] = self.base[span] * (1 + bump)
+        return rates
+
+    def span_rate(self, span: str) -> float:
+        """Adjusted base of one [base] span (the rate an `of` weight multiplies)."""
+        return self.grade_rate[parse_span(span)[0]]
+
+    @property
+    def count_columns(self) -> list[str]:
+        """Columns the data must supply (derived counts' flags come from a roster)."""
+        return sorted({w.count for w in self.weights.values()})
+
+    @property
+    def flag_columns(self) -> list[str]:
+        """True/false roster columns needed: weight counts and derived counts' inputs."""
+        flags = {w.count for w in self.weights.values() if w.count not in self.counts}
+        for count in self.counts.values():
+            flags.update(count.any_of)
+        return sorted(flags)
+
+    def sourced_items(self) -> list[tuple[str, Any]]:
+        items: list[tuple[str, Any]] = [
+            (f"base_adjustment[{i}]", adj) for i, adj in enumerate(self.base_adjustment)
+        ]
+        items += [(f"weights.{k}", w) for k, w in self.weights.items()]
+        items += [(f"foundations.{k}", f) for k, f in self.foundations.items()]
+        return items
+
+    def source_of(self, item: Any) -> str:
+        return item.source or self.formula.source or ""
+
+
+class LoadedFormula(BaseModel):
+    """A validated formula with where it came from: path and SHA-256 of its bytes."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model: Formula
+    path: Path
+    sha256: str
+
+
+def load_formula(path: str | Path) -> LoadedFormula:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise WsfError(f"cannot read formula file: {exc.strerror}", file=path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise WsfError(
+            f"not UTF-8 text (byte {exc.start})", file=path, fix="save the formula file as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else None
+        problem = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise WsfError(
+            f"not valid TOML: {problem}",
+            file=path,
+            line=line,
+            fix="see the formula-file reference in the README",
+        ) from None
+    return LoadedFormula(
+        model=validate_formula(data, path=path, text=text),
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text: str = "") -> Formula:
+    try:
+        return Formula.model_validate(data)
+    except ValidationError as exc:
+        errors = [_to_wsf_error(err, path, text) for err in exc.errors(include_url=False)]
+        raise WsfError.many(errors) from None
+
+
+def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
+    loc = [part for part in err["loc"] if part not in ("function-after", "function-before")]
+    key = _key_path(loc)
+    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+    fix = None
+    if kind == "extra_forbidden":
+        problem = f"unknown key {loc[-1]!r}"
+        fix = "check the spelling against the formula-file reference in the README"
+    elif kind == "missing":
+        problem = "required key is missing"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        problem = f"must be {op} {bound:g}, got {got!r}"
+    elif kind == "finite_number":
+        problem = f"must be a finite number, got {got!r}"
+    elif kind == "string_pattern_mismatch":
+        problem = f"{got!r} is not a valid name; use lowercase letters, digits and _ (or - for formula.id)"
+    elif kind == "value_error":
+        problem = str(ctx.get("error", err["msg"]))
+    elif kind == "too_short":
+        problem = "must not be empty"
+    else:
+        problem = f"{err['msg'][0].lower()}{err['msg'][1:]}, got {got!r}"
+    # A cross-check names its own key path inside the message ("weights.x.of: ...").
+    inner = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z0-9_]+)*): (.*)$", problem)
+    if inner and not key:
+        key, problem = inner.group(1), inner.group(2)
+    return WsfError(problem, file=path, line=_line_of(text, key), key=key or None, fix=fix)
+
+
+def _key_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """Line of a key path in the TOML source (or of its nearest enclosing key), for messages."""
+    if not text or not key:
+        return None
+    lines: dict[str, int] = {}
+    table, arrays = "", {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if m := re.match(r"^\[\[\s*([\w.]+)\s*\]\]", line):
+            arrays[m.group(1)] = arrays.get(m.group(1), -1) + 1
+            table = f"{m.group(1)}[{arrays[m.group(1)]}]"
+        elif m := re.match(r"^\[\s*([\w.\"-]+)\s*\]", line):
+            table = m.group(1).replace('"', "")
+        elif m := re.match(r'^"?([\w-]+)"?\s*=', line):
+            lines.setdefault(f"{table}.{m.group(1)}" if table else m.group(1), n)
+            continue
+        else:
+            continue
+        lines.setdefault(table, n)
+    while key:
+        if key in lines:
+            return lines[key]
+        key = re.sub(r"(\.[^.]*|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
+    return None

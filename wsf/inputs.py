@@ -1,0 +1,284 @@
+"""School tables, student rosters and prior allocations, checked against a formula.
+
+Each reader returns plain frames with wsf's column names and numeric types, or raises one
+`WsfError` listing every rule that failed: how many rows, and a few of them by row number and
+`school_id`. A roster is aggregated to the same shape as a school table (counts per school),
+so everything after this module sees one kind of input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from wsf.errors import WsfError
+from wsf.formula import Formula
+from wsf.grades import ALL, GRADE_COLUMNS, GRADES, normalise_grade
+from wsf.tables import ROW, Mapping, Table, read_table
+
+MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong column
+TRUE = ("true", "t", "yes", "y", "1", "1.0")
+FALSE = ("false", "f", "no", "n", "0", "0.0", "")
+THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+
+
+@dataclass(frozen=True)
+class SchoolData:
+    """One row per school: school_id, name, level, pupil columns, enrollment, counts."""
+
+    frame: pl.DataFrame
+    pupil_columns: tuple[str, ...]
+    sources: tuple[Table, ...] = field(default=())
+
+
+class Checks:
+    """Collects every failed rule of one file, then raises them together."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.errors: list[WsfError] = []
+
+    def rows(self, frame: pl.DataFrame, bad: pl.Expr, column: str, problem: str, fix: str, show: pl.Expr | None = None) -> None:
+        failed = frame.filter(bad.fill_null(False))
+        if failed.height == 0:
+            return
+        label = pl.col("school_id") if "school_id" in failed.columns else pl.col(column)
+        shown = show if show is not None else pl.col(column)
+        examples = failed.head(3).select(ROW, label.cast(pl.String).alias("who"), shown.cast(pl.String).alias("what"))
+        listed = "; ".join(
+            f"row {r} ({who}: {what if what not in (None, '') else 'empty'})" for r, who, what in examples.iter_rows()
+        )
+        count = f"{failed.height} row{'s' if failed.height > 1 else ''}"
+        self.errors.append(WsfError(f"{count} {problem}, e.g. {listed}", file=self.table.path, key=f"column {column}", fix=fix))
+
+    def add(self, problem: str, column: str | None = None, fix: str | None = None) -> None:
+        self.errors.append(WsfError(problem, file=self.table.path, key=f"column {column}" if column else None, fix=fix))
+
+    def done(self) -> None:
+        if self.errors:
+            raise WsfError.many(self.errors)
+
+
+def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = None, directory: bool = False) -> SchoolData:
+    """A school table; with `directory`, only ids, names and levels (counts come from a roster)."""
+    table = read_table(path, mapping)
+    checks = Checks(table)
+    frame = table.frame
+    _require(checks, frame, ["school_id", "name"])
+    if directory:
+        checks.done()
+        frame = _ids(checks, frame, "school_id").with_columns(_level(frame))
+        return SchoolData(frame.select("school_id", "name", "level"), (), (table,))
+    pupil_columns = _pupil_columns(checks, frame, formula)
+    counts = [c for c in formula.count_columns if c not in pupil_columns]
+    missing = [c for c in counts if c not in frame.columns]
+    for column in missing:
+        users = [f"weights.{k}" for k, w in formula.weights.items() if w.count == column]
+        checks.add(
+            f"the formula counts {column!r} ({', '.join(users)}) but the file has no such column",
+            column,
+            fix=f"add the column or map one in a mapping file; the file's columns are: {', '.join(c for c in frame.columns if c != ROW)}",
+        )
+    if any(f.when and f.when.level for f in formula.foundations.values()) and "level" not in frame.columns:
+        checks.add("a foundation depends on `level`, but the file has no level column", "level")
+    checks.done()
+
+    frame = _ids(checks, frame, "school_id")
+    frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
+    numbers = [*pupil_columns, *counts]
+    if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
+        numbers.append("enrollment")
+    frame = _numbers(checks, frame, numbers)
+    checks.done()
+
+    frame = frame.with_columns(pl.sum_horizontal(pupil_columns).alias("_pupils"))
+    if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
+        checks.rows(
+            frame,
+            pl.col("enrollment") != pl.col("_pupils"),
+            "enrollment",
+            "with an enrollment that is not the sum of the grade columns",
+            "correct the total or the grade columns so they agree",
+            show=pl.format("{} vs {}", pl.col("enrollment"), pl.col("_pupils")),
+        )
+    frame = frame.drop("enrollment", strict=False).rename({"_pupils": "enrollment"})
+    _uncovered_grades(checks, frame, formula)
+    _counts_within_enrollment(checks, frame, counts)
+    checks.done()
+    keep = ["school_id", "name", "level", *pupil_columns, "enrollment", *counts]
+    return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
+
+
+def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = None, schools: SchoolData | None = None) -> SchoolData:
+    """Aggregate a roster to counts per school; with a school table, every school is kept."""
+    table = read_table(path, mapping)
+    checks = Checks(table)
+    frame = table.frame
+    flags = formula.flag_columns
+    _require(checks, frame, ["student_id", "school_id", "grade", *flags])
+    checks.done()
+    frame = _ids(checks, frame, "student_id")
+    grade_of = {raw: normalise_grade(raw) for raw in frame["grade"].drop_nulls().unique().to_list()}
+    frame = frame.with_columns(
+        pl.col("school_id").str.strip_chars(),
+        pl.col("grade").replace_strict({k: v for k, v in grade_of.items() if v}, default=None, return_dtype=pl.String).alias("_grade"),
+        *[pl.col(f).str.strip_chars().str.to_lowercase().fill_null("").alias(f) for f in flags],
+    )
+    checks.rows(frame, pl.col("school_id").is_null() | (pl.col("school_id") == ""), "school_id", "with no school_id", "give every pupil a school")
+    checks.rows(frame, pl.col("_grade").is_null(), "grade", "with an unknown grade", "grades are TK, K, 1 .. 12")
+    covered = set(formula.grade_span)
+    checks.rows(
+        frame,
+        pl.col("_grade").is_not_null() & ~pl.col("_grade").is_in(list(covered)),
+        "grade",
+        "in a grade no [base] span funds",
+        "add a span for that grade to [base] or remove those pupils",
+    )
+    for flag in flags:
+        checks.rows(frame, ~pl.col(flag).is_in([*TRUE, *FALSE]), flag, "that are not true/false", "write true or false (or 1/0, yes/no)")
+    if schools is not None:
+        known = schools.frame["school_id"]
+        checks.rows(
+            frame,
+            ~pl.col("school_id").is_in(known.implode()),
+            "school_id",
+            "whose school is not in the school table",
+            f"add the school to {schools.sources[0].path.name} or correct the pupil's school_id",
+        )
+    checks.done()
+
+    grades = [g for g in GRADES if g in covered]
+    is_true = {f: pl.col(f).is_in(TRUE) for f in flags}
+    derived = {k: pl.any_horizontal([is_true[f] for f in c.any_of]) for k, c in formula.counts.items()}
+    counted = [c for c in formula.count_columns]
+    agg = frame.lazy().group_by("school_id").agg(
+        *[(pl.col("_grade") == g).sum().cast(pl.Float64).alias(f"grade_{g}") for g in grades],
+        *[(derived[c] if c in derived else is_true[c]).sum().cast(pl.Float64).alias(c) for c in counted],
+    )
+    pupil_columns = tuple(f"grade_{g}" for g in grades)
+    if schools is not None:
+        base = schools.frame.select("school_id", "name", "level")
+        agg = base.lazy().join(agg, on="school_id", how="left", validate="1:1").with_columns(
+            pl.col(*pupil_columns, *counted).fill_null(0.0)
+        )
+        sources = (*schools.sources, table)
+    else:
+        agg = agg.with_columns(pl.col("school_id").alias("name"), pl.lit(None, pl.String).alias("level"))
+        sources = (table,)
+    result = agg.with_columns(pl.sum_horizontal(pupil_columns).alias("enrollment")).select(
+        "school_id", "name", "level", *pupil_columns, "enrollment", *counted
+    )
+    return SchoolData(result.collect(), pupil_columns, sources)
+
+
+def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None) -> tuple[pl.DataFrame, Table]:
+    """A per-school dollar column (prior allocations, current spending) for known schools."""
+    table = read_table(path, mapping)
+    checks = Checks(table)
+    _require(checks, table.frame, ["school_id", column])
+    checks.done()
+    frame = _ids(checks, table.frame, "school_id")
+    frame = _numbers(checks, frame, [column], whole=False)
+    checks.rows(
+        frame,
+        ~pl.col("school_id").is_in(schools.frame["school_id"].implode()),
+        "school_id",
+        "for a school that is not in the school data",
+        "remove the row, or add the school to the school data",
+    )
+    checks.done()
+    return frame.select("school_id", column), table
+
+
+# -- rules -----------------------------------------------------------------------------
+
+
+def _require(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> None:
+    present = [c for c in frame.columns if c != ROW]
+    for column in columns:
+        if column not in frame.columns:
+            checks.add(
+                f"required column {column!r} is missing",
+                column,
+                fix=f"the file's columns are: {', '.join(present)}; rename one, or map it in a mapping file ([columns] {column} = \"Header\")",
+            )
+
+
+def _level(frame: pl.DataFrame) -> pl.Expr:
+    if "level" not in frame.columns:
+        return pl.lit(None, pl.String).alias("level")
+    return pl.col("level").str.strip_chars().str.to_lowercase()
+
+
+def _ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    frame = frame.with_columns(pl.col(column).str.strip_chars())
+    checks.rows(frame, pl.col(column).is_null(), column, "with an empty id", "give every row an id")
+    checks.rows(
+        frame,
+        pl.col(column).is_not_null() & pl.col(column).is_duplicated(),
+        column,
+        f"with a duplicate {column}",
+        "each id must appear once; remove or merge the duplicates",
+    )
+    checks.done()
+    return frame
+
+
+def _pupil_columns(checks: Checks, frame: pl.DataFrame, formula: Formula) -> list[str]:
+    unknown = [c for c in frame.columns if c.lower().startswith("grade_") and c not in GRADE_COLUMNS]
+    for column in unknown:
+        checks.add(f"{column!r} looks like a grade column but names no grade", column, fix=f"grade columns are {', '.join(GRADE_COLUMNS)}")
+    grade_columns = [c for c in GRADE_COLUMNS if c in frame.columns]
+    if grade_columns:
+        return grade_columns
+    if ALL in formula.base and "enrollment" in frame.columns:
+        return ["enrollment"]
+    need = "an `enrollment` column or grade columns" if ALL in formula.base else f"grade columns ({GRADE_COLUMNS[0]} .. {GRADE_COLUMNS[-1]})"
+    checks.add(f"no enrollment: the formula's [base] needs {need}", fix="add them, or map the file's headers in a mapping file")
+    return []
+
+
+def _numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], whole: bool = True) -> pl.DataFrame:
+    """Parse text to numbers; `"1,234"` is read as 1234; text, blanks and nonsense are errors."""
+    parsed = {}
+    for column in columns:
+        text = pl.col(column).cast(pl.String).str.strip_chars()
+        clean = pl.when(text.str.contains(THOUSANDS)).then(text.str.replace_all(",", "")).otherwise(text)
+        parsed[column] = clean.cast(pl.Float64, strict=False)
+    frame = frame.with_columns(**{f"_{c}": e for c, e in parsed.items()})
+    what = "a whole number of pupils" if whole else "an amount in dollars"
+    for column in columns:
+        value = pl.col(f"_{column}")
+        checks.rows(frame, value.is_null(), column, "that are not numbers", f"write {what} (no text, no blanks)")
+        checks.rows(frame, ~value.is_finite() | (value.abs() > (MAX_PUPILS if whole else 1e12)), column, "with an absurd value", f"write {what}")
+        checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
+        if whole:
+            checks.rows(frame, value.is_finite() & (value != value.round()), column, "with a fractional count", "counts of pupils are whole numbers")
+    return frame.drop(columns).rename({f"_{c}": c for c in columns})
+
+
+def _uncovered_grades(checks: Checks, frame: pl.DataFrame, formula: Formula) -> None:
+    for grade in GRADES:
+        column = f"grade_{grade}"
+        if column in frame.columns and grade not in formula.grade_span:
+            checks.rows(
+                frame,
+                pl.col(column) > 0,
+                column,
+                f"with pupils in grade {grade}, which no [base] span funds",
+                f"add a span covering {grade} to [base], or move those pupils",
+            )
+
+
+def _counts_within_enrollment(checks: Checks, frame: pl.DataFrame, counts: list[str]) -> None:
+    for column in counts:
+        checks.rows(
+            frame,
+            pl.col(column) > pl.col("enrollment"),
+            column,
+            "with a count above the school's enrollment",
+            "a count of pupils cannot exceed enrollment; check the column mapping",
+            show=pl.format("{} > {}", pl.col(column), pl.col("enrollment")),
+        )

@@ -1,0 +1,127 @@
+"""Writing results: atomically, byte-for-byte reproducibly, and safe to open in a spreadsheet.
+
+Every file is written to a temporary name beside its target and moved into place only when
+complete, so an interrupted or failed run leaves nothing half-written. Each output has a
+`<name>.meta.json` beside it recording the formula and every input by SHA-256.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from wsf import __version__
+from wsf.errors import WsfError
+
+RISKY = ("=", "+", "-", "@", "\t", "\r")
+FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
+MONEY = "#,##0.00;-#,##0.00"
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path in the target's folder, moved onto the target only on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def neutralise(value: str | None) -> str | None:
+    """Text a spreadsheet would run as a formula, made inert (OWASP: prefix a quote)."""
+    if value and value.startswith(RISKY):
+        return "'" + value
+    return value
+
+
+def safe_filename(name: str, fallback: str = "school") -> str:
+    """A file name from a school name that cannot leave its folder or surprise a shell."""
+    name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE).strip(".-_")
+    return (name or fallback)[:80]
+
+
+def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None) -> list[Path]:
+    """Write a frame as CSV, Parquet or XLSX by extension; returns the paths written."""
+    target = Path(target)
+    writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
+        ".csv": _write_csv,
+        ".parquet": _write_parquet,
+        ".xlsx": _write_xlsx,
+    }
+    writer = writers.get(target.suffix.lower())
+    if writer is None:
+        raise WsfError(f"cannot write {target.suffix or 'a file without extension'!r}", file=target, fix="name the output .csv, .parquet or .xlsx")
+    with atomic_path(target) as temp:
+        writer(frame, temp)
+    written = [target]
+    if meta is not None:
+        written.append(write_json(meta, target.with_name(target.name + ".meta.json")))
+    return written
+
+
+def write_json(data: dict[str, Any], target: Path) -> Path:
+    with atomic_path(target) as temp:
+        temp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
+def _text_columns(frame: pl.DataFrame) -> list[str]:
+    return [c for c, t in frame.schema.items() if t == pl.String]
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+    safe = frame.with_columns(pl.col(c).map_elements(neutralise, return_dtype=pl.String) for c in _text_columns(frame))
+    safe.write_csv(path, line_terminator="\n")
+
+
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_parquet(path, compression="zstd", statistics=False)
+
+
+def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
+    write_sheet(book, "Allocations", frame)
+    book.close()
+
+
+def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None) -> Any:
+    """One sheet: bold frozen header, filters, money formats, widths, text never a formula."""
+    sheet = book.add_worksheet(title)
+    header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
+    money_fmt = book.add_format({"num_format": MONEY})
+    text_fmt = book.add_format({"quote_prefix": True})
+    if money is None:
+        money = tuple(c for c, t in frame.schema.items() if isinstance(t, pl.Decimal))
+    for col, name in enumerate(frame.columns):
+        sheet.write_string(0, col, name, header)
+        values = frame[name].to_list()
+        is_money = name in money
+        width = max([len(name)] + [len(f"{v:,.2f}" if is_money and v is not None else str(v)) for v in values[:500]])
+        sheet.set_column(col, col, min(max(width + 2, 8), 60), money_fmt if is_money else None)
+        for row, value in enumerate(values, start=1):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(row, col, value, text_fmt if value.startswith(RISKY) else None)
+            else:
+                sheet.write_number(row, col, float(value), money_fmt if is_money else None)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(frame.height, 1), max(len(frame.columns) - 1, 0))
+    return sheet

@@ -1,0 +1,195 @@
+"""Reading data files as they are published: CSV, Parquet or XLSX, plus a mapping file.
+
+This layer knows about bytes, encodings, separators, title rows and header names, and
+nothing about school finance. It hands `inputs` a frame whose columns carry wsf's names and
+a `_row` column with the row number a person sees in a spreadsheet (header = row 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wsf.errors import WsfError
+
+ROW = "_row"
+FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".xlsx")
+
+
+class DataWarning(UserWarning):
+    """Input read, but not as cleanly as it should have been (shown to the user)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadOptions(_Strict):
+    sheet: str | None = None
+    header_row: Annotated[int, Field(ge=1, le=1000)] = 1
+    separator: Annotated[str, Field(min_length=1, max_length=1)] | None = None
+
+
+class Mapping(_Strict):
+    """wsf column name -> the file's header (or several headers joined, e.g. a CDS code)."""
+
+    read: ReadOptions = ReadOptions()
+    columns: dict[str, str | Annotated[list[str], Field(min_length=1)]] = {}
+
+
+@dataclass(frozen=True)
+class Table:
+    path: Path
+    sha256: str
+    frame: pl.DataFrame
+
+
+def load_mapping(path: str | Path | None) -> Mapping:
+    if path is None:
+        return Mapping()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return Mapping.model_validate(data)
+    except OSError as exc:
+        raise WsfError(f"cannot read mapping file: {exc.strerror}", file=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise WsfError(f"not a valid TOML mapping file: {exc}", file=path) from None
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise WsfError(
+            err["msg"],
+            file=path,
+            key=key,
+            fix='a mapping file has [read] (sheet, header_row, separator) and [columns] (wsf_name = "File header")',
+        ) from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
+    """Read a whole file as text columns, renamed to wsf's names, with spreadsheet row numbers."""
+    path = Path(path)
+    mapping = mapping or Mapping()
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise WsfError(f"unknown file type {suffix!r}", file=path, fix="give a .csv, .parquet or .xlsx file")
+    if not path.is_file():
+        raise WsfError("file not found", file=path)
+    skip = mapping.read.header_row - 1
+    if suffix == ".parquet":
+        frame = _read_parquet(path)
+    elif suffix == ".xlsx":
+        frame = _read_xlsx(path, mapping.read.sheet, skip)
+    else:
+        frame = _read_csv(path, mapping.read.separator, skip)
+    frame = _apply_mapping(frame, mapping, path)
+    frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
+    return Table(path=path, sha256=file_sha256(path), frame=frame)
+
+
+def decode_text(path: Path, raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252/Latin-1 with a warning, else an error."""
+    if b"\x00" in raw:
+        raise WsfError("contains NUL bytes; this is not a text file", file=path, fix="export the data as CSV text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        line = raw[: utf8_error.start].count(b"\n") + 1
+        raise WsfError(
+            f"line {line}: bytes that are neither UTF-8 nor Latin-1 text "
+            f"(byte 0x{raw[utf8_error.start]:02x} at offset {utf8_error.start})",
+            file=path,
+            fix="save the file as UTF-8 (in Excel: Save As > CSV UTF-8)",
+        ) from None
+    warnings.warn(f"{path.name}: not UTF-8; read as Windows-1252/Latin-1 text", DataWarning, stacklevel=2)
+    return text
+
+
+def _read_csv(path: Path, separator: str | None, skip: int) -> pl.DataFrame:
+    text = decode_text(path, path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if not any(line.strip() for line in lines[skip:]):
+        raise WsfError("the file is empty", file=path, fix="export the table again, with its header row")
+    header = lines[skip] if skip < len(lines) else ""
+    if separator is None:
+        separator = max((",", ";", "\t"), key=lambda s: header.count(s))
+    try:
+        return pl.read_csv(
+            text.encode(),
+            separator=separator,
+            skip_rows=skip,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise WsfError(f"cannot be read as CSV: {first}", file=path, fix="check that every row has as many fields as the header") from None
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several unrelated types for a corrupt file
+        raise WsfError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", file=path) from None
+    return frame.with_columns(pl.all().cast(pl.String))
+
+
+def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=sheet,
+            read_options={"header_row": skip},
+            infer_schema_length=0,
+            drop_empty_rows=True,
+        )
+    except Exception as exc:  # fastexcel errors carry no common base class
+        raise WsfError(
+            f"cannot read the workbook: {str(exc).splitlines()[0]}",
+            file=path,
+            fix="name the sheet and header row in a mapping file ([read] sheet, header_row)",
+        ) from None
+    return frame.with_columns(pl.all().cast(pl.String))
+
+
+def _apply_mapping(frame: pl.DataFrame, mapping: Mapping, path: Path) -> pl.DataFrame:
+    """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school)."""
+    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in frame.columns})
+    if not mapping.columns:
+        return frame
+    wanted: list[str] = []
+    for source in mapping.columns.values():
+        wanted += [source] if isinstance(source, str) else source
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise WsfError(
+            f"the mapping names column {missing[0]!r}, which is not in the file",
+            file=path,
+            fix=f"the file's columns are: {', '.join(frame.columns)}",
+        )
+    mapped = [
+        (pl.col(src) if isinstance(src, str) else pl.concat_str([pl.col(c).str.strip_chars() for c in src])).alias(dst)
+        for dst, src in mapping.columns.items()
+    ]
+    used = set(wanted) | set(mapping.columns)
+    return frame.select(*mapped, *[c for c in frame.columns if c not in used])
