@@ -107,7 +107,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     _uncovered_grades(checks, frame, formula)
     _counts_within_enrollment(checks, frame, counts)
     checks.done()
-    keep = ["school_id", "name", "level", *pupil_columns, "enrollment", *counts]
+    keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts]))
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
 
 

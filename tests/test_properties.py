@@ -1,0 +1,167 @@
+"""Invariants that must hold for any formula and district (hypothesis generates both)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import write_csv
+from wsf.allocate import allocate
+from wsf.formula import LoadedFormula, validate_formula
+from wsf.inputs import SchoolData, read_schools, read_students
+
+GRADES = ["K", "1", "2", "6", "7", "9", "12"]
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def districts(draw, pot: bool | None = None, transition: bool | None = None):
+    """A formula dict, school rows (with counts within enrollment) and prior rows."""
+    n = draw(st.integers(1, 9))
+    schools = []
+    for i in range(n):
+        grades = {"grade_K": 0} | {f"grade_{g}": draw(st.integers(0, 120)) for g in draw(st.lists(st.sampled_from(GRADES), max_size=4, unique=True))}
+        enrollment = sum(grades.values())
+        frl = draw(st.integers(0, enrollment))
+        el = draw(st.integers(0, enrollment))
+        unduplicated = draw(st.integers(max(frl, el), min(enrollment, frl + el)))
+        level = draw(st.sampled_from(["elementary", "middle", "high"]))
+        schools.append({"school_id": f"S{i:02d}", "name": f"School {i}", "level": level, **grades,
+                        "frl": frl, "el": el, "unduplicated": unduplicated, "sped": draw(st.integers(0, enrollment))})
+    money = st.integers(1_000, 12_000)
+    formula = {
+        "formula": {"id": "property", "source": "hypothesis"},
+        "base": {"K-5": draw(money), "6-8": draw(money), "9-12": draw(money)},
+        "base_adjustment": [{"span": "K-3", "rate": draw(st.sampled_from([0.0, 0.104, 0.2])), "label": "K-3"}],
+        "weights": {
+            "poverty": {"label": "Poverty", "count": "frl", "weight": draw(st.floats(0, 1, allow_nan=False))},
+            "english_learner": {"label": "EL", "count": "el", "weight": draw(st.floats(0, 1, allow_nan=False)), "of": "K-5"},
+            "sped": {"label": "SpEd", "count": "sped", "per_pupil": draw(st.integers(0, 9_000))},
+            "concentration": {"label": "Conc", "count": "unduplicated", "weight": draw(st.floats(0, 1, allow_nan=False)),
+                              "above_share": draw(st.floats(0, 1, allow_nan=False))},
+        },
+        "foundations": {
+            "leadership": {"label": "Leadership", "amount": draw(st.integers(0, 300_000))},
+            "small": {"label": "Small", "amount": 100_000, "when": {"enrollment_below": 100}},
+            "high": {"label": "High", "amount": 50_000, "when": {"level": ["high"]}},
+        },
+        "rounding": {"to": draw(st.sampled_from(["cent", "dollar"]))},
+    }
+    if pot if pot is not None else draw(st.booleans()):
+        formula["pot"] = {"amount": draw(st.integers(1_000_000, 60_000_000))}
+    priors = []
+    if transition if transition is not None else draw(st.booleans()):
+        formula["transition"] = {"max_loss": draw(st.floats(0, 0.2, allow_nan=False))}
+        if "pot" not in formula or draw(st.booleans()):
+            formula["transition"]["max_gain"] = draw(st.floats(0, 0.5, allow_nan=False))
+        priors = [{"school_id": s["school_id"], "prior": draw(st.integers(0, 5_000_000))} for s in schools if draw(st.booleans())]
+    return formula, schools, priors
+
+
+def run(formula: dict, schools: list[dict], priors: list[dict], shuffle_seed: int | None = None):
+    model = validate_formula(formula)
+    loaded = LoadedFormula(model=model, path=Path("property.toml"), sha256="0" * 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = read_schools(write_csv(Path(tmp) / "schools.csv", schools), model)
+    frame = data.frame if shuffle_seed is None else data.frame.sample(fraction=1.0, shuffle=True, seed=shuffle_seed)
+    prior = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64}) if "transition" in formula else None
+    return allocate(loaded, SchoolData(frame, data.pupil_columns), prior)
+
+
+def solvable(formula: dict, schools: list[dict]) -> bool:
+    return "pot" not in formula or sum(s.get(c, 0) for s in schools for c in s if c.startswith("grade_")) > 0
+
+
+@SETTINGS
+@given(districts())
+def test_every_school_once_and_totals_reconcile(district) -> None:
+    formula, schools, priors = district
+    try:
+        result = run(formula, schools, priors)
+    except Exception as error:  # a pot the fixed parts exceed is a user error, not a failure
+        from wsf.errors import WsfError
+
+        assert isinstance(error, WsfError), error
+        return
+    cents = result.cents
+    assert sorted(cents["school_id"]) == sorted(s["school_id"] for s in schools)
+    keys = result.component_keys
+    assert (cents.select(pl.sum_horizontal(keys)).to_series() == cents["total"]).all()
+    if "pot" in formula:
+        assert cents["total"].sum() == formula["pot"]["amount"] * 100
+    unit = 100 if formula["rounding"]["to"] == "dollar" else 1
+    assert all((cents[k] % unit == 0).all() for k in [*keys, "total"])
+
+
+@SETTINGS
+@given(districts(), st.integers(0, 2**32 - 1))
+def test_shuffling_rows_changes_nothing(district, seed) -> None:
+    formula, schools, priors = district
+    if not solvable(formula, schools):
+        return
+    try:
+        first = run(formula, schools, priors)
+    except Exception:
+        return
+    assert first.cents.equals(run(formula, schools, priors, shuffle_seed=seed).cents)
+
+
+@SETTINGS
+@given(districts(pot=False), st.data())
+def test_more_need_never_lowers_an_amount_without_a_pot(district, data) -> None:
+    formula, schools, priors = district
+    before = run(formula, schools, priors)
+    i = data.draw(st.integers(0, len(schools) - 1))
+    school = dict(schools[i])
+    enrollment = sum(v for k, v in school.items() if k.startswith("grade_"))
+    column = data.draw(st.sampled_from(["frl", "el", "sped", "unduplicated"]))
+    if school[column] >= enrollment:
+        return
+    school[column] += 1
+    if column in ("frl", "el"):
+        school["unduplicated"] = max(school["unduplicated"], school[column])
+    after = run(formula, [*schools[:i], school, *schools[i + 1:]], priors)
+    key = pl.col("school_id") == school["school_id"]
+    assert after.cents.filter(key)["total"][0] >= before.cents.filter(key)["total"][0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(districts(transition=False), st.randoms(use_true_random=False))
+def test_roster_gives_the_same_allocation_as_school_counts(district, rng) -> None:
+    """Pupils with flags, aggregated, equal the school table's counts: same cents."""
+    formula, schools, _ = district
+    formula["counts"] = {"unduplicated": {"any_of": ["frl", "el"]}}
+    if not solvable(formula, schools):
+        return
+    pupils = []
+    for school in schools:
+        grades = [g.removeprefix("grade_") for g, n in school.items() if g.startswith("grade_") for _ in range(n)]
+        n = len(grades)
+        # frl on the first pupils, el on the last ones, overlapping exactly as `unduplicated` says
+        overlap = school["frl"] + school["el"] - school["unduplicated"]
+        el_start = school["frl"] - overlap
+        sped = set(rng.sample(range(n), school["sped"]))
+        for j, grade in enumerate(grades):
+            pupils.append({"student_id": f"{school['school_id']}-{j}", "school_id": school["school_id"], "grade": grade,
+                           "frl": str(j < school["frl"]).lower(), "el": str(el_start <= j < el_start + school["el"]).lower(),
+                           "sped": str(j in sped).lower()})
+    rng.shuffle(pupils)
+    model = validate_formula(formula)
+    loaded = LoadedFormula(model=model, path=Path("property.toml"), sha256="0" * 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = read_schools(write_csv(Path(tmp) / "schools.csv", schools), model, directory=True)
+        header = {"student_id": "", "school_id": "", "grade": "", "frl": "", "el": "", "sped": ""}
+        roster = write_csv(Path(tmp) / "students.csv", pupils or [header])
+        if not pupils:
+            roster.write_text(",".join(header) + "\n")
+        from_roster = read_students(roster, model, schools=directory)
+        from_table = read_schools(write_csv(Path(tmp) / "schools.csv", schools), model)
+    try:
+        expected = allocate(loaded, from_table)
+    except Exception:
+        return
+    assert allocate(loaded, from_roster).cents.equals(expected.cents)
