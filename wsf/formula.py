@@ -248,6 +248,8 @@ def load_formula(path: str | Path) -> LoadedFormula:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) if match else None
+        if line is None and "end of document" in str(exc):
+            line = len(text.splitlines())
         problem = re.sub(r"\s*\(at line.*\)", "", str(exc))
         raise WsfError(
             f"not valid TOML: {problem}",

@@ -101,7 +101,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
             "enrollment",
             "with an enrollment that is not the sum of the grade columns",
             "correct the total or the grade columns so they agree",
-            show=pl.format("{} vs {}", pl.col("enrollment"), pl.col("_pupils")),
+            show=pl.format("{} vs {}", _shown(pl.col("enrollment")), _shown(pl.col("_pupils"))),
         )
     frame = frame.drop("enrollment", strict=False).rename({"_pupils": "enrollment"})
     _uncovered_grades(checks, frame, formula)
@@ -206,6 +206,11 @@ def _require(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> None:
             )
 
 
+def _shown(value: pl.Expr) -> pl.Expr:
+    """A count as a person writes it: 700, not 700.0."""
+    return pl.when(value == value.round()).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String))
+
+
 def _level(frame: pl.DataFrame) -> pl.Expr:
     if "level" not in frame.columns:
         return pl.lit(None, pl.String).alias("level")
@@ -280,5 +285,5 @@ def _counts_within_enrollment(checks: Checks, frame: pl.DataFrame, counts: list[
             column,
             "with a count above the school's enrollment",
             "a count of pupils cannot exceed enrollment; check the column mapping",
-            show=pl.format("{} > {}", pl.col(column), pl.col("enrollment")),
+            show=pl.format("{} > {}", _shown(pl.col(column)), _shown(pl.col("enrollment"))),
         )

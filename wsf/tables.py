@@ -98,6 +98,8 @@ def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
         frame = _read_xlsx(path, mapping.read.sheet, skip)
     else:
         frame = _read_csv(path, mapping.read.separator, skip)
+    if frame.height == 0:
+        raise WsfError("the file has a header but no rows", file=path, fix="export the table again, with its data rows")
     frame = _apply_mapping(frame, mapping, path)
     frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
     return Table(path=path, sha256=file_sha256(path), frame=frame)
