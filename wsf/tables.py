@@ -38,11 +38,22 @@ class ReadOptions(_Strict):
     separator: Annotated[str, Field(min_length=1, max_length=1)] | None = None
 
 
+Values = str | Annotated[list[str], Field(min_length=1)]
+
+
+class RowFilter(_Strict):
+    """Rows to keep and drop, by the file's own headers; values compare as trimmed text."""
+
+    keep: dict[str, Values] = {}
+    drop: dict[str, Values] = {}
+
+
 class Mapping(_Strict):
     """wsf column name -> the file's header (or several headers joined, e.g. a CDS code)."""
 
     read: ReadOptions = ReadOptions()
-    columns: dict[str, str | Annotated[list[str], Field(min_length=1)]] = {}
+    rows: RowFilter = RowFilter()
+    columns: dict[str, Values] = {}
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,10 @@ def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
         frame = _read_csv(path, mapping.read.separator, skip)
     if frame.height == 0:
         raise WsfError("the file has a header but no rows", file=path, fix="export the table again, with its data rows")
-    frame = _apply_mapping(frame, mapping, path)
     frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
+    frame = _apply_mapping(frame, mapping, path)
+    if frame.height == 0:
+        raise WsfError("no rows are left after the mapping's [rows] filter", file=path, fix="check the values in [rows] keep/drop")
     return Table(path=path, sha256=file_sha256(path), frame=frame)
 
 
@@ -176,10 +189,8 @@ def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
 
 def _apply_mapping(frame: pl.DataFrame, mapping: Mapping, path: Path) -> pl.DataFrame:
     """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school)."""
-    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in frame.columns})
-    if not mapping.columns:
-        return frame
-    wanted: list[str] = []
+    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in frame.columns if c != ROW})
+    wanted: list[str] = [*mapping.rows.keep, *mapping.rows.drop]
     for source in mapping.columns.values():
         wanted += [source] if isinstance(source, str) else source
     missing = [c for c in wanted if c not in frame.columns]
@@ -189,9 +200,19 @@ def _apply_mapping(frame: pl.DataFrame, mapping: Mapping, path: Path) -> pl.Data
             file=path,
             fix=f"the file's columns are: {', '.join(frame.columns)}",
         )
+    for column, values in mapping.rows.keep.items():
+        frame = frame.filter(pl.col(column).str.strip_chars().is_in(_listed(values)))
+    for column, values in mapping.rows.drop.items():
+        frame = frame.filter(~pl.col(column).str.strip_chars().is_in(_listed(values)).fill_null(False))
+    if not mapping.columns:
+        return frame
     mapped = [
         (pl.col(src) if isinstance(src, str) else pl.concat_str([pl.col(c).str.strip_chars() for c in src])).alias(dst)
         for dst, src in mapping.columns.items()
     ]
     used = set(wanted) | set(mapping.columns)
-    return frame.select(*mapped, *[c for c in frame.columns if c not in used])
+    return frame.select(ROW, *mapped, *[c for c in frame.columns if c not in used and c != ROW])
+
+
+def _listed(values: Values) -> list[str]:
+    return [values] if isinstance(values, str) else values
