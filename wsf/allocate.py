@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from wsf.errors import WsfError
-from wsf.expressions import components, fixed_keys, scaled_keys
+from wsf.expressions import BASE, components, fixed_keys, scaled_keys, share_counted, span_bases
 from wsf.formula import LoadedFormula
 from wsf.inputs import SchoolData
 from wsf.tables import Table
@@ -123,10 +123,15 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
 
     keys.append(TRANSITION)
     unit = model.rounding.unit_cents
-    parts = amounts.select(keys).to_numpy() * (100 / unit)
-    pot_units = None if model.pot is None else round(model.pot.amount * 100) // unit
-    totals = _round_totals(parts.sum(axis=1), pot_units)
-    split = _split(parts, totals) * unit
+    if model.rounding.per_span:
+        split = _round_per_span(model, schools.pupil_columns, inputs, amounts, keys, scale, unit)
+        totals = split.sum(axis=1)
+    else:
+        parts = amounts.select(keys).to_numpy() * (100 / unit)
+        pot_units = None if model.pot is None else round(model.pot.amount * 100) // unit
+        totals = _round_totals(parts.sum(axis=1), pot_units)
+        split = _split(parts, totals)
+    split = split * unit
     enrollment = inputs["enrollment"]
     cents = inputs.select("school_id", "name").with_columns(
         (enrollment.cast(pl.Int64) if (enrollment == enrollment.round()).all() else enrollment).alias("enrollment"),
@@ -140,6 +145,29 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
     )
     sources = (*schools.sources, *([prior_source] if prior_source else []))
     return Allocation(formula, inputs, amounts, cents, float(scale), gain_cap, sources)
+
+
+def _round_per_span(model, pupil_columns, inputs: pl.DataFrame, amounts: pl.DataFrame, keys: list[str], scale: float, unit: int) -> np.ndarray:
+    """CDE's rule: the base and each weight on it computed per grade span, each piece rounded
+    half up, then summed; every other component rounded half up once. Totals are the sums."""
+    to_units = 100 / unit
+    spans = [expr * scale for expr in span_bases(model, pupil_columns).values()]
+    frame = pl.concat([inputs, amounts.select(pl.col(k).alias(f"_amount_{k}") for k in keys)], how="horizontal")
+    rounded = []
+    for key in keys:
+        weight = model.weights.get(key)
+        if key == BASE:
+            pieces = spans
+        elif weight is not None and weight.weight is not None and weight.of is None:
+            pieces = [weight.weight * share_counted(weight) * span for span in spans]
+        else:
+            pieces = [pl.col(f"_amount_{key}")]
+        rounded.append(pl.sum_horizontal([_half_up(piece * to_units) for piece in pieces]).alias(key))
+    return frame.select(rounded).to_numpy().astype(np.int64)
+
+
+def _half_up(units: pl.Expr) -> pl.Expr:
+    return (units.round(6) + 0.5).floor()
 
 
 def _solve_scale(formula: LoadedFormula, variable: np.ndarray, fixed: np.ndarray) -> float:

@@ -11,22 +11,30 @@ import polars as pl
 
 from wsf.errors import WsfError
 from wsf.formula import Formula, Foundation, Weight
-from wsf.grades import GRADES, parse_span
+from wsf.grades import parse_span
+from wsf.inputs import SPAN_PREFIX
 
 BASE = "base"
 
 
 def pupil_rates(formula: Formula, pupil_columns: tuple[str, ...]) -> dict[str, float]:
-    """Adjusted base per pupil for each pupil column of the data (grade columns or enrollment)."""
-    if pupil_columns == ("enrollment",):
-        if any(parse_span(adj.span) != GRADES for adj in formula.base_adjustment):
-            raise WsfError(
-                "a base_adjustment applies to some grades only, but the data gives one enrollment column",
-                key="base_adjustment",
-                fix="give enrollment per grade (grade_TK .. grade_12)",
-            )
-        return {"enrollment": formula.grade_rate[GRADES[0]]}
-    return {column: formula.grade_rate[column.removeprefix("grade_")] for column in pupil_columns}
+    """Adjusted base per pupil for each pupil column of the data (grades, spans or enrollment)."""
+    return {column: formula.span_rate(column_span(formula, column)) if not column.startswith("grade_")
+            else formula.grade_rate[column.removeprefix("grade_")] for column in pupil_columns}
+
+
+def column_span(formula: Formula, column: str) -> str:
+    """The [base] span a pupil column belongs to; a span column must have one rate for all its grades."""
+    if column.startswith("grade_"):
+        return formula.grade_span[column.removeprefix("grade_")]
+    span = next(iter(formula.base)) if column == "enrollment" else column.removeprefix(SPAN_PREFIX)
+    if len({formula.grade_rate[g] for g in parse_span(span)}) > 1:
+        raise WsfError(
+            f"a base_adjustment covers only part of span {span!r}, but the data gives that span's enrollment in one column",
+            key="base_adjustment",
+            fix="give enrollment per grade (grade_TK .. grade_12), or adjust whole spans",
+        )
+    return span
 
 
 def base_expr(rates: dict[str, float]) -> pl.Expr:
@@ -40,10 +48,20 @@ def average_base() -> pl.Expr:
 
 def counted(weight: Weight) -> pl.Expr:
     """Pupils a weight pays for; with `above_share`, only those above that share of enrollment."""
-    count = pl.col(weight.count)
+    if weight.share is not None:
+        return share_counted(weight) * pl.col("enrollment")
+    count = pl.col(weight.column)
     if weight.above_share is None:
         return count
     return pl.max_horizontal(count - weight.above_share * pl.col("enrollment"), pl.lit(0.0))
+
+
+def share_counted(weight: Weight) -> pl.Expr:
+    """The share of enrollment a weight pays for (LCFF: UPP, or UPP above 55%)."""
+    if weight.share is None:
+        return pl.when(pl.col("enrollment") > 0).then(counted(weight) / pl.col("enrollment")).otherwise(0.0)
+    share = pl.col(weight.share)
+    return share if weight.above_share is None else pl.max_horizontal(share - weight.above_share, pl.lit(0.0))
 
 
 def weight_rate(formula: Formula, weight: Weight) -> pl.Expr:
@@ -74,8 +92,21 @@ def applies(foundation: Foundation) -> pl.Expr:
     return condition
 
 
+def foundation_amount(foundation: Foundation) -> pl.Expr:
+    """A flat amount, or (Houston) dollars per pupil short of a threshold, capped."""
+    if foundation.amount is not None:
+        return pl.lit(foundation.amount)
+    short = pl.max_horizontal(foundation.threshold - pl.col("enrollment"), pl.lit(0.0))
+    caps = [short * foundation.per_pupil_short]
+    if foundation.cap is not None:
+        caps.append(pl.lit(foundation.cap))
+    if foundation.cap_share_of_base is not None:
+        caps.append(foundation.cap_share_of_base * pl.col(BASE))
+    return pl.min_horizontal(caps)
+
+
 def foundation_expr(key: str, foundation: Foundation) -> pl.Expr:
-    return pl.when(applies(foundation)).then(pl.lit(foundation.amount)).otherwise(0.0).alias(key)
+    return pl.when(applies(foundation)).then(foundation_amount(foundation)).otherwise(0.0).alias(key)
 
 
 def scaled_keys(formula: Formula) -> list[str]:
@@ -95,3 +126,12 @@ def components(formula: Formula, pupil_columns: tuple[str, ...]) -> list[list[pl
         [weight_expr(formula, k, w) for k, w in formula.weights.items()]
         + [foundation_expr(k, f) for k, f in formula.foundations.items()],
     ]
+
+
+def span_bases(formula: Formula, pupil_columns: tuple[str, ...]) -> dict[str, pl.Expr]:
+    """Unscaled base dollars of each [base] span: the pieces CDE rounds one by one."""
+    rates = pupil_rates(formula, pupil_columns)
+    spans: dict[str, list[pl.Expr]] = {}
+    for column, rate in rates.items():
+        spans.setdefault(column_span(formula, column), []).append(pl.col(column) * rate)
+    return {span: pl.sum_horizontal(parts) for span, parts in spans.items()}

@@ -46,13 +46,21 @@ class FormulaInfo(Strict):
     title: str | None = None
     fiscal_year: str | None = None
     source: str | None = None
+    unit: Literal["pupils", "ada"] = "pupils"  # "ada": enrollment is average daily attendance, fractional
 
 
 class BaseAdjustment(Strict):
     span: str
-    rate: Rate
+    rate: Rate | None = None
+    per_pupil: Money | None = None  # a dollar add-on, as CDE publishes LCFF's ($776 for K-3)
     label: str
     source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> BaseAdjustment:
+        if (self.rate is None) == (self.per_pupil is None):
+            raise ValueError("give exactly one of `rate` (a share of the base) or `per_pupil` (dollars)")
+        return self
 
     @field_validator("span")
     @classmethod
@@ -63,7 +71,8 @@ class BaseAdjustment(Strict):
 
 class Weight(Strict):
     label: str
-    count: Key
+    count: Key | None = None
+    share: Key | None = None  # a column holding a share of enrollment (LCFF's UPP) instead of a count
     weight: Rate | None = None
     per_pupil: Money | None = None
     of: str | None = None
@@ -76,7 +85,13 @@ class Weight(Strict):
             raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
         if self.of is not None and self.weight is None:
             raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
+        if (self.count is None) == (self.share is None):
+            raise ValueError("give exactly one of `count` (a column of pupils) or `share` (a column of shares of enrollment)")
         return self
+
+    @property
+    def column(self) -> str:
+        return self.count or self.share or ""
 
     @property
     def scales_with_base(self) -> bool:
@@ -95,10 +110,27 @@ class When(Strict):
 
 
 class Foundation(Strict):
+    """A flat amount per school, or a small-school subsidy: dollars per pupil short of a threshold."""
+
     label: str
-    amount: Money
+    amount: Money | None = None
+    per_pupil_short: Money | None = None
+    threshold: Annotated[int, Field(ge=0)] | None = None
+    cap: Money | None = None
+    cap_share_of_base: Share | None = None
     when: When | None = None
     source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Foundation:
+        subsidy = self.per_pupil_short is not None or self.threshold is not None
+        if (self.amount is None) == (not subsidy):
+            raise ValueError("give either `amount`, or `per_pupil_short` with `threshold` (a small-school subsidy)")
+        if subsidy and (self.per_pupil_short is None or self.threshold is None):
+            raise ValueError("a small-school subsidy needs both `per_pupil_short` and `threshold`")
+        if not subsidy and (self.cap is not None or self.cap_share_of_base is not None):
+            raise ValueError("`cap` and `cap_share_of_base` only apply to a small-school subsidy")
+        return self
 
 
 class Pot(Strict):
@@ -113,6 +145,7 @@ class Transition(Strict):
 
 class Rounding(Strict):
     to: Literal["cent", "dollar"] = "cent"
+    per_span: bool = False  # CDE's rule: each component per grade span, rounded half up, then summed
 
     @property
     def unit_cents(self) -> int:
@@ -168,6 +201,10 @@ class Formula(Strict):
         for key, count in self.counts.items():
             if key in count.any_of:
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")
+        if self.rounding.per_span and self.pot:
+            raise ValueError("rounding.per_span: per-span rounding reproduces a state formula and cannot keep a [pot] exact")
+        if self.pot and any(f.cap_share_of_base is not None for f in self.foundations.values()):
+            raise ValueError("pot: a foundation capped at a share of base cannot be used with [pot] (the base is what the pot solves)")
         if self.rounding.to == "dollar" and self.pot and self.pot.amount != round(self.pot.amount):
             raise ValueError("pot.amount has cents but rounding is to the dollar; make them agree")
         if self.pot and round(self.pot.amount, 2) != self.pot.amount:
@@ -186,11 +223,12 @@ class Formula(Strict):
 
     @cached_property
     def grade_rate(self) -> dict[str, float]:
-        """Adjusted base per pupil for each covered grade (base x (1 + its adjustments))."""
+        """Adjusted base per pupil of each covered grade: base x (1 + rates) + dollar add-ons."""
         rates = {}
         for grade, span in self.grade_span.items():
-            bump = sum(adj.rate for adj in self.base_adjustment if grade in parse_span(adj.span))
-            rates[grade] = self.base[span] * (1 + bump)
+            adjustments = [adj for adj in self.base_adjustment if grade in parse_span(adj.span)]
+            bump = sum(adj.rate or 0.0 for adj in adjustments)
+            rates[grade] = self.base[span] * (1 + bump) + sum(adj.per_pupil or 0.0 for adj in adjustments)
         return rates
 
     def span_rate(self, span: str) -> float:
@@ -199,13 +237,17 @@ class Formula(Strict):
 
     @property
     def count_columns(self) -> list[str]:
-        """Columns the data must supply (derived counts' flags come from a roster)."""
-        return sorted({w.count for w in self.weights.values()})
+        """Count columns the data must supply (derived counts' flags come from a roster)."""
+        return sorted({w.count for w in self.weights.values() if w.count})
+
+    @property
+    def share_columns(self) -> list[str]:
+        return sorted({w.share for w in self.weights.values() if w.share})
 
     @property
     def flag_columns(self) -> list[str]:
         """True/false roster columns needed: weight counts and derived counts' inputs."""
-        flags = {w.count for w in self.weights.values() if w.count not in self.counts}
+        flags = {w.count for w in self.weights.values() if w.count and w.count not in self.counts}
         for count in self.counts.values():
             flags.update(count.any_of)
         return sorted(flags)

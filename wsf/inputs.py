@@ -22,6 +22,7 @@ MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong c
 TRUE = ("true", "t", "yes", "y", "1", "1.0")
 FALSE = ("false", "f", "no", "n", "0", "0.0", "")
 THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+SPAN_PREFIX = "enrollment_"
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
         return SchoolData(frame.select("school_id", "name", "level"), (), (table,))
     pupil_columns = _pupil_columns(checks, frame, formula)
     counts = [c for c in formula.count_columns if c not in pupil_columns]
-    missing = [c for c in counts if c not in frame.columns]
-    for column in missing:
-        users = [f"weights.{k}" for k, w in formula.weights.items() if w.count == column]
+    shares = formula.share_columns
+    for column in [c for c in [*counts, *shares] if c not in frame.columns]:
+        users = [f"weights.{k}" for k, w in formula.weights.items() if w.column == column]
         checks.add(
             f"the formula counts {column!r} ({', '.join(users)}) but the file has no such column",
             column,
@@ -87,17 +88,21 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
 
     frame = _ids(checks, frame, "school_id")
     frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
+    whole = formula.formula.unit == "pupils"
     numbers = [*pupil_columns, *counts]
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
         numbers.append("enrollment")
-    frame = _numbers(checks, frame, numbers)
+    frame = _numbers(checks, frame, numbers, whole=whole)
+    frame = _numbers(checks, frame, shares, whole=False)
+    for column in shares:
+        checks.rows(frame, pl.col(column) > 1, column, "with a share above 1", "a share of enrollment is between 0 and 1 (55% is 0.55)")
     checks.done()
 
     frame = frame.with_columns(pl.sum_horizontal(pupil_columns).alias("_pupils"))
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
         checks.rows(
             frame,
-            pl.col("enrollment") != pl.col("_pupils"),
+            (pl.col("enrollment") - pl.col("_pupils")).abs() > 1e-6,
             "enrollment",
             "with an enrollment that is not the sum of the grade columns",
             "correct the total or the grade columns so they agree",
@@ -107,7 +112,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     _uncovered_grades(checks, frame, formula)
     _counts_within_enrollment(checks, frame, counts)
     checks.done()
-    keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts]))
+    keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts, *shares]))
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
 
 
@@ -117,6 +122,8 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     checks = Checks(table)
     frame = table.frame
     flags = formula.flag_columns
+    if formula.share_columns:
+        checks.add("the formula has weights on a `share` of enrollment, which a roster cannot give", fix="use a school table (--schools) for this formula")
     _require(checks, frame, ["student_id", "school_id", "grade", *flags])
     checks.done()
     frame = _ids(checks, frame, "student_id")
@@ -232,12 +239,23 @@ def _ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _pupil_columns(checks: Checks, frame: pl.DataFrame, formula: Formula) -> list[str]:
+    """Grade columns, or one `enrollment_<span>` column per [base] span, or `enrollment` with `all`."""
     unknown = [c for c in frame.columns if c.lower().startswith("grade_") and c not in GRADE_COLUMNS]
     for column in unknown:
         checks.add(f"{column!r} looks like a grade column but names no grade", column, fix=f"grade columns are {', '.join(GRADE_COLUMNS)}")
     grade_columns = [c for c in GRADE_COLUMNS if c in frame.columns]
+    span_columns = [c for c in frame.columns if c.startswith(SPAN_PREFIX)]
+    if grade_columns and span_columns:
+        checks.add("the file has both grade columns and per-span enrollment columns", fix="give enrollment one way only")
     if grade_columns:
         return grade_columns
+    if span_columns:
+        expected = [f"{SPAN_PREFIX}{span}" for span in formula.base]
+        for column in sorted(set(span_columns) - set(expected)):
+            checks.add(f"{column!r} names no span of the formula's [base]", column, fix=f"per-span columns are {', '.join(expected)}")
+        for column in sorted(set(expected) - set(span_columns)):
+            checks.add(f"per-span enrollment column {column!r} is missing", column, fix=f"give one column per [base] span: {', '.join(expected)}")
+        return expected
     if ALL in formula.base and "enrollment" in frame.columns:
         return ["enrollment"]
     need = "an `enrollment` column or grade columns" if ALL in formula.base else f"grade columns ({GRADE_COLUMNS[0]} .. {GRADE_COLUMNS[-1]})"
