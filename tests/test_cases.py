@@ -1,5 +1,6 @@
-"""Worked examples as data: each tests/cases/*.toml is a formula, a tiny district and the
-per-school amounts worked out by hand (the arithmetic is in the file's comments)."""
+"""Worked examples as data: each tests/cases/*.toml is a formula (inline, or a shipped
+`formula_file`), a tiny district and the per-school amounts worked out by hand (the arithmetic
+is in the file's comments)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_csv
+from conftest import ROOT, write_csv
 from wsf.api import allocate_files
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.toml"))
@@ -20,8 +21,11 @@ def test_case(path: Path, tmp_path: Path) -> None:
     data = tomllib.loads(path.read_text())
     case = data.pop("case")
     assert case["description"]
-    formula = tmp_path / "formula.toml"
-    formula.write_text(path.read_text().split("[formula]", 1)[1].join(["[formula]", ""]))
+    if "formula_file" in case:
+        formula = ROOT / case["formula_file"]
+    else:
+        formula = tmp_path / "formula.toml"
+        formula.write_text(path.read_text().split("[formula]", 1)[1].join(["[formula]", ""]))
     schools = write_csv(tmp_path / "schools.csv", case["schools"])
     prior = write_csv(tmp_path / "prior.csv", case["prior"]) if "prior" in case else None
 

@@ -83,7 +83,7 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
             rate, how = weight.per_pupil, "flat dollars per pupil"
         elif weight.of is not None:
             rate = weight.weight * model.span_rate(weight.of) * scale
-            how = f"{weight.weight:g} x the {weight.of} adjusted base"
+            how = f"{weight.weight:g} x the {weight.of.replace('_', '-')} base" if weight.of == "per_capita" else f"{weight.weight:g} x the {weight.of} adjusted base"
         else:
             rate, how = weight.weight * average, f"{weight.weight:g} x the school's average adjusted base"
         if weight.above_share is not None:
@@ -124,7 +124,7 @@ def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:
             continue
         name = grades[0] if len(grades) == 1 else f"{grades[0]}-{grades[-1]}"
         bumps = [f"+{adj.rate:.1%} {adj.label}" for adj in model.base_adjustment if set(grades) <= set(parse_span(adj.span))]
-        parts = [f"{span} base {money(model.base[span])}", *bumps]
+        parts = [f"{span} base {money(model.base_dollars[span])}", *bumps]
         if model.pot:
             parts.append(f"x {scale:.6f}")
         out.append(f"grades {name}: {number(pupils)} x {rate_text(rate * scale)} ({', '.join(parts)})")

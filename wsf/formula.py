@@ -29,6 +29,7 @@ from wsf.grades import ALL, GRADES, parse_span
 
 KEY = r"^[a-z][a-z0-9_]*$"
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
+PER_CAPITA = "per_capita"
 MAX_MONEY = 1e12  # a trillion dollars: anything larger is a typo, not a budget
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
@@ -143,6 +144,20 @@ class Transition(Strict):
     max_gain: Rate | None = None
 
 
+class PerCapita(Strict):
+    """One per-capita base that grade spans and weights are multiples of (New York, Boston)."""
+
+    amount: Money
+    label: str = "Per-capita base"
+    source: str | None = None
+
+
+class GradeWeight(Strict):
+    """A [base] span written as a multiple of [per_capita]: `"6-8" = { weight = 1.08 }`."""
+
+    weight: Rate
+
+
 class Rounding(Strict):
     to: Literal["cent", "dollar"] = "cent"
     per_span: bool = False  # CDE's rule: each component per grade span, rounded half up, then summed
@@ -154,7 +169,8 @@ class Rounding(Strict):
 
 class Formula(Strict):
     formula: FormulaInfo
-    base: Annotated[dict[str, Money], Field(min_length=1)]
+    per_capita: PerCapita | None = None
+    base: Annotated[dict[str, Money | GradeWeight], Field(min_length=1)]
     base_adjustment: list[BaseAdjustment] = []
     weights: dict[Key, Weight] = {}
     counts: dict[Key, DerivedCount] = {}
@@ -165,7 +181,7 @@ class Formula(Strict):
 
     @field_validator("base")
     @classmethod
-    def _spans(cls, base: dict[str, float]) -> dict[str, float]:
+    def _spans(cls, base: dict[str, Any]) -> dict[str, Any]:
         if ALL in base and len(base) > 1:
             raise ValueError('"all" covers every grade; it cannot stand beside other spans')
         seen: dict[str, str] = {}
@@ -186,11 +202,15 @@ class Formula(Strict):
                     f"base_adjustment[{i}].span: grades {', '.join(missing)} of "
                     f'"{adj.span}" have no base rate; adjust a span listed in [base]'
                 )
+        if self.per_capita is None and any(isinstance(v, GradeWeight) for v in self.base.values()):
+            raise ValueError("base: a span is written as a weight, but there is no [per_capita] amount it multiplies")
         for key, weight in self.weights.items():
-            if weight.of is not None and weight.of not in self.base:
+            if weight.of == PER_CAPITA and self.per_capita is None:
+                raise ValueError(f"weights.{key}.of: there is no [per_capita] table to be a multiple of")
+            if weight.of is not None and weight.of not in self.base and weight.of != PER_CAPITA:
                 raise ValueError(
                     f'weights.{key}.of: "{weight.of}" is not a span of [base]; '
-                    f"use one of {', '.join(self.base)}"
+                    f"use one of {', '.join([*self.base, *([PER_CAPITA] if self.per_capita else [])])}"
                 )
         clash = set(self.weights) & set(self.foundations)
         if clash:
@@ -217,6 +237,14 @@ class Formula(Strict):
     # -- derived views the engine reads -------------------------------------------------
 
     @cached_property
+    def base_dollars(self) -> dict[str, float]:
+        """Each [base] span's rate in dollars (a grade weight times the per-capita base)."""
+        return {
+            span: value.weight * self.per_capita.amount if isinstance(value, GradeWeight) and self.per_capita else float(value)
+            for span, value in self.base.items()
+        }
+
+    @cached_property
     def grade_span(self) -> dict[str, str]:
         """Each covered grade -> the [base] span that funds it."""
         return {grade: span for span in self.base for grade in parse_span(span)}
@@ -228,11 +256,13 @@ class Formula(Strict):
         for grade, span in self.grade_span.items():
             adjustments = [adj for adj in self.base_adjustment if grade in parse_span(adj.span)]
             bump = sum(adj.rate or 0.0 for adj in adjustments)
-            rates[grade] = self.base[span] * (1 + bump) + sum(adj.per_pupil or 0.0 for adj in adjustments)
+            rates[grade] = self.base_dollars[span] * (1 + bump) + sum(adj.per_pupil or 0.0 for adj in adjustments)
         return rates
 
     def span_rate(self, span: str) -> float:
-        """Adjusted base of one [base] span (the rate an `of` weight multiplies)."""
+        """Adjusted base of one [base] span, or the per-capita base (the rate `of` multiplies)."""
+        if span == PER_CAPITA and self.per_capita is not None:
+            return self.per_capita.amount
         return self.grade_rate[parse_span(span)[0]]
 
     @property
