@@ -76,7 +76,7 @@ def test_exception_charters(compared: pl.DataFrame) -> None:
     assert mismatches(charters, "supplemental").height == 1_298 - 1_202
     assert (charters["ours_supplemental"] - charters["cde_supplemental"]).abs().max() <= 2
     # CDE caps a charter's concentration UPP at its host district's, so CDE is never above us.
-    assert (charters["cde_concentration"] <= charters["ours_concentration"]).all()
+    assert (charters["cde_concentration"] <= charters["ours_concentration"] + 2).all()  # + the rounding above
     envision = charters.filter(pl.col("school_id") == "01100170112607").row(0, named=True)
     assert envision["cde_concentration"] == 362_605  # 3,329,703 x 0.50 x (Oakland's 0.7678 - 0.55)
 
