@@ -13,16 +13,28 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "== Hayward Unified, 2018-19: 31 real schools (CDE counts), an LCFF-shaped school formula"
+	$(BIN)/wsf allocate formulas/hayward/unduplicated-2018-19.toml \
+		--schools fixtures/california/hayward-2018-19-schools.csv \
+		-o out/hayward/allocations.csv
+	$(BIN)/wsf explain formulas/hayward/unduplicated-2018-19.toml \
+		--schools fixtures/california/hayward-2018-19-schools.csv --school 01611920138339
+	@echo "== Example Unified: a synthetic district using every key of the formula contract"
 	$(BIN)/wsf allocate formulas/example-district.toml \
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
-	$(BIN)/wsf explain formulas/example-district.toml \
-		--schools fixtures/example-district/schools.csv \
-		--prior fixtures/example-district/prior.csv --school EX104
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Full scale (6,000,000 pupils, about 3 minutes); CI runs the small version without timing:
+#   WSF_BENCH_PUPILS=60000 .venv/bin/python -m pytest benchmarks --benchmark-disable -q
+bench: $(STAMP)
+	mkdir -p out/bench
+	WSF_BENCH_PUPILS=6000000 $(BIN)/python -m pytest benchmarks --benchmark-autosave \
+		--benchmark-json=out/bench/results.json --benchmark-columns=min,median,max,rounds
+	$(BIN)/python benchmarks/report.py out/bench/results.json README.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

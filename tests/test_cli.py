@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT, write_csv
 from wsf import outputs
 from wsf.api import allocate_files
-from wsf.explain import explain
+from wsf.explain import explain, render_text
 
 
 def test_allocate_prints_a_summary_and_writes_the_spec_table(run, example_args, tmp_path: Path) -> None:
@@ -150,3 +150,23 @@ def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for command in main.commands:
         assert f"wsf {command}" in readme, f"`wsf {command}` is not documented in the README"
+
+
+RUNS = [
+    ("formulas/example-district.toml", "fixtures/example-district/schools.csv", "fixtures/example-district/prior.csv", None),
+    ("formulas/hayward/unduplicated-2018-19.toml", "fixtures/california/hayward-2018-19-schools.csv", None, None),
+    ("formulas/hayward/additive-2018-19.toml", "fixtures/california/hayward-2018-19-schools.csv", None, None),
+    ("formulas/lausd/bsa-2009-10-illustration.toml", "fixtures/lausd-2009-10/wsf-schools.csv", None, None),
+    ("formulas/lcff/2018-19.toml", "fixtures/california/lcff_snapshot_2018_19_sd_charter.csv", None, "fixtures/california/lcff-snapshot-mapping.toml"),
+    ("formulas/lcff/2024-25.toml", "fixtures/california/lcff_snapshot_2018_19_sd_charter.csv", None, "fixtures/california/lcff-snapshot-mapping.toml"),
+]
+
+
+@pytest.mark.parametrize(("formula", "schools", "prior", "mapping"), RUNS, ids=[r[0] for r in RUNS])
+def test_every_shipped_run_explains_every_school(formula, schools, prior, mapping) -> None:
+    """Every school of every shipped formula and data set explains, and its lines sum to its total."""
+    result = allocate_files(ROOT / formula, schools=ROOT / schools, prior=prior and ROOT / prior, mapping=mapping and ROOT / mapping)
+    for school_id, total in result.cents.select("school_id", "total").head(60).iter_rows():
+        explanation = explain(result, school_id)
+        assert sum(line.amount_cents for line in explanation.lines) == total
+        assert render_text(explanation, result)

@@ -77,7 +77,11 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
         )
     ]
     for key, weight in model.weights.items():
-        count = row[weight.count]
+        if weight.share is not None:
+            count = row[weight.share] * enrollment
+            share_text = f"{row[weight.share]:.2%} of {number(enrollment)}"
+        else:
+            count, share_text = row[weight.column], ""
         pupils = max(count - weight.above_share * enrollment, 0.0) if weight.above_share is not None else count
         if weight.per_pupil is not None:
             rate, how = weight.per_pupil, "flat dollars per pupil"
@@ -86,6 +90,8 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
             how = f"{weight.weight:g} x the {weight.of.replace('_', '-')} base" if weight.of == "per_capita" else f"{weight.weight:g} x the {weight.of} adjusted base"
         else:
             rate, how = weight.weight * average, f"{weight.weight:g} x the school's average adjusted base"
+        if share_text:
+            how += f"; {weight.share} {share_text}"
         if weight.above_share is not None:
             how += f"; only pupils above {weight.above_share:.0%} of enrollment count ({number(count)} - {number(weight.above_share * enrollment)})"
         lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight)))
@@ -123,7 +129,11 @@ def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:
         if not pupils:
             continue
         name = grades[0] if len(grades) == 1 else f"{grades[0]}-{grades[-1]}"
-        bumps = [f"+{adj.rate:.1%} {adj.label}" for adj in model.base_adjustment if set(grades) <= set(parse_span(adj.span))]
+        bumps = [
+            f"+{adj.rate:.1%} {adj.label}" if adj.rate is not None else f"+{money(adj.per_pupil or 0)} {adj.label}"
+            for adj in model.base_adjustment
+            if set(grades) <= set(parse_span(adj.span))
+        ]
         parts = [f"{span} base {money(model.base_dollars[span])}", *bumps]
         if model.pot:
             parts.append(f"x {scale:.6f}")
