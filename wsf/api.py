@@ -31,7 +31,7 @@ def allocate_files(formula_path: PathLike, schools: PathLike = None, students: P
     formula, data = load_schools(formula_path, schools, students, mapping)
     if prior is None:
         return allocate(formula, data)
-    amounts, table = read_amounts(prior, "prior", data)
+    amounts, table = read_amounts(prior, "prior", data, optional=("prior_enrollment",))
     return allocate(formula, data, amounts, table)
 
 

@@ -99,7 +99,7 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
         applied = cents[key] != 0
         how = "flat amount per school" + ("" if foundation.when is None else _when_text(foundation.when, applied))
         lines.append(Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, how, model.source_of(foundation)))
-    lines.append(_transition_line(allocation, row.get("_prior"), amounts["_formula_total"], cents[TRANSITION]))
+    lines.append(_transition_line(allocation, row.get("_prior"), amounts, cents[TRANSITION]))
     if sum(line.amount_cents for line in lines) != cents["total"]:
         raise AssertionError(f"explain lines do not sum to the total of {school_id}")
     return Explanation(school_id, row["name"], enrollment, tuple(lines), cents["total"], cents["per_pupil"])
@@ -152,20 +152,27 @@ def _when_text(when, applied: bool) -> str:
     return f"; {'applies' if applied else 'does not apply'}: {' and '.join(parts)}"
 
 
-def _transition_line(allocation: Allocation, prior: float | None, formula_total: float, amount: int) -> Line:
+def _transition_line(allocation: Allocation, prior: float | None, amounts: dict, amount: int) -> Line:
+    """The transition, taken apart: phase-in (gap closure), hold harmless (floor), gain cap."""
     rules = allocation.formula.model.transition
     if rules is None:
         return Line(TRANSITION, "Transition from last year", amount, how="no transition in this formula")
-    formula_amount = money(formula_total)
+    formula_amount = money(amounts["_formula_total"])
     if not prior:
-        how = f"new school (no prior allocation): funded at formula, {formula_amount}"
-    else:
-        cap = allocation.gain_cap
-        bounds = [f"floor {1 - rules.max_loss:.1%} of prior = {money((1 - rules.max_loss) * prior)}"]
-        if cap is not None:
-            bounds.append(f"gain cap +{cap:.2%} = {money((1 + cap) * prior)}")
-        how = f"prior {money(prior)}; formula {formula_amount}; " + "; ".join(bounds)
-    return Line(TRANSITION, "Transition from last year (loss floor and gain cap)", amount, how=how, source=allocation.formula.model.formula.source or "")
+        return Line(TRANSITION, "Transition from last year", amount, how=f"new school (no prior allocation): funded at formula, {formula_amount}")
+    parts = [f"prior {money(prior)}; formula {formula_amount}"]
+    if rules.gap_closure is not None:
+        parts.append(f"phase-in closes {rules.gap_closure:.0%} of the gap: {money(amounts['_phase_in'])}")
+    if rules.max_loss is not None:
+        parts.append(f"floor: lose at most {rules.max_loss:.1%}" + (" per pupil" if rules.basis == "per_pupil" else ""))
+    if allocation.gain_cap is not None:
+        parts.append(f"gain cap +{allocation.gain_cap:.2%}" + (" per pupil" if rules.basis == "per_pupil" else ""))
+    detail = (
+        f"hold harmless (the floor lifts this school): {money(amounts['_hold_harmless'])}",
+        f"gain cap (what the cap holds back): {money(amounts['_gain_cap'])}",
+    )
+    source = rules and allocation.formula.model.formula.source or ""
+    return Line(TRANSITION, "Transition from last year (phase-in, loss floor and gain cap)", amount, how="; ".join(parts), source=source, detail=detail)
 
 
 def render_text(explanation: Explanation, allocation: Allocation) -> str:

@@ -3,24 +3,89 @@
 Every expression here is unscaled and unrounded dollars per school. The key of a weight or
 foundation is the expression's alias, so it becomes the allocation table's column, the
 workbook header, the packet line and the `explain` line without being renamed anywhere.
+
+Every rate is read through `Params`: a literal for an ordinary run, or a column when a sweep
+varies it over many points at once. The expressions have the same structure either way, so a
+sweep point computes exactly what a single run of that formula computes.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from wsf.errors import WsfError
-from wsf.formula import Formula, Foundation, Weight
+from wsf.formula import PER_CAPITA, Formula, Foundation, GradeWeight, Weight
 from wsf.grades import parse_span
 from wsf.inputs import SPAN_PREFIX
 
 BASE = "base"
 
 
-def pupil_rates(formula: Formula, pupil_columns: tuple[str, ...]) -> dict[str, float]:
-    """Adjusted base per pupil for each pupil column of the data (grades, spans or enrollment)."""
-    return {column: formula.span_rate(column_span(formula, column)) if not column.startswith("grade_")
-            else formula.grade_rate[column.removeprefix("grade_")] for column in pupil_columns}
+class Params:
+    """Rates by key path (`weights.poverty.weight`): the formula's value, or a swept column."""
+
+    def __init__(self, formula: Formula, swept: dict[str, pl.Expr] | None = None) -> None:
+        self.formula = formula
+        self.swept = swept or {}
+
+    def __call__(self, path: str) -> pl.Expr:
+        if path in self.swept:
+            return self.swept[path]
+        return pl.lit(float(lookup(self.formula, path)))
+
+
+def lookup(formula: Formula, path: str) -> Any:
+    """The value at a key path such as `weights.el.weight`, `base.K-3` or `base_adjustment[0].rate`."""
+    node: Any = formula
+    for part in _parts(path):
+        if isinstance(part, int):
+            node = node[part]
+        elif isinstance(node, dict):
+            node = node[part]
+        else:
+            node = getattr(node, part)
+    return node
+
+
+def _parts(path: str) -> list[str | int]:
+    head, _, rest = path.partition(".")
+    parts: list[str | int] = []
+    if "[" in head:
+        name, index = head.rstrip("]").split("[")
+        parts += [name, int(index)]
+    else:
+        parts.append(head)
+    if head == "base" and rest:
+        span, _, field = rest.partition(".")  # spans contain no dots, but may contain '-'
+        return [*parts, span, *([field] if field else [])]
+    return [*parts, *rest.split(".")] if rest else parts
+
+
+def span_dollars(formula: Formula, p: Params, span: str) -> pl.Expr:
+    """A [base] span's dollars per pupil: a number, or a grade weight x the per-capita base."""
+    if isinstance(formula.base[span], GradeWeight):
+        return p(f"base.{span}.weight") * p("per_capita.amount")
+    return p(f"base.{span}")
+
+
+def grade_rate(formula: Formula, p: Params, grade: str) -> pl.Expr:
+    """Adjusted base per pupil of a grade: span dollars x (1 + rates) + dollar add-ons."""
+    span = formula.grade_span[grade]
+    rates, add_ons = [], []
+    for i, adj in enumerate(formula.base_adjustment):
+        if grade in parse_span(adj.span):
+            if adj.rate is not None:
+                rates.append(p(f"base_adjustment[{i}].rate"))
+            else:
+                add_ons.append(p(f"base_adjustment[{i}].per_pupil"))
+    rate = span_dollars(formula, p, span)
+    if rates:
+        rate = rate * (1 + pl.sum_horizontal(rates))
+    if add_ons:
+        rate = rate + pl.sum_horizontal(add_ons)
+    return rate
 
 
 def column_span(formula: Formula, column: str) -> str:
@@ -37,8 +102,23 @@ def column_span(formula: Formula, column: str) -> str:
     return span
 
 
-def base_expr(rates: dict[str, float]) -> pl.Expr:
-    return pl.sum_horizontal([pl.col(c) * rate for c, rate in rates.items()]).alias(BASE)
+def column_rate(formula: Formula, p: Params, column: str) -> pl.Expr:
+    """Adjusted base per pupil of one pupil column (a grade, a span, or all of enrollment)."""
+    if column.startswith("grade_"):
+        return grade_rate(formula, p, column.removeprefix("grade_"))
+    return grade_rate(formula, p, parse_span(column_span(formula, column))[0])
+
+
+def span_bases(formula: Formula, p: Params, pupil_columns: tuple[str, ...]) -> dict[str, pl.Expr]:
+    """Unscaled base dollars of each [base] span: the pieces CDE rounds one by one."""
+    spans: dict[str, list[pl.Expr]] = {}
+    for column in pupil_columns:
+        spans.setdefault(column_span(formula, column), []).append(pl.col(column) * column_rate(formula, p, column))
+    return {span: pl.sum_horizontal(parts) for span, parts in spans.items()}
+
+
+def base_expr(formula: Formula, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
+    return pl.sum_horizontal([pl.col(c) * column_rate(formula, p, c) for c in pupil_columns]).alias(BASE)
 
 
 def average_base() -> pl.Expr:
@@ -46,36 +126,37 @@ def average_base() -> pl.Expr:
     return pl.when(pl.col("enrollment") > 0).then(pl.col(BASE) / pl.col("enrollment")).otherwise(0.0)
 
 
-def counted(weight: Weight) -> pl.Expr:
+def counted(p: Params, key: str, weight: Weight) -> pl.Expr:
     """Pupils a weight pays for; with `above_share`, only those above that share of enrollment."""
     if weight.share is not None:
-        return share_counted(weight) * pl.col("enrollment")
+        return share_counted(p, key, weight) * pl.col("enrollment")
     count = pl.col(weight.column)
     if weight.above_share is None:
         return count
-    return pl.max_horizontal(count - weight.above_share * pl.col("enrollment"), pl.lit(0.0))
+    return pl.max_horizontal(count - p(f"weights.{key}.above_share") * pl.col("enrollment"), pl.lit(0.0))
 
 
-def share_counted(weight: Weight) -> pl.Expr:
+def share_counted(p: Params, key: str, weight: Weight) -> pl.Expr:
     """The share of enrollment a weight pays for (LCFF: UPP, or UPP above 55%)."""
     if weight.share is None:
-        return pl.when(pl.col("enrollment") > 0).then(counted(weight) / pl.col("enrollment")).otherwise(0.0)
+        return pl.when(pl.col("enrollment") > 0).then(counted(p, key, weight) / pl.col("enrollment")).otherwise(0.0)
     share = pl.col(weight.share)
-    return share if weight.above_share is None else pl.max_horizontal(share - weight.above_share, pl.lit(0.0))
+    return share if weight.above_share is None else pl.max_horizontal(share - p(f"weights.{key}.above_share"), pl.lit(0.0))
 
 
-def weight_rate(formula: Formula, weight: Weight) -> pl.Expr:
+def weight_rate(formula: Formula, p: Params, key: str, weight: Weight) -> pl.Expr:
     """Dollars per counted pupil, before any pot scaling."""
     if weight.per_pupil is not None:
-        return pl.lit(weight.per_pupil)
-    assert weight.weight is not None
+        return p(f"weights.{key}.per_pupil")
+    if weight.of == PER_CAPITA:
+        return p(f"weights.{key}.weight") * p("per_capita.amount")
     if weight.of is not None:
-        return pl.lit(weight.weight * formula.span_rate(weight.of))
-    return weight.weight * average_base()
+        return p(f"weights.{key}.weight") * grade_rate(formula, p, parse_span(weight.of)[0])
+    return p(f"weights.{key}.weight") * average_base()
 
 
-def weight_expr(formula: Formula, key: str, weight: Weight) -> pl.Expr:
-    return (counted(weight) * weight_rate(formula, weight)).alias(key)
+def weight_expr(formula: Formula, p: Params, key: str, weight: Weight) -> pl.Expr:
+    return (counted(p, key, weight) * weight_rate(formula, p, key, weight)).alias(key)
 
 
 def applies(foundation: Foundation) -> pl.Expr:
@@ -92,21 +173,21 @@ def applies(foundation: Foundation) -> pl.Expr:
     return condition
 
 
-def foundation_amount(foundation: Foundation) -> pl.Expr:
+def foundation_amount(p: Params, key: str, foundation: Foundation) -> pl.Expr:
     """A flat amount, or (Houston) dollars per pupil short of a threshold, capped."""
     if foundation.amount is not None:
-        return pl.lit(foundation.amount)
+        return p(f"foundations.{key}.amount")
     short = pl.max_horizontal(foundation.threshold - pl.col("enrollment"), pl.lit(0.0))
-    caps = [short * foundation.per_pupil_short]
+    caps = [short * p(f"foundations.{key}.per_pupil_short")]
     if foundation.cap is not None:
-        caps.append(pl.lit(foundation.cap))
+        caps.append(p(f"foundations.{key}.cap"))
     if foundation.cap_share_of_base is not None:
-        caps.append(foundation.cap_share_of_base * pl.col(BASE))
+        caps.append(p(f"foundations.{key}.cap_share_of_base") * pl.col(BASE))
     return pl.min_horizontal(caps)
 
 
-def foundation_expr(key: str, foundation: Foundation) -> pl.Expr:
-    return pl.when(applies(foundation)).then(foundation_amount(foundation)).otherwise(0.0).alias(key)
+def foundation_expr(p: Params, key: str, foundation: Foundation) -> pl.Expr:
+    return pl.when(applies(foundation)).then(foundation_amount(p, key, foundation)).otherwise(0.0).alias(key)
 
 
 def scaled_keys(formula: Formula) -> list[str]:
@@ -118,20 +199,10 @@ def fixed_keys(formula: Formula) -> list[str]:
     return [*(k for k, w in formula.weights.items() if not w.scales_with_base), *formula.foundations]
 
 
-def components(formula: Formula, pupil_columns: tuple[str, ...]) -> list[list[pl.Expr]]:
+def components(formula: Formula, p: Params, pupil_columns: tuple[str, ...]) -> list[list[pl.Expr]]:
     """Expression stages: the base first, then weights (which read it) and foundations."""
-    rates = pupil_rates(formula, pupil_columns)
     return [
-        [base_expr(rates)],
-        [weight_expr(formula, k, w) for k, w in formula.weights.items()]
-        + [foundation_expr(k, f) for k, f in formula.foundations.items()],
+        [base_expr(formula, p, pupil_columns)],
+        [weight_expr(formula, p, k, w) for k, w in formula.weights.items()]
+        + [foundation_expr(p, k, f) for k, f in formula.foundations.items()],
     ]
-
-
-def span_bases(formula: Formula, pupil_columns: tuple[str, ...]) -> dict[str, pl.Expr]:
-    """Unscaled base dollars of each [base] span: the pieces CDE rounds one by one."""
-    rates = pupil_rates(formula, pupil_columns)
-    spans: dict[str, list[pl.Expr]] = {}
-    for column, rate in rates.items():
-        spans.setdefault(column_span(formula, column), []).append(pl.col(column) * rate)
-    return {span: pl.sum_horizontal(parts) for span, parts in spans.items()}

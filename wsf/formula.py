@@ -140,8 +140,18 @@ class Pot(Strict):
 
 
 class Transition(Strict):
-    max_loss: Share
+    """From last year's allocations toward the formula (needs a prior-allocation input)."""
+
+    max_loss: Share | None = None
     max_gain: Rate | None = None
+    gap_closure: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    basis: Literal["total", "per_pupil"] = "total"
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> Transition:
+        if self.max_loss is None and self.max_gain is None and self.gap_closure is None:
+            raise ValueError("give at least one of max_loss, max_gain or gap_closure")
+        return self
 
 
 class PerCapita(Strict):

@@ -180,14 +180,17 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     return SchoolData(result.collect(), pupil_columns, sources)
 
 
-def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None) -> tuple[pl.DataFrame, Table]:
-    """A per-school dollar column (prior allocations, current spending) for known schools."""
+def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None,
+                 optional: tuple[str, ...] = ()) -> tuple[pl.DataFrame, Table]:
+    """A per-school dollar column (prior allocations, current spending) for known schools,
+    with any `optional` number columns the file has (e.g. `prior_enrollment`)."""
     table = read_table(path, mapping)
     checks = Checks(table)
     _require(checks, table.frame, ["school_id", column])
     checks.done()
     frame = _ids(checks, table.frame, "school_id")
-    frame = _numbers(checks, frame, [column], whole=False)
+    extra = [c for c in optional if c in frame.columns]
+    frame = _numbers(checks, frame, [column, *extra], whole=False)
     checks.rows(
         frame,
         ~pl.col("school_id").is_in(schools.frame["school_id"].implode()),
@@ -196,7 +199,7 @@ def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Ma
         "remove the row, or add the school to the school data",
     )
     checks.done()
-    return frame.select("school_id", column), table
+    return frame.select("school_id", column, *extra), table
 
 
 # -- rules -----------------------------------------------------------------------------

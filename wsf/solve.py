@@ -1,0 +1,165 @@
+"""The numeric core: pot solve, transition and rounding over points x schools.
+
+Arrays are shaped (points, schools). A single allocation is one point; a sweep is many, and
+both go through the same arithmetic, so a sweep point equals a single run to the cent. Every
+step is vectorised over schools and points; the only loops are bisection steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wsf.errors import WsfError
+
+BISECTIONS = 200
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Per-point values of the formula's solve parameters (each shaped (points,) or None)."""
+
+    pot: np.ndarray | None
+    max_loss: np.ndarray | None = None
+    max_gain: np.ndarray | None = None
+    gap_closure: np.ndarray | None = None
+    transition: bool = False
+
+    @property
+    def solves_cap(self) -> bool:
+        """With a pot and nothing else fixing the gains, the gain cap is what is solved."""
+        return self.pot is not None and self.max_gain is None and self.gap_closure is None
+
+
+@dataclass(frozen=True)
+class Solution:
+    scale: np.ndarray  # (points,)
+    gain_cap: np.ndarray | None  # (points,): solved, or the formula's max_gain
+    formula: np.ndarray  # (points, schools): formula amounts at the solved scale
+    target: np.ndarray  # after gap closure (the formula amount where there is none)
+    final: np.ndarray  # after the loss floor and gain cap
+
+
+def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, prior: np.ndarray | None = None,
+          reference: np.ndarray | None = None) -> Solution:
+    """Scale to the pot, then apply the transition against last year's allocations.
+
+    `prior` is last year's amount per school (0 or NaN: a new school, funded at formula);
+    `reference` is what the floor and cap are fractions of: the prior itself, or the prior per
+    pupil times this year's pupils.
+    """
+    scale = _pot_scale(path, variable, fixed, rules.pot)
+    if not rules.transition:
+        amount = scale[:, None] * variable + fixed
+        return Solution(scale, None, amount, amount, amount)
+    assert prior is not None and reference is not None
+    old = np.nan_to_num(prior, nan=0.0) > 0
+    prior = np.where(old, prior, 0.0)
+    floor = np.where(old, (1 - rules.max_loss[:, None]) * reference, -np.inf) if rules.max_loss is not None else np.full(variable.shape, -np.inf)
+
+    def final(amount: np.ndarray, cap: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        target = amount if rules.gap_closure is None else np.where(old, prior + rules.gap_closure[:, None] * (amount - prior), amount)
+        if cap is None:
+            ceiling = np.inf
+        else:
+            with np.errstate(invalid="ignore"):
+                ceiling = np.where(old, (1 + cap[:, None]) * reference, np.inf)
+        return target, np.where(old, np.maximum(floor, np.minimum(target, ceiling)), amount)
+
+    if rules.pot is None or rules.solves_cap:
+        amount = scale[:, None] * variable + fixed
+        cap = rules.max_gain
+        if rules.solves_cap:
+            if (np.where(old, floor, amount).sum(axis=1) > rules.pot).any():
+                raise WsfError("the loss floor alone costs more than the pot", file=path, key="transition.max_loss",
+                               fix="raise max_loss (allow larger losses) or raise pot.amount")
+            ratio = np.where(old, amount / np.where(old, reference, 1.0), 0.0)
+            top = np.maximum(ratio.max(axis=1, initial=0.0), 0.0)
+            cap = bisect(lambda g: final(amount, g)[1].sum(axis=1) - rules.pot, np.full_like(scale, -1.0), top)
+        target, result = final(amount, cap)
+        return Solution(scale, cap, amount, target, result)
+
+    # A pot with the gains fixed (an explicit max_gain or gap closure): re-solve the scale.
+    cap = rules.max_gain
+
+    def spent(s: np.ndarray) -> np.ndarray:
+        return final(s[:, None] * variable + fixed, cap)[1].sum(axis=1)
+
+    high = np.maximum(scale, 1.0)
+    for _ in range(64):
+        short = spent(high) < rules.pot
+        if not short.any():
+            break
+        high = np.where(short, high * 2, high)
+    if (spent(np.zeros_like(scale)) > rules.pot).any() or (spent(high) < rules.pot).any():
+        raise WsfError("with these transition bounds no base scale spends the pot exactly", file=path, key="transition",
+                       fix="remove max_gain (and gap_closure) to have the gain cap solved from the pot, or widen the bounds")
+    scale = bisect(lambda s: spent(s) - rules.pot, np.zeros_like(scale), high)
+    amount = scale[:, None] * variable + fixed
+    target, result = final(amount, cap)
+    return Solution(scale, cap, amount, target, result)
+
+
+def _pot_scale(path: Path, variable: np.ndarray, fixed: np.ndarray, pot: np.ndarray | None) -> np.ndarray:
+    if pot is None:
+        return np.ones(variable.shape[0])
+    fixed_total, variable_total = fixed.sum(axis=1), variable.sum(axis=1)
+    over = fixed_total > pot
+    if over.any():
+        i = int(np.argmax(over))
+        raise WsfError(
+            f"the fixed parts (per-pupil weights and foundations) cost ${fixed_total[i]:,.2f}, more than the pot of ${pot[i]:,.2f}",
+            file=path,
+            key="pot.amount",
+            fix="raise pot.amount, or lower the foundations and per_pupil weights",
+        )
+    if (variable_total <= 0).any():
+        raise WsfError("nothing in the formula scales with the base (no pupils?), so the pot cannot be met", file=path, key="pot",
+                       fix="check the enrollment columns, or remove [pot]")
+    return (pot - fixed_total) / variable_total
+
+
+def bisect(excess: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Per point, the smallest x in [low, high] with excess(x) >= 0, for a nondecreasing excess."""
+    for _ in range(BISECTIONS):
+        middle = (low + high) / 2
+        settled = (middle == low) | (middle == high)
+        if settled.all():
+            break
+        ok = excess(middle) >= 0
+        high = np.where(ok & ~settled, middle, high)
+        low = np.where(~ok & ~settled, middle, low)
+    return high
+
+
+def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray:
+    """Whole units per school: half up, or by largest remainder so each point sums to its pot."""
+    totals = np.round(totals, 6)  # float noise below a millionth of a unit is not money
+    if pot_units is None:
+        return np.floor(totals + 0.5).astype(np.int64)
+    floors = np.floor(totals).astype(np.int64)
+    short = pot_units - floors.sum(axis=1)
+    if ((short < 0) | (short > totals.shape[1])).any():
+        raise AssertionError(f"rounding to the pot is off by {short} units")
+    return floors + (_ranks(totals - floors) < short[:, None])
+
+
+def split(parts: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Round each school's components (schools x components) so they sum exactly to its total."""
+    parts = np.round(parts, 6)
+    floors = np.floor(parts).astype(np.int64)
+    short = totals - floors.sum(axis=1)
+    if parts.size and ((short < 0) | (short > parts.shape[1])).any():
+        raise AssertionError("component rounding cannot reach a school's total")
+    return floors + (_ranks(parts - floors) < short[:, None])
+
+
+def _ranks(remainders: np.ndarray) -> np.ndarray:
+    """Rank of each remainder in its row, largest first; ties go to the earlier column."""
+    order = np.argsort(-remainders, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(remainders.shape[1]), remainders.shape), axis=1)
+    return ranks
