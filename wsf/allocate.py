@@ -18,7 +18,7 @@ from wsf.errors import WsfError
 from wsf.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
 from wsf.formula import Formula, LoadedFormula
 from wsf.inputs import SchoolData
-from wsf.solve import Rules, round_totals, solve, split
+from wsf.solve import Rules, round_totals, row_sums, solve, split
 from wsf.tables import Table
 
 TRANSITION = "transition"
@@ -60,7 +60,7 @@ class Allocation:
             "per_pupil_min": per_pupil.min(),
             "per_pupil_median": per_pupil.median(),
             "per_pupil_max": per_pupil.max(),
-            **{f"{line.strip('_')}_total": float(self.amounts[line].sum()) for line in LINES},
+            **{f"{line.strip('_')}_total": float(row_sums(self.amounts[line].to_numpy())) for line in LINES},
             "schools_held_harmless": int((self.amounts["_hold_harmless"] > 0.005).sum()) if "_hold_harmless" in self.amounts.columns else 0,
             "schools_capped": int((self.amounts["_gain_cap"] < -0.005).sum()) if "_gain_cap" in self.amounts.columns else 0,
         }

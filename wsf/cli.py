@@ -11,12 +11,15 @@ import warnings
 from pathlib import Path
 
 import click
+import polars as pl
 
-from wsf import __version__
+from wsf import __version__, scenarios
+from wsf.allocate import dollars
 from wsf.api import allocate_files, load_schools, provenance
 from wsf.errors import WsfError
 from wsf.explain import explain, money, render_text
 from wsf.formula import load_formula
+from wsf.inputs import read_amounts
 from wsf.outputs import write_table
 from wsf.tables import DataWarning
 
@@ -93,11 +96,16 @@ def allocate(formula: Path, schools: Path | None, students: Path | None, mapping
     info = result.formula.model.formula
     click.echo(f"{info.title or info.id}")
     click.echo(f"  schools    {summary['schools']:,}")
-    click.echo(f"  pupils     {summary['pupils']:,.0f}")
+    click.echo(f"  {'ADA' if result.formula.model.formula.unit == 'ada' else 'pupils':<10} {summary['pupils']:,.0f}")
     click.echo(f"  total      {money(summary['total_cents'] / 100)}")
     click.echo(f"  scale      {summary['scale']:.6f}" + ("  (base solved to the pot)" if result.formula.model.pot else ""))
     if summary["gain_cap"] is not None:
         click.echo(f"  gain cap   {summary['gain_cap']:+.2%}")
+    if result.formula.model.transition is not None:
+        click.echo(
+            f"  transition hold harmless {money(summary['hold_harmless_total'])} to {summary['schools_held_harmless']} schools; "
+            f"gain cap {money(summary['gain_cap_total'])} from {summary['schools_capped']} schools"
+        )
     if summary["per_pupil_min"] is not None:
         click.echo(
             "  per pupil  min {}  median {}  max {}".format(
@@ -121,3 +129,157 @@ def explain_command(formula: Path, schools: Path | None, students: Path | None, 
     """
     result = allocate_files(formula, schools, students, prior, mapping)
     click.echo(render_text(explain(result, school_id), result))
+
+
+@main.command()
+@click.argument("formula_a", type=FILE)
+@click.argument("formula_b", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, help="Last year's allocations, for formulas with a [transition].")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools gaining or losing more than this share.")
+@click.option("--sort", "sort_by", type=click.Choice(["change", "change_percent", "change_per_pupil", "school_id"]), default="change", show_default=True)
+@click.option("-o", "--output", type=FILE, help="Write the per-school comparison: .csv, .parquet or .xlsx.")
+@reports_errors
+def compare(formula_a: Path, formula_b: Path, schools, students, mapping, prior, threshold: float, sort_by: str, output: Path | None) -> None:
+    """Two formulas side by side on the same schools: who gains, who loses, by how much.
+
+    Example: wsf compare formulas/hayward/unduplicated-2018-19.toml formulas/hayward/additive-2018-19.toml
+    --schools fixtures/california/hayward-2018-19-schools.csv -o compare.csv
+    """
+    a, b = (allocate_files(f, schools, students, prior if load_formula(f).model.transition else None, mapping) for f in (formula_a, formula_b))
+    table = scenarios.compare(a, b).sort(sort_by, descending=sort_by != "school_id", nulls_last=True)
+    summary = scenarios.compare_summary(table, threshold)
+    click.echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
+    click.echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
+    click.echo(f"{summary['gaining']} schools gain and {summary['losing']} lose more than {threshold:.0%} under B")
+    for title, rows in (("largest gains", table.head(5)), ("largest losses", table.sort("change").head(5))):
+        click.echo(f"{title}:")
+        for row in rows.iter_rows(named=True):
+            percent = "" if row["change_percent"] is None else f" ({row['change_percent']:+.1%})"
+            click.echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
+    if output:
+        money_columns = ["total_a", "per_pupil_a", "total_b", "per_pupil_b", "change", "change_per_pupil"]
+        written = write_table(table.with_columns(*[dollars(c) for c in money_columns]), output, {"a": provenance(a), "b": provenance(b)})
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@main.command()
+@click.argument("formula", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, help="Last year's allocations: losses and hold-harmless cost are measured against them.")
+@click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=START:STOP:STEPS", help="A rate to sweep; repeat for a grid.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools losing more than this share.")
+@click.option("-o", "--output", type=FILE, help="Write one row per point: .csv, .parquet or .xlsx.")
+@reports_errors
+def sweep(formula: Path, schools, students, mapping, prior, varies: tuple[str, ...], threshold: float, output: Path | None) -> None:
+    """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini.
+
+    Example: wsf sweep formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
+    """
+    loaded, data = load_schools(formula, schools, students, mapping)
+    amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0] if prior else None
+    result = scenarios.sweep(loaded, data, [scenarios.parse_axis(v, loaded) for v in varies], amounts, threshold)
+    with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
+        click.echo(str(result))
+    if output:
+        written = write_table(result, output, {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
+                                               "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]})
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@main.command()
+@click.argument("formula", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, required=True, help="Last year's allocations (school_id, prior).")
+@click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
+@click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
+@reports_errors
+def glide(formula: Path, schools, students, mapping, prior: Path, years: int, output: Path | None) -> None:
+    """Each school's amount year by year under the transition until all reach 100% of formula.
+
+    Example: wsf glide formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    --prior fixtures/example-district/prior.csv --years 8
+    """
+    loaded, data = load_schools(formula, schools, students, mapping)
+    amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0]
+    table, reached = scenarios.glide(loaded, data, amounts, years)
+    year_columns = [c for c in table.columns if c.startswith("year_")]
+    moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
+    click.echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
+               + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
+    for column in year_columns:
+        at = int((table[column] == table["formula"]).sum())
+        click.echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
+    click.echo(f"{moved.height} schools start away from their formula amount")
+    if output:
+        meta = {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
+                "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]}
+        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *year_columns]]), output, meta)
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- equity (issue 3) ----------------------------------------------------------------------
+
+
+@main.command(name="equity")
+@click.argument("formula", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@click.option("--current", type=FILE, help="Current spending per school: school_id, current (optional restricted, unrestricted).")
+@click.option("--staff", type=FILE, help="Or a staff roster: school_id, position, fte, salary, benefits (full-time rates).")
+@click.option("--non-personnel", type=FILE, help="With --staff: non-personnel dollars per school (school_id, non_personnel).")
+@click.option("--spending-mapping", type=FILE, help="Mapping file for the spending files' headers.")
+@click.option("--poverty", default="frl", show_default=True, help="Count column that measures poverty (its share of enrollment).")
+@click.option("--bands", type=click.Choice(["10", "5"]), default="10", show_default=True, help="10 (deciles) or 5 (quintiles).")
+@click.option("--allow-missing", is_flag=True, help="Report schools missing from either input in the output instead of stopping.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
+@reports_errors
+def equity_command(
+    formula: Path,
+    schools: Path | None,
+    students: Path | None,
+    mapping: Path | None,
+    prior: Path | None,
+    current: Path | None,
+    staff: Path | None,
+    non_personnel: Path | None,
+    spending_mapping: Path | None,
+    poverty: str,
+    bands: str,
+    allow_missing: bool,
+    output: Path,
+) -> None:
+    """Compare current spending with the formula: gaps per school, equity measures, charts.
+
+    Writes OUTPUT/schools.csv, statistics.csv, bands.csv, vertical.csv, scatter.svg,
+    bands.svg, summary.html and meta.json (and positions.csv from a staff roster).
+
+    Example: wsf equity formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o out/equity
+    """
+    from wsf.equity import analyse
+    from wsf.equity_report import write_report
+    from wsf.spending import read_current, read_roster
+    from wsf.tables import load_mapping
+
+    if (current is None) == (staff is None):
+        raise click.UsageError("give current spending as exactly one of --current FILE or --staff FILE")
+    if non_personnel is not None and staff is None:
+        raise click.UsageError("--non-personnel goes with --staff")
+    result = allocate_files(formula, schools, students, prior, mapping)
+    spending_map = load_mapping(spending_mapping)
+    spending = read_current(current, spending_map) if current is not None else read_roster(staff, non_personnel, spending_map)
+    equity = analyse(result, spending, poverty=poverty, bands=int(bands), allow_missing=allow_missing)
+    written = write_report(equity, output, {"allow_missing": allow_missing})
+    stat = equity.stat
+    info = result.formula.model.formula
+    click.echo(f"{info.title or info.id}: equity, {equity.analysed.height} schools")
+    click.echo(f"  {'':<22} {'today':>12} {'formula':>12}")
+    for name in ("mean", "cv", "mcloone", "gini", "correlation_poverty", "slope_poverty"):
+        values = [stat(name, s) for s in ("current", "formula")]
+        cells = ["n/a" if v is None else (money(v) if name in ("mean", "slope_poverty") else f"{v:.3f}") for v in values]
+        click.echo(f"  {name:<22} {cells[0]:>12} {cells[1]:>12}")
+    if equity.missing.height:
+        click.echo(f"  {equity.missing.height} schools missing from one input: see schools.csv (column missing) and summary.html")
+    click.echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")

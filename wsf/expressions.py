@@ -39,7 +39,7 @@ class Params:
 def lookup(formula: Formula, path: str) -> Any:
     """The value at a key path such as `weights.el.weight`, `base.K-3` or `base_adjustment[0].rate`."""
     node: Any = formula
-    for part in _parts(path):
+    for part in key_parts(path):
         if isinstance(part, int):
             node = node[part]
         elif isinstance(node, dict):
@@ -49,7 +49,7 @@ def lookup(formula: Formula, path: str) -> Any:
     return node
 
 
-def _parts(path: str) -> list[str | int]:
+def key_parts(path: str) -> list[str | int]:
     head, _, rest = path.partition(".")
     parts: list[str | int] = []
     if "[" in head:

@@ -8,7 +8,6 @@ are refused everywhere, so a typo can never pass silently. The contract is
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import tomllib
 from functools import cached_property
@@ -25,7 +24,7 @@ from pydantic import (
 )
 
 from wsf.errors import WsfError
-from wsf.grades import ALL, GRADES, parse_span
+from wsf.grades import ALL, parse_span
 
 KEY = r"^[a-z][a-z0-9_]*$"
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")

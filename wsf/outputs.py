@@ -34,11 +34,18 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     temp = Path(name)
+    temp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
     try:
         yield temp
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def neutralise(value: str | None) -> str | None:

@@ -73,12 +73,12 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
         amount = scale[:, None] * variable + fixed
         cap = rules.max_gain
         if rules.solves_cap:
-            if (np.where(old, floor, amount).sum(axis=1) > rules.pot).any():
+            if (row_sums(np.where(old, floor, amount)) > rules.pot).any():
                 raise WsfError("the loss floor alone costs more than the pot", file=path, key="transition.max_loss",
                                fix="raise max_loss (allow larger losses) or raise pot.amount")
             ratio = np.where(old, amount / np.where(old, reference, 1.0), 0.0)
             top = np.maximum(ratio.max(axis=1, initial=0.0), 0.0)
-            cap = bisect(lambda g: final(amount, g)[1].sum(axis=1) - rules.pot, np.full_like(scale, -1.0), top)
+            cap = bisect(lambda g: row_sums(final(amount, g)[1]) - rules.pot, np.full_like(scale, -1.0), top)
         target, result = final(amount, cap)
         return Solution(scale, cap, amount, target, result)
 
@@ -86,7 +86,7 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
     cap = rules.max_gain
 
     def spent(s: np.ndarray) -> np.ndarray:
-        return final(s[:, None] * variable + fixed, cap)[1].sum(axis=1)
+        return row_sums(final(s[:, None] * variable + fixed, cap)[1])
 
     high = np.maximum(scale, 1.0)
     for _ in range(64):
@@ -106,7 +106,7 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
 def _pot_scale(path: Path, variable: np.ndarray, fixed: np.ndarray, pot: np.ndarray | None) -> np.ndarray:
     if pot is None:
         return np.ones(variable.shape[0])
-    fixed_total, variable_total = fixed.sum(axis=1), variable.sum(axis=1)
+    fixed_total, variable_total = row_sums(fixed), row_sums(variable)
     over = fixed_total > pot
     if over.any():
         i = int(np.argmax(over))
@@ -133,6 +133,14 @@ def bisect(excess: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np
         high = np.where(ok & ~settled, middle, high)
         low = np.where(~ok & ~settled, middle, low)
     return high
+
+
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """Sum of each row, added left to right: the same bits whether a row is alone or one of many
+    (NumPy's pairwise reduction can group a row differently inside a larger array)."""
+    if values.shape[-1] == 0:
+        return np.zeros(values.shape[:-1])
+    return np.cumsum(values, axis=-1)[..., -1]
 
 
 def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray:

@@ -1,0 +1,148 @@
+"""Scenarios: a sweep point is a single allocation, glide paths arrive, comparisons add up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
+from wsf.allocate import allocate
+from wsf.api import load_schools
+from wsf.expressions import key_parts
+from wsf.formula import LoadedFormula, validate_formula
+from wsf.inputs import read_amounts
+from wsf.scenarios import compare, glide, parse_axis, sweep, weighted_spread
+
+
+@pytest.fixture(scope="module")
+def example():
+    formula, data = load_schools(EXAMPLE_FORMULA, EXAMPLE / "schools.csv")
+    prior, _ = read_amounts(EXAMPLE / "prior.csv", "prior", data)
+    return formula, data, prior
+
+
+def with_values(formula: LoadedFormula, values: dict[str, float], drop: tuple[str, ...] = ()) -> LoadedFormula:
+    data = formula.model.model_dump(exclude_none=True)
+    for key in drop:
+        data.pop(key)
+    for path, value in values.items():
+        node, parts = data, key_parts(path)
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = value
+    return LoadedFormula(model=validate_formula(data), path=formula.path, sha256=formula.sha256)
+
+
+@pytest.mark.parametrize("drop", [(), ("transition",), ("transition", "pot")], ids=["pot+transition", "pot", "neither"])
+def test_a_sweep_point_is_a_single_allocation_to_the_cent(example, drop) -> None:
+    formula, data, prior = example
+    base = with_values(formula, {}, drop)
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:3", base), parse_axis("foundations.leadership.amount=200000:300000:2", base)]
+    if "pot" not in drop:
+        axes.append(parse_axis("pot.amount=240000000:250000000:2", base))
+    points = sweep(base, data, axes, prior)
+    assert points.height == 3 * 2 * (2 if "pot" not in drop else 1)
+    for row in points.iter_rows(named=True):
+        values = {a.path: row[a.path] for a in axes}
+        single = allocate(with_values(base, values), data, prior if "transition" not in drop else None)
+        summary = single.summary()
+        assert round(row["total"] * 100) == summary["total_cents"]
+        assert row["scale"] == summary["scale"]
+        if "transition" not in drop:
+            assert row["gain_cap"] == summary["gain_cap"]
+            assert row["hold_harmless"] == round(summary["hold_harmless_total"], 2)
+        final = single.amounts["_final_total"].to_numpy()[None, :]
+        cv, gini = weighted_spread(final, single.inputs["enrollment"].to_numpy().astype(float))
+        assert (row["cv"], row["gini"]) == (cv[0], gini[0])
+        last_year = single.inputs.join(prior, on="school_id", how="left")["prior"].fill_null(0).to_numpy()
+        assert row["schools_losing_over_5%"] == int(((final[0] < 0.95 * last_year) & (last_year > 0)).sum())
+
+
+def test_sweep_refuses_bad_axes(example) -> None:
+    from wsf.errors import WsfError
+
+    formula, _, _ = example
+    with pytest.raises(WsfError, match="not KEY=START:STOP:STEPS"):
+        parse_axis("weights.english_learner.weight=0.1..0.5", formula)
+    with pytest.raises(WsfError, match="the formula has no 'weights.nope.weight'"):
+        parse_axis("weights.nope.weight=0.1:0.5:3", formula)
+    with pytest.raises(WsfError, match="makes the formula invalid.*must be >= 0"):
+        parse_axis("weights.english_learner.weight=-0.1:0.5:3", formula)
+    with pytest.raises(WsfError, match="not a rate that can be swept"):
+        parse_axis("formula.id=1:2:2", formula)
+
+
+def test_weighted_spread_of_equal_amounts_is_zero() -> None:
+    cv, gini = weighted_spread(np.array([[100.0, 200.0, 0.0]]), np.array([10.0, 20.0, 0.0]))
+    assert cv[0] == pytest.approx(0) and gini[0] == pytest.approx(0)
+    # two schools, 1 pupil at $1 and 1 pupil at $3: mean 2, |1-3| x 2 / (2 x 4 x 2) = 0.25
+    assert weighted_spread(np.array([[1.0, 3.0]]), np.array([1.0, 1.0]))[1][0] == pytest.approx(0.25)
+
+
+def test_glide_path_reaches_formula_and_keeps_the_pot_every_year(example) -> None:
+    formula, data, prior = example
+    table, reached = glide(formula, data, prior, years=10)
+    years = [c for c in table.columns if c.startswith("year_")]
+    assert reached == len(years) < 10
+    assert (table[f"year_{reached}"] == table["formula"]).all()
+    for column in years:
+        assert table[column].sum() == 244_500_000_00
+    # each year no school loses more than 5% of the year before
+    previous = table["prior"]
+    for column in years:
+        held = previous.is_not_null()
+        assert (table[column].filter(held) >= (0.95 * previous.filter(held)).floor() - 1).all()
+        previous = table[column]
+
+
+def test_glide_with_gap_closure_ends_at_formula_in_the_last_year(example) -> None:
+    formula, data, prior = example
+    closing = with_values(formula, {}, ("transition",))
+    closing = LoadedFormula(model=closing.model.model_copy(update={"transition": validate_formula(
+        {"formula": {"id": "x", "source": "t"}, "base": {"all": 1}, "transition": {"gap_closure": 0.5}}).transition}), path=formula.path, sha256="")
+    table, reached = glide(closing, data, prior, years=4)
+    assert reached == 4
+    assert (table["year_4"] == table["formula"]).all()
+    assert all(table[f"year_{y}"].sum() == 244_500_000_00 for y in range(1, 5))
+
+
+def test_floor_and_cap_lines_sum_to_zero_with_a_pot(example) -> None:
+    formula, data, prior = example
+    result = allocate(formula, data, prior)
+    assert result.amounts["_hold_harmless"].sum() > 1_000_000
+    assert result.amounts["_hold_harmless"].sum() + result.amounts["_gain_cap"].sum() == pytest.approx(0, abs=1e-4)
+    assert result.cents["transition"].sum() == 0
+
+
+def test_compare_two_counting_rules_on_hayward() -> None:
+    a_path, b_path = (ROOT / f"formulas/hayward/{c}-2018-19.toml" for c in ("unduplicated", "additive"))
+    schools = ROOT / "fixtures/california/hayward-2018-19-schools.csv"
+    a, b = (allocate(*load_schools(p, schools)) for p in (a_path, b_path))
+    table = compare(a, b)
+    assert table.height == 31
+    assert (table["change"] == table["total_b"] - table["total_a"]).all()
+    assert table["change"].sum() == 0  # same pot
+
+
+def test_cli_scenarios(run, tmp_path: Path) -> None:
+    data = ["--schools", EXAMPLE / "schools.csv", "--prior", EXAMPLE / "prior.csv"]
+    out = tmp_path / "sweep.csv"
+    result = run("sweep", EXAMPLE_FORMULA, *data, "--vary", "weights.english_learner.weight=0.1:0.5:41", "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out)
+    assert table.height == 41 and {"total", "scale", "gain_cap", "schools_losing_over_5%", "hold_harmless", "cv", "gini"} <= set(table.columns)
+    result = run("glide", EXAMPLE_FORMULA, *data, "--years", "8", "-o", tmp_path / "glide.csv")
+    assert result.exit_code == 0, result.output
+    assert "every school at 100% of formula in year 4" in result.output
+    hayward = ["--schools", ROOT / "fixtures/california/hayward-2018-19-schools.csv"]
+    first, second = tmp_path / "c1.csv", tmp_path / "c2.csv"
+    for target in (first, second):
+        result = run("compare", ROOT / "formulas/hayward/unduplicated-2018-19.toml", ROOT / "formulas/hayward/additive-2018-19.toml", *hayward, "-o", target)
+        assert result.exit_code == 0, result.output
+    assert first.read_bytes() == second.read_bytes()
+    assert "largest gains:" in result.output
+    bad = run("sweep", EXAMPLE_FORMULA, *data, "--vary", "weights.english_learner.weight=-1:0.5:3")
+    assert bad.exit_code == 2 and "makes the formula invalid" in bad.stderr
