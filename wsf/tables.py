@@ -112,6 +112,7 @@ def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
     if frame.height == 0:
         raise WsfError("the file has a header but no rows", file=path, fix="export the table again, with its data rows")
     frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
+    frame = frame.filter(~pl.all_horizontal(pl.exclude(ROW).is_null() | (pl.exclude(ROW).str.strip_chars() == "")))  # blank lines
     frame = _apply_mapping(frame, mapping, path)
     if frame.height == 0:
         raise WsfError("no rows are left after the mapping's [rows] filter", file=path, fix="check the values in [rows] keep/drop")

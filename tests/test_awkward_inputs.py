@@ -1,0 +1,57 @@
+"""Awkward but valid files, as finance offices export them: each is read to exactly the
+clean file's allocation (and a Latin-1 file says how it was read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from wsf.api import allocate_files
+
+HERE = ROOT / "tests" / "bad_inputs" / "awkward"
+FORMULA = ROOT / "tests" / "bad_inputs" / "formula.toml"
+SAME_AS_CLEAN = {
+    "bom.csv": "a UTF-8 byte-order mark (Excel's 'CSV UTF-8')",
+    "crlf.csv": "Windows line endings",
+    "trailing_blank_lines.csv": "blank lines after the data",
+    "quoted_thousands.csv": 'thousands separators in quoted numbers ("1,234")',
+    "semicolons.csv": "a semicolon-separated export (European Excel)",
+    "tabs.tsv": "a tab-separated export",
+    "latin1.csv": "Windows-1252/Latin-1 text (read with a warning)",
+    "spaces_around_values.csv": "spaces around ids and numbers",
+    "title_row.xlsx": "a workbook with a title row above the header, read through a mapping file",
+}
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return allocate_files(FORMULA, schools=HERE / "clean.csv").cents
+
+
+@pytest.mark.filterwarnings("ignore::wsf.tables.DataWarning")
+@pytest.mark.parametrize("name", sorted(SAME_AS_CLEAN))
+def test_awkward_file_gives_the_clean_result(name: str, clean) -> None:
+    mapping = HERE / "title_row_mapping.toml" if name.endswith(".xlsx") else None
+    result = allocate_files(FORMULA, schools=HERE / name, mapping=mapping).cents
+    assert result.equals(clean), SAME_AS_CLEAN[name]
+
+
+def test_every_awkward_file_is_listed() -> None:
+    on_disk = {p.name for p in HERE.iterdir()} - {"clean.csv", "title_row_mapping.toml", "zero_pupil_school.csv"}
+    assert on_disk == set(SAME_AS_CLEAN)
+
+
+def test_latin1_is_read_with_a_warning(run, tmp_path: Path) -> None:
+    result = run("allocate", FORMULA, "--schools", HERE / "latin1.csv", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0
+    assert "warning: latin1.csv: not UTF-8; read as Windows-1252/Latin-1 text" in result.stderr
+    assert "Peñasco Middle" in (tmp_path / "out.csv").read_text(encoding="utf-8")
+
+
+def test_a_school_with_no_pupils_gets_its_foundations_only(clean) -> None:
+    result = allocate_files(FORMULA, schools=HERE / "zero_pupil_school.csv").cents
+    assert result.filter(result["school_id"] != "Z9").equals(clean)
+    row = result.filter(result["school_id"] == "Z9").row(0, named=True)
+    assert (row["total"], row["leadership"], row["base"], row["per_pupil"]) == (200_000_00, 200_000_00, 0, None)

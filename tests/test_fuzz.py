@@ -1,0 +1,76 @@
+"""Random formula files and random data: wsf either succeeds or raises WsfError, the error a
+user sees as one or two lines. Anything else (a traceback) is a bug."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+from wsf.api import allocate_files
+from wsf.errors import WsfError
+from wsf.formula import load_formula
+
+FORMULA_LINES = (ROOT / "formulas" / "example-district.toml").read_text(encoding="utf-8").splitlines()
+SCHOOLS = (ROOT / "fixtures" / "example-district" / "schools.csv").read_text(encoding="utf-8").splitlines()[:8]
+PRIOR = (ROOT / "fixtures" / "example-district" / "prior.csv").read_text(encoding="utf-8")
+VALUES = st.sampled_from(['-1', '0', '1e400', '-0.0', 'nan', 'inf', '"x"', '""', '[1, 2]', '{}', 'true', '1_000_000_000_000_000',
+                          '"K-3"', '"all"', '"13"', '"TK-12"', '0.55', '{ enrollment_below = -5 }', '"frl"', '"nope"', '[]'])
+CELLS = st.sampled_from(["", "-1", "0", "1.5", "abc", "1e30", "NaN", "=1+1", "<b>", "1,000", '"', "ß", "999999999", "12", "K"])
+
+
+@st.composite
+def formula_texts(draw) -> str:
+    lines = list(FORMULA_LINES)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["value", "drop", "duplicate", "junk"]))
+        if action == "value" and "=" in lines[i]:
+            lines[i] = lines[i].split("=", 1)[0] + "= " + draw(VALUES)
+        elif action == "drop":
+            del lines[i]
+        elif action == "duplicate":
+            lines.insert(i, lines[i])
+        else:
+            lines.insert(i, draw(st.sampled_from(["[weights.x]", "[[base_adjustment]]", "zzz = 1", "[pot]", "=", "[base]", '"K" = 1'])))
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def school_texts(draw) -> str:
+    rows = [line.split(",") for line in SCHOOLS]
+    for _ in range(draw(st.integers(1, 5))):
+        r = draw(st.integers(0, len(rows) - 1))
+        c = draw(st.integers(0, len(rows[0]) - 1))
+        rows[r][c] = draw(CELLS)
+    if draw(st.booleans()):
+        rows.append(list(draw(st.sampled_from(rows[1:]))))
+    return "\n".join(",".join(row) for row in rows) + "\n"
+
+
+def outcome(formula: str, schools: str, raw: bytes = b"") -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        f, s, p = Path(tmp) / "f.toml", Path(tmp) / "s.csv", Path(tmp) / "p.csv"
+        f.write_text(formula, encoding="utf-8")
+        s.write_bytes(schools.encode("utf-8") + raw)
+        p.write_text(PRIOR, encoding="utf-8")
+        try:
+            load_formula(f)
+            allocate_files(f, schools=s, prior=p)
+        except WsfError as error:
+            assert str(error).strip()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formula_texts())
+def test_random_formula_files_succeed_or_say_why(text: str) -> None:
+    outcome(text, "\n".join(SCHOOLS) + "\n")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(school_texts(), st.binary(max_size=8))
+def test_random_school_data_succeeds_or_says_why(text: str, raw: bytes) -> None:
+    outcome("\n".join(FORMULA_LINES) + "\n", text, raw)
