@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from conftest import write_csv
 from wsf.allocate import allocate
 from wsf.formula import LoadedFormula, validate_formula
-from wsf.inputs import SchoolData, read_schools, read_students
+from wsf.inputs import SchoolData, read_schools
+from wsf.roster import read_students
 
 GRADES = ["K", "1", "2", "6", "7", "9", "12"]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,8 @@ from wsf import __version__
 from wsf.allocate import Allocation, allocate
 from wsf.errors import WsfError
 from wsf.formula import load_formula
-from wsf.inputs import SchoolData, read_amounts, read_schools, read_students
+from wsf.inputs import SchoolData, read_amounts, read_schools
+from wsf.roster import read_students
 from wsf.tables import load_mapping
 
 PathLike = str | Path | None

@@ -1,9 +1,9 @@
-"""School tables, student rosters and prior allocations, checked against a formula.
+"""School tables and per-school amounts (prior allocations), checked against a formula.
 
 Each reader returns plain frames with wsf's column names and numeric types, or raises one
 `WsfError` listing every rule that failed: how many rows, and a few of them by row number and
-`school_id`. A roster is aggregated to the same shape as a school table (counts per school),
-so everything after this module sees one kind of input.
+`school_id`. Rosters (`wsf.roster`) are aggregated to this same shape, so everything after
+sees one kind of input.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import polars as pl
 
 from wsf.errors import WsfError
 from wsf.formula import Formula
-from wsf.grades import ALL, GRADE_COLUMNS, GRADES, normalise_grade
+from wsf.grades import ALL, GRADE_COLUMNS, GRADES
 from wsf.tables import ROW, Mapping, Table, read_table
 
 MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong column
@@ -114,70 +114,6 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     checks.done()
     keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts, *shares]))
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
-
-
-def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = None, schools: SchoolData | None = None) -> SchoolData:
-    """Aggregate a roster to counts per school; with a school table, every school is kept."""
-    table = read_table(path, mapping)
-    checks = Checks(table)
-    frame = table.frame
-    flags = formula.flag_columns
-    if formula.share_columns:
-        checks.add("the formula has weights on a `share` of enrollment, which a roster cannot give", fix="use a school table (--schools) for this formula")
-    _require(checks, frame, ["student_id", "school_id", "grade", *flags])
-    checks.done()
-    frame = _ids(checks, frame, "student_id")
-    grade_of = {raw: normalise_grade(raw) for raw in frame["grade"].drop_nulls().unique().to_list()}
-    frame = frame.with_columns(
-        pl.col("school_id").str.strip_chars(),
-        pl.col("grade").replace_strict({k: v for k, v in grade_of.items() if v}, default=None, return_dtype=pl.String).alias("_grade"),
-        *[pl.col(f).str.strip_chars().str.to_lowercase().fill_null("").alias(f) for f in flags],
-    )
-    checks.rows(frame, pl.col("school_id").is_null() | (pl.col("school_id") == ""), "school_id", "with no school_id", "give every pupil a school")
-    checks.rows(frame, pl.col("_grade").is_null(), "grade", "with an unknown grade", "grades are TK, K, 1 .. 12")
-    covered = set(formula.grade_span)
-    checks.rows(
-        frame,
-        pl.col("_grade").is_not_null() & ~pl.col("_grade").is_in(list(covered)),
-        "grade",
-        "in a grade no [base] span funds",
-        "add a span for that grade to [base] or remove those pupils",
-    )
-    for flag in flags:
-        checks.rows(frame, ~pl.col(flag).is_in([*TRUE, *FALSE]), flag, "that are not true/false", "write true or false (or 1/0, yes/no)")
-    if schools is not None:
-        known = schools.frame["school_id"]
-        checks.rows(
-            frame,
-            ~pl.col("school_id").is_in(known.implode()),
-            "school_id",
-            "whose school is not in the school table",
-            f"add the school to {schools.sources[0].path.name} or correct the pupil's school_id",
-        )
-    checks.done()
-
-    grades = [g for g in GRADES if g in covered]
-    is_true = {f: pl.col(f).is_in(TRUE) for f in flags}
-    derived = {k: pl.any_horizontal([is_true[f] for f in c.any_of]) for k, c in formula.counts.items()}
-    counted = [c for c in formula.count_columns]
-    agg = frame.lazy().group_by("school_id").agg(
-        *[(pl.col("_grade") == g).sum().cast(pl.Float64).alias(f"grade_{g}") for g in grades],
-        *[(derived[c] if c in derived else is_true[c]).sum().cast(pl.Float64).alias(c) for c in counted],
-    )
-    pupil_columns = tuple(f"grade_{g}" for g in grades)
-    if schools is not None:
-        base = schools.frame.select("school_id", "name", "level")
-        agg = base.lazy().join(agg, on="school_id", how="left", validate="1:1").with_columns(
-            pl.col(*pupil_columns, *counted).fill_null(0.0)
-        )
-        sources = (*schools.sources, table)
-    else:
-        agg = agg.with_columns(pl.col("school_id").alias("name"), pl.lit(None, pl.String).alias("level"))
-        sources = (table,)
-    result = agg.with_columns(pl.sum_horizontal(pupil_columns).alias("enrollment")).select(
-        "school_id", "name", "level", *pupil_columns, "enrollment", *counted
-    )
-    return SchoolData(result.collect(), pupil_columns, sources)
 
 
 def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None,

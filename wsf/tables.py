@@ -188,31 +188,53 @@ def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
     return frame.with_columns(pl.all().cast(pl.String))
 
 
-def _apply_mapping(frame: pl.DataFrame, mapping: Mapping, path: Path) -> pl.DataFrame:
-    """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school)."""
-    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in frame.columns if c != ROW})
+def scan_parquet(path: str | Path, mapping: Mapping | None = None) -> tuple[pl.LazyFrame, Table]:
+    """A Parquet file read lazily (types as stored, no row numbers), renamed by the mapping:
+    the fast path for large rosters, read once in a streaming pass."""
+    path = Path(path)
+    if not path.is_file():
+        raise WsfError("file not found", file=path)
+    try:
+        frame = pl.scan_parquet(path)
+        frame.collect_schema()
+    except Exception as exc:  # polars raises several unrelated types for a corrupt file
+        raise WsfError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", file=path) from None
+    table = Table(path=path, sha256=file_sha256(path), frame=pl.DataFrame())
+    return _apply_mapping(frame, mapping or Mapping(), path), table
+
+
+def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+
+
+def _apply_mapping(frame, mapping: Mapping, path: Path):
+    """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school).
+    Works on a DataFrame or a LazyFrame alike."""
+    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in columns_of(frame) if c != ROW})
     wanted: list[str] = [*mapping.rows.keep, *mapping.rows.drop]
     for source in mapping.columns.values():
         wanted += [source] if isinstance(source, str) else source
-    missing = [c for c in wanted if c not in frame.columns]
+    columns = columns_of(frame)
+    missing = [c for c in wanted if c not in columns]
     if missing:
         raise WsfError(
             f"the mapping names column {missing[0]!r}, which is not in the file",
             file=path,
-            fix=f"the file's columns are: {', '.join(frame.columns)}",
+            fix=f"the file's columns are: {', '.join(c for c in columns if c != ROW)}",
         )
     for column, values in mapping.rows.keep.items():
-        frame = frame.filter(pl.col(column).str.strip_chars().is_in(_listed(values)))
+        frame = frame.filter(_text(column).is_in(_listed(values)))
     for column, values in mapping.rows.drop.items():
-        frame = frame.filter(~pl.col(column).str.strip_chars().is_in(_listed(values)).fill_null(False))
+        frame = frame.filter(~_text(column).is_in(_listed(values)).fill_null(False))
     if not mapping.columns:
         return frame
-    mapped = [
-        (pl.col(src) if isinstance(src, str) else pl.concat_str([pl.col(c).str.strip_chars() for c in src])).alias(dst)
-        for dst, src in mapping.columns.items()
-    ]
+    mapped = [(pl.col(src) if isinstance(src, str) else pl.concat_str([_text(c) for c in src])).alias(dst) for dst, src in mapping.columns.items()]
     used = set(wanted) | set(mapping.columns)
-    return frame.select(ROW, *mapped, *[c for c in frame.columns if c not in used and c != ROW])
+    return frame.select(*([ROW] if ROW in columns else []), *mapped, *[c for c in columns if c not in used and c != ROW])
+
+
+def _text(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).str.strip_chars()
 
 
 def _listed(values: Values) -> list[str]:

@@ -1,0 +1,55 @@
+"""Rosters in Parquet, as a state would hand them over: the streaming path gives the same
+allocation as the CSV roster, and a fault still gets named by row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import EXAMPLE, EXAMPLE_FORMULA
+from wsf.api import allocate_files
+from wsf.errors import WsfError
+
+FLAGS = ["frl", "el", "foster", "sped_moderate", "sped_intensive"]
+
+
+@pytest.fixture(scope="module")
+def roster() -> pl.DataFrame:
+    return pl.read_csv(EXAMPLE / "students.csv", schema_overrides={"grade": pl.String})
+
+
+@pytest.fixture(scope="module")
+def from_csv():
+    return allocate_files(EXAMPLE_FORMULA, students=EXAMPLE / "students.csv", schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv").cents
+
+
+@pytest.mark.parametrize("flags", ["boolean", "integer", "text"])
+def test_parquet_roster_equals_csv_roster(roster, from_csv, tmp_path: Path, flags: str) -> None:
+    cast = {"boolean": pl.Boolean, "integer": pl.Int8, "text": pl.String}[flags]
+    path = tmp_path / "students.parquet"
+    roster.with_columns(pl.col(FLAGS).cast(cast)).write_parquet(path)
+    result = allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv").cents
+    assert result.equals(from_csv)
+
+
+def test_parquet_roster_fault_is_named_by_row(roster, tmp_path: Path) -> None:
+    path = tmp_path / "students.parquet"
+    broken = roster.with_columns(
+        pl.when(pl.int_range(pl.len()) == 9).then(pl.lit("13")).otherwise(pl.col("grade")).alias("grade"),
+        pl.when(pl.int_range(pl.len()) == 20).then(pl.col("student_id").first()).otherwise(pl.col("student_id")).alias("student_id"),
+    )
+    broken.write_parquet(path)
+    with pytest.raises(WsfError) as error:
+        allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    message = str(error.value)
+    assert "students.parquet" in message
+    assert "2 rows with a duplicate student_id, e.g. row 2" in message and "row 22" in message
+
+
+def test_parquet_roster_unknown_grade_is_named_by_row(roster, tmp_path: Path) -> None:
+    path = tmp_path / "students.parquet"
+    roster.with_columns(pl.when(pl.int_range(pl.len()) == 9).then(pl.lit("13")).otherwise(pl.col("grade")).alias("grade")).write_parquet(path)
+    with pytest.raises(WsfError, match=r"column grade: 1 row with an unknown grade, e\.g\. row 11 \(EX\d+: 13\)"):
+        allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")

@@ -1,0 +1,153 @@
+"""Student rosters: one row per pupil, aggregated to the counts a school table would give.
+
+A statewide roster has millions of rows, so the normal path is one streaming pass: pupils are
+grouped by (school, grade as written) with their flags summed, and everything else (grade
+spellings, coverage, pivoting grades into columns) happens on that small result. The same
+pass counts what could be wrong. Only when a count says something is wrong is the file read
+again in full, with row numbers, to name the rows, exactly as a school table's errors do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from wsf.formula import Formula
+from wsf.grades import GRADES, normalise_grade
+from wsf.inputs import FALSE, TRUE, Checks, SchoolData, _ids, _require
+from wsf.tables import Mapping, Table, columns_of, read_table, scan_parquet
+
+
+def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = None, schools: SchoolData | None = None) -> SchoolData:
+    """Aggregate a roster to counts per school; with a school table, every school is kept."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        frame, table = scan_parquet(path, mapping)
+    else:
+        table = read_table(path, mapping)
+        frame = table.frame.lazy()
+    checks = Checks(table)
+    if formula.share_columns:
+        checks.add("the formula has weights on a `share` of enrollment, which a roster cannot give", fix="use a school table (--schools) for this formula")
+    flags = formula.flag_columns
+    _require(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
+    checks.done()
+
+    grouped, ids = _one_pass(frame, formula)
+    grouped = grouped.with_columns(pl.col("grade").replace_strict(_grade_spellings(grouped), default=None, return_dtype=pl.String))
+    known = None if schools is None else schools.frame["school_id"]
+    if _suspect(grouped, ids, formula, known):
+        _name_the_rows(read_table(path, mapping) if path.suffix.lower() == ".parquet" else table, formula, schools)
+
+    covered = [g for g in GRADES if g in formula.grade_span]
+    counted = formula.count_columns
+    pupil_columns = tuple(f"grade_{g}" for g in covered)
+    agg = grouped.group_by("school_id").agg(
+        *[pl.col("_pupils").filter(pl.col("grade") == g).sum().cast(pl.Float64).alias(f"grade_{g}") for g in covered],
+        *[pl.col(c).sum().cast(pl.Float64) for c in counted],
+    )
+    if schools is not None:
+        agg = schools.frame.select("school_id", "name", "level").join(agg, on="school_id", how="left", validate="1:1")
+        agg = agg.with_columns(pl.col(*pupil_columns, *counted).fill_null(0.0))
+        sources = (*schools.sources, table)
+    else:
+        agg = agg.with_columns(pl.col("school_id").alias("name"), pl.lit(None, pl.String).alias("level"))
+        sources = (table,)
+    result = agg.with_columns(pl.sum_horizontal(pupil_columns).alias("enrollment"))
+    return SchoolData(result.select("school_id", "name", "level", *pupil_columns, "enrollment", *counted), pupil_columns, sources)
+
+
+def _one_pass(frame: pl.LazyFrame, formula: Formula) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Counts per (school, grade as written), and the id checks, from one streaming read."""
+    schema = frame.collect_schema()
+    flags = formula.flag_columns
+    is_true = {f: _flag(f, schema[f]) for f in flags}
+    derived = {k: pl.any_horizontal([is_true[f] for f in c.any_of]) for k, c in formula.counts.items()}
+    school = pl.col("school_id").cast(pl.String)
+    if schema["school_id"] == pl.String:
+        school = school.str.strip_chars()
+    student = pl.col("student_id").cast(pl.String)
+    if schema["student_id"] == pl.String:
+        student = student.str.strip_chars()
+    grouped = frame.group_by(school.alias("school_id"), pl.col("grade").cast(pl.String).alias("grade")).agg(
+        pl.len().alias("_pupils"),
+        *[(derived[c] if c in derived else is_true[c]).sum().alias(c) for c in formula.count_columns],
+        *[_not_a_flag(f, schema[f]).sum().alias(f"_bad_{f}") for f in flags],
+    )
+    ids = frame.select(pl.len().alias("rows"), student.null_count().alias("empty"), student.hash(seed=0).n_unique().alias("distinct"))
+    return tuple(pl.collect_all([grouped, ids], engine="streaming"))  # type: ignore[return-value]
+
+
+def _flag(column: str, dtype: pl.DataType) -> pl.Expr:
+    """True/false as stored: a Boolean, 1/0, or text (true/false, yes/no, y/n, 1/0; blank is false)."""
+    if dtype == pl.Boolean:
+        return pl.col(column).fill_null(False)
+    if dtype.is_numeric():
+        return pl.col(column) == 1
+    return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(TRUE)
+
+
+def _not_a_flag(column: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return pl.lit(False)
+    if dtype.is_numeric():
+        return ~pl.col(column).is_in([0, 1]) & pl.col(column).is_not_null()
+    return ~pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("").is_in([*TRUE, *FALSE])
+
+
+def _grade_spellings(grouped: pl.DataFrame) -> dict[str, str]:
+    """Each grade as written in the file (a few dozen at most) -> TK, K, 1 .. 12."""
+    spellings = grouped["grade"].drop_nulls().unique().to_list()
+    return {raw: grade for raw in spellings if (grade := normalise_grade(raw))}
+
+
+def _suspect(grouped: pl.DataFrame, ids: pl.DataFrame, formula: Formula, known: pl.Series | None) -> bool:
+    """Does any count say a row is wrong? (A hash collision can only raise a false alarm.)"""
+    rows, empty, distinct = ids.row(0)
+    bad_flags = sum(int(grouped[f"_bad_{f}"].sum()) for f in formula.flag_columns)
+    schools = grouped["school_id"]
+    return bool(
+        empty
+        or distinct != rows
+        or bad_flags
+        or grouped["grade"].null_count()
+        or not grouped["grade"].drop_nulls().is_in(list(formula.grade_span)).all()
+        or schools.null_count()
+        or (schools == "").any()
+        or (known is not None and not schools.drop_nulls().is_in(known.implode()).all())
+    )
+
+
+def _name_the_rows(table: Table, formula: Formula, schools: SchoolData | None) -> None:
+    """The full read, with row numbers: raise a WsfError naming the rows that fail each rule."""
+    checks = Checks(table)
+    frame = _ids(checks, table.frame, "student_id")
+    flags = formula.flag_columns
+    spellings = {raw: normalise_grade(raw) for raw in frame["grade"].drop_nulls().unique().to_list()}
+    frame = frame.with_columns(
+        pl.col("school_id").str.strip_chars(),
+        pl.col("grade").replace_strict({k: v for k, v in spellings.items() if v}, default=None, return_dtype=pl.String).alias("_grade"),
+        *[pl.col(f).str.strip_chars().str.to_lowercase().fill_null("").alias(f) for f in flags],
+    )
+    checks.rows(frame, pl.col("school_id").is_null() | (pl.col("school_id") == ""), "school_id", "with no school_id", "give every pupil a school")
+    checks.rows(frame, pl.col("_grade").is_null(), "grade", "with an unknown grade", "grades are TK, K, 1 .. 12")
+    checks.rows(
+        frame,
+        pl.col("_grade").is_not_null() & ~pl.col("_grade").is_in(list(formula.grade_span)),
+        "grade",
+        "in a grade no [base] span funds",
+        "add a span for that grade to [base] or remove those pupils",
+    )
+    for flag in flags:
+        checks.rows(frame, ~pl.col(flag).is_in([*TRUE, *FALSE]), flag, "that are not true/false", "write true or false (or 1/0, yes/no)")
+    if schools is not None:
+        checks.rows(
+            frame,
+            ~pl.col("school_id").is_in(schools.frame["school_id"].implode()),
+            "school_id",
+            "whose school is not in the school table",
+            f"add the school to {schools.sources[0].path.name} or correct the pupil's school_id",
+        )
+    checks.done()
+
