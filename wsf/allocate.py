@@ -18,7 +18,7 @@ from wsf.errors import WsfError
 from wsf.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
 from wsf.formula import Formula, LoadedFormula
 from wsf.inputs import SchoolData
-from wsf.solve import Rules, round_totals, row_sums, solve, split
+from wsf.solve import Rules, fold, round_totals, row_sums, solve, split
 from wsf.tables import Table
 
 TRANSITION = "transition"
@@ -87,10 +87,10 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
     if amounts.height != schools.frame.height:
         raise AssertionError("a school was lost or duplicated between input and allocation")
     prior_amount, reference = prior_reference(model, inputs)
-    solution = solve(
-        formula.path, amounts["_variable"].to_numpy()[None, :], amounts["_fixed"].to_numpy()[None, :], rules(model),
-        prior_amount, reference,
-    )
+    shape = (1, amounts.height)
+    variable = fold([amounts[k].to_numpy() for k in scaled_keys(model)], shape)
+    fixed = fold([amounts[k].to_numpy() for k in fixed_keys(model)], shape)
+    solution = solve(formula.path, variable, fixed, rules(model), prior_amount, reference)
     scale = float(solution.scale[0])
     formula_total, target, final = solution.formula[0], solution.target[0], solution.final[0]
     amounts = amounts.with_columns(
@@ -161,18 +161,10 @@ def school_inputs(schools: SchoolData, prior: pl.DataFrame | None) -> pl.DataFra
 
 
 def component_frame(model: Formula, p: Params, frame: pl.LazyFrame, pupil_columns: tuple[str, ...]) -> pl.LazyFrame:
-    """Unscaled component dollars per school, and what the pot scales (`_variable`) or not (`_fixed`)."""
+    """Unscaled component dollars per school, one column per formula key."""
     for stage in components(model, p, pupil_columns):
         frame = frame.with_columns(stage)
-    scaled, fixed = scaled_keys(model), fixed_keys(model)
-    return frame.select(
-        "school_id",
-        "base",
-        *model.weights,
-        *model.foundations,
-        pl.sum_horizontal(scaled).alias("_variable"),
-        (pl.sum_horizontal(fixed) if fixed else pl.lit(0.0)).alias("_fixed"),
-    )
+    return frame.select("school_id", "base", *model.weights, *model.foundations)
 
 
 def rules(model: Formula, points: int = 1, swept: dict[str, np.ndarray] | None = None) -> Rules:

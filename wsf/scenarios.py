@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +17,10 @@ import polars as pl
 
 from wsf.allocate import Allocation, allocate, component_frame, prior_reference, rules, school_inputs
 from wsf.errors import WsfError
-from wsf.expressions import Params, key_parts, lookup
+from wsf.expressions import BASE, Params, components, fixed_keys, key_parts, lookup, scaled_keys
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import SchoolData
-from wsf.solve import round_totals, row_sums, solve
+from wsf.solve import fold, round_totals, row_sums, solve
 
 SOLVE_PATHS = ("pot.amount", "transition.max_loss", "transition.max_gain", "transition.gap_closure")
 SWEEPABLE = re.compile(
@@ -118,13 +119,9 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     has_prior = prior is not None
     inputs = school_inputs(schools, prior)
     n = inputs.height
-    # points x schools, point-major: row p * n + i is school i at point p (a reshape reads it back)
-    crossed = inputs.lazy().select(pl.all().gather(np.tile(np.arange(n), n_points))).with_columns(
-        pl.Series(name, np.repeat(points[name].to_numpy(), n)) for name in points.columns
-    )
-    totals = component_frame(model, Params(model, expression_axes), crossed, schools.pupil_columns).select("_variable", "_fixed").collect()
-    variable = totals["_variable"].to_numpy().reshape(n_points, n)
-    fixed = totals["_fixed"].to_numpy().reshape(n_points, n)
+    amounts = _amounts_by_point(model, inputs, points, schools.pupil_columns, expression_axes)
+    variable = fold([amounts[k] for k in scaled_keys(model)], (n_points, n))
+    fixed = fold([amounts[k] for k in fixed_keys(model)], (n_points, n))
     prior_amount, reference = prior_reference(model, inputs)
     solution = solve(formula.path, variable, fixed, rules(model, n_points, solve_axes), prior_amount, reference)
     final = solution.final
@@ -160,26 +157,84 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
 
 
+def _amounts_by_point(model, inputs: pl.DataFrame, points: pl.DataFrame, pupil_columns: tuple[str, ...],
+                      swept: dict[str, pl.Expr]) -> dict[str, np.ndarray]:
+    """Each component's dollars: per school (schools,) where no swept rate touches it, else per
+    point and school (points, schools). Only the touched components are evaluated per point,
+    on just the columns they read, gathered point-major (row p * n + i is school i at point p)."""
+    n, n_points = inputs.height, points.height
+    once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
+    amounts = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
+    touched = [k for k in amounts if _touched(model, k, swept)]
+    if not touched:
+        return amounts
+    reads = set().union(*(_reads(model, k, pupil_columns) for k in touched))
+    tile = np.tile(np.arange(n), n_points)
+    crossed = inputs.lazy().select([pl.col(c).gather(tile) for c in sorted(reads - {BASE})])
+    crossed = crossed.with_columns(pl.Series(name, np.repeat(points[name].to_numpy(), n)) for name in points.columns)
+    p = Params(model, swept)
+    first, second = components(model, p, pupil_columns)
+    crossed = crossed.with_columns(first) if BASE in touched else crossed.with_columns(pl.Series(BASE, amounts[BASE][tile]))
+    crossed = crossed.with_columns([e for e in second if e.meta.output_name() in touched])
+    per_point = crossed.select(touched).collect()
+    return amounts | {k: per_point[k].to_numpy().reshape(n_points, n) for k in touched}
+
+
+def _touched(model, key: str, swept: dict[str, pl.Expr]) -> bool:
+    """Does sweeping these paths change this component? (Base rates reach weights on base.)"""
+    on_base = any(path.startswith(("base.", "base_adjustment", "per_capita")) for path in swept)
+    if key == BASE:
+        return on_base
+    if key in model.weights:
+        weight = model.weights[key]
+        return any(path.startswith(f"weights.{key}.") for path in swept) or (weight.weight is not None and on_base)
+    foundation = model.foundations[key]
+    return any(path.startswith(f"foundations.{key}.") for path in swept) or (foundation.cap_share_of_base is not None and on_base)
+
+
+def _reads(model, key: str, pupil_columns: tuple[str, ...]) -> set[str]:
+    """The input columns a component's expression reads."""
+    if key == BASE:
+        return set(pupil_columns)
+    if key in model.weights:
+        return {model.weights[key].column, "enrollment", BASE}
+    when = model.foundations[key].when
+    return {"enrollment", BASE} | ({"level"} if when is not None and when.level else set())
+
+
 def weighted_spread(totals: np.ndarray, pupils: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pupil-weighted CV and Gini of per-pupil amounts, for each row (point) at once.
 
     Schools with no pupils have no per-pupil amount and are left out. Definitions as in the
-    equity statistics: CV = sigma / mu; Gini = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu).
+    equity statistics: CV = sigma / mu; Gini = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu),
+    computed from each row sorted: sum_i w_i x_i (2 C_i - w_i - W) / (W sum_i w_i x_i), C the
+    cumulative weight. (Statistics, not money: plain floating-point sums.)
     """
     keep = pupils > 0
     w = pupils[keep]
-    x = totals[:, keep] / w
+    dollars = totals[:, keep]
+    x = dollars / w
     total_weight = w.sum()
-    mean = row_sums(x * w) / total_weight
-    cv = np.sqrt(row_sums((x - mean[:, None]) ** 2 * w) / total_weight) / mean
-    start = np.argsort(x[0], kind="stable")  # rows differ a little: sorting from the first row's order is fast
-    x, w_sorted = x[:, start], w[start]
-    order = np.argsort(x, axis=1, kind="stable")
-    xs = np.take_along_axis(x, order, axis=1)
-    ws = w_sorted[order]
-    cumulative = np.cumsum(ws, axis=1)
-    gini = row_sums(ws * xs * (2 * cumulative - ws - total_weight)) / (total_weight * row_sums(ws * xs))
+    spent = dollars.sum(axis=1)
+    mean = spent / total_weight
+    cv = np.sqrt(np.maximum((x * dollars).sum(axis=1) / total_weight - mean**2, 0.0)) / mean
+    # Gini: with w_i x_i = dollars_i, sum_i dollars_i (2 C_i - w_i - W) needs the sorted order
+    # only for sum_i dollars_i C_i; the other two sums are the same in any order.
+    start = np.argsort(x[0], kind="stable")  # rows differ a little: sorting from one row's order is faster
+    order = start[_argsort_rows(x[:, start])]
+    cumulative = np.cumsum(w[order], axis=1)
+    ranked = (np.take_along_axis(dollars, order, axis=1) * cumulative).sum(axis=1)
+    gini = (2 * ranked - dollars @ w - total_weight * spent) / (total_weight * spent)
     return cv, gini
+
+
+def _argsort_rows(values: np.ndarray) -> np.ndarray:
+    """Row-wise stable argsort on both cores (NumPy releases the GIL while it sorts)."""
+    if values.shape[0] < 64:
+        return np.argsort(values, axis=1, kind="stable")
+    halves = np.array_split(values, 2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return np.vstack(list(pool.map(lambda part: np.argsort(part, axis=1, kind="stable"), halves)))
 
 
 # -- glide path ---------------------------------------------------------------------------

@@ -135,6 +135,15 @@ def bisect(excess: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np
     return high
 
 
+def fold(terms: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """Add component arrays left to right (broadcasting schools to points x schools): one order
+    of additions for a single run and a sweep alike, so both get the same bits."""
+    total = np.zeros(shape)
+    for term in terms:
+        total = total + term
+    return total
+
+
 def row_sums(values: np.ndarray) -> np.ndarray:
     """Sum of each row, added left to right: the same bits whether a row is alone or one of many
     (NumPy's pairwise reduction can group a row differently inside a larger array)."""
