@@ -547,3 +547,26 @@ def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch
         invoke(*equity_args(out, "--current", CURRENT, "--bands", "5"))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no temporary folder left behind
+
+
+def test_hostile_school_names_are_inert_in_the_report(run, tmp_path) -> None:
+    """A name with markup renders as text in summary.html; one that starts like a formula is
+    neutralised in schools.csv."""
+    import csv
+
+    schools = list(csv.DictReader((EXAMPLE / "schools.csv").open(encoding="utf-8")))
+    schools[0]["name"] = "<script>alert(1)</script>"
+    schools[1]["name"] = "=HYPERLINK(\"http://x\",\"y\")"
+    hostile = tmp_path / "schools.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(schools[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(schools)
+    out = tmp_path / "equity"
+    result = run("equity", FORMULA, "--schools", hostile, "--prior", EXAMPLE / "prior.csv",
+                 "--current", EXAMPLE / "current.csv", "-o", out)
+    assert result.exit_code == 0, result.output
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    table = (out / "schools.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in table and "\n=HYPERLINK" not in table and ",=HYPERLINK" not in table
