@@ -283,3 +283,89 @@ def equity_command(
     if equity.missing.height:
         click.echo(f"  {equity.missing.height} schools missing from one input: see schools.csv (column missing) and summary.html")
     click.echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")
+
+
+# -- budget packets and the finance workbook (issue 4) ----------------------------------------
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@main.command(name="packets")
+@click.argument("formula", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@click.option("--current", type=FILE, help="Current spending per school (school_id, current), to compare with.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
+@click.option("--lang", "langs", default="en,es", show_default=True, help="Languages, comma-separated; each is a file i18n/<lang>.toml.")
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="html, pdf, or both.")
+@click.option("--kind", "kinds", default="principal,council,district", show_default=True, help="Which packets: principal, council, district.")
+@click.option("--templates", type=click.Path(file_okay=False, path_type=Path), help="A district's templates folder; its files (and i18n/*.toml) come first.")
+@click.option("--school", "school_ids", multiple=True, help="Only this school's packets (repeatable); the district packet still covers all.")
+@reports_errors
+def packets_command(
+    formula: Path,
+    schools: Path | None,
+    students: Path | None,
+    mapping: Path | None,
+    prior: Path | None,
+    current: Path | None,
+    output: Path,
+    langs: str,
+    formats: str,
+    kinds: str,
+    templates: Path | None,
+    school_ids: tuple[str, ...],
+) -> None:
+    """Budget packets: every school's principal packet and site council summary, and the board's.
+
+    Writes OUTPUT/<lang>/<school_id>-<name>.principal.pdf (and .html), .council.pdf and
+    district.district.pdf for each language, and OUTPUT/packets.json (what they were made from).
+
+    Example: wsf packets formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o out/packets
+    """
+    from wsf.packets import choose, count_files, write_packets
+    from wsf.spending import read_current
+
+    result = allocate_files(formula, schools, students, prior, mapping)
+    spending = read_current(current) if current is not None else None
+    languages = list(dict.fromkeys(_split(langs)))
+    chosen_kinds = choose(_split(kinds), ("principal", "council", "district"), "--kind")
+    chosen_formats = choose(_split(formats), ("html", "pdf"), "--format")
+    total = count_files(len(set(school_ids)) if school_ids else result.cents.height, len(languages), chosen_kinds, chosen_formats)
+    with click.progressbar(length=total, label="packets", file=sys.stderr, show_pos=True) as bar:
+        written = write_packets(
+            result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
+            schools=school_ids or None, progress=bar.update
+        )
+    click.echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
+
+
+@main.command(name="workbook")
+@click.argument("formula", type=FILE)
+@data_options
+@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@click.option("--current", type=FILE, help="Current spending per school (school_id, current): adds the Equity sheet.")
+@click.option("-o", "--output", type=FILE, required=True, help="Workbook to write (.xlsx).")
+@reports_errors
+def workbook_command(formula: Path, schools: Path | None, students: Path | None, mapping: Path | None, prior: Path | None, current: Path | None, output: Path) -> None:
+    """The finance workbook: Allocations (with live totals), Formula, Equity and Inputs sheets.
+
+    Example: wsf workbook formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o book.xlsx
+    """
+    from wsf.equity import analyse
+    from wsf.spending import read_current
+    from wsf.workbook import write_workbook
+
+    if output.suffix.lower() != ".xlsx":
+        raise WsfError("the workbook must be an .xlsx file", file=output, key="-o", fix="name the output e.g. book.xlsx")
+    result = allocate_files(formula, schools, students, prior, mapping)
+    spending = read_current(current) if current is not None else None
+    equity = None
+    if spending is not None and "frl" in result.inputs.columns:
+        equity = analyse(result, spending, allow_missing=True)
+    written = write_workbook(result, output, spending, equity)
+    click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -1,0 +1,143 @@
+"""The finance workbook read back with openpyxl: the allocation table's numbers, live totals
+that reconcile to the pot, every rate with its source, inert text, identical bytes on rerun."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import EXAMPLE, EXAMPLE_FORMULA, write_csv
+from openpyxl.utils import get_column_letter
+
+from wsf.api import allocate_files
+from wsf.equity import analyse
+from wsf.spending import read_current
+from wsf.workbook import write_workbook
+
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+1 School", "-2 School", "@SUM(A1)", "<script>alert(1)</script>"]
+
+
+@pytest.fixture(scope="module")
+def example():
+    allocation = allocate_files(EXAMPLE_FORMULA, EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    spending = read_current(EXAMPLE / "current.csv")
+    return allocation, spending, analyse(allocation, spending)
+
+
+@pytest.fixture(scope="module")
+def book_path(example, tmp_path_factory) -> Path:
+    allocation, spending, equity = example
+    path = tmp_path_factory.mktemp("book") / "book.xlsx"
+    write_workbook(allocation, path, spending, equity)
+    return path
+
+
+def test_sheets(book_path: Path) -> None:
+    book = openpyxl.load_workbook(book_path)
+    assert book.sheetnames == ["Allocations", "Formula", "Equity", "Inputs"]
+    assert book.properties.creator == "wsf" and book.properties.created.year == 2000
+
+
+def test_allocations_read_back_as_the_allocation_table(example, book_path: Path) -> None:
+    allocation = example[0]
+    sheet = openpyxl.load_workbook(book_path)["Allocations"]
+    table = allocation.table
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == table.columns
+    assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == f"A1:{get_column_letter(len(table.columns))}{table.height + 1}"
+    for got, want in zip(rows[1 : table.height + 1], table.iter_rows()):
+        for value, expected in zip(got, want):
+            if isinstance(expected, Decimal):
+                assert Decimal(str(value)).quantize(Decimal("0.01")) == expected
+            else:
+                assert value == expected
+    money = sheet.cell(row=2, column=table.columns.index("total") + 1)
+    assert money.number_format == "#,##0.00;-#,##0.00"
+
+
+def test_totals_are_live_sums_over_the_schools_that_reconcile_to_the_pot(example, book_path: Path) -> None:
+    allocation = example[0]
+    table = allocation.table
+    sheet = openpyxl.load_workbook(book_path)["Allocations"]
+    last = table.height + 1  # the last school's Excel row
+    totals = last + 1
+    assert sheet.cell(row=totals, column=1).value == "Total"
+    for name in ["enrollment", *allocation.component_keys, "total"]:
+        letter = get_column_letter(table.columns.index(name) + 1)
+        assert sheet[f"{letter}{totals}"].value == f"=SUM({letter}2:{letter}{last})", name
+    total = get_column_letter(table.columns.index("total") + 1)
+    assert sheet[f"A{totals + 1}"].value == "Pot" and sheet[f"{total}{totals + 1}"].value == allocation.formula.model.pot.amount
+    assert sheet[f"{total}{totals + 2}"].value == f"=ROUND({total}{totals}-{total}{totals + 1},2)"
+    cached = openpyxl.load_workbook(book_path, data_only=True)["Allocations"]
+    assert cached[f"{total}{totals}"].value == pytest.approx(244_500_000.00, abs=0.001)
+    assert cached[f"{total}{totals + 2}"].value == 0
+
+
+def test_formula_sheet_lists_every_rate_with_its_source(example, book_path: Path) -> None:
+    model = example[0].formula.model
+    rows = list(openpyxl.load_workbook(book_path)["Formula"].iter_rows(values_only=True))
+    assert rows[0][:8] == ("key", "label", "kind", "value", "unit", "rate_used", "applies_to", "source")
+    by_key = {row[0]: row for row in rows[1:]}
+    for key, weight in model.weights.items():
+        assert by_key[key][1] == weight.label and by_key[key][7] == model.source_of(weight)
+        assert by_key[key][3] == (weight.weight if weight.weight is not None else weight.per_pupil)
+    for key, foundation in model.foundations.items():
+        assert by_key[key][3] == foundation.amount and by_key[key][7] == model.source_of(foundation)
+    spans = [row for row in rows if row[0] == "base" and row[2] == "base"]
+    assert [row[3] for row in spans] == list(model.base_dollars.values())
+    assert by_key["scale"][3] == pytest.approx(example[0].scale)
+
+
+def test_equity_and_inputs_sheets(example, book_path: Path) -> None:
+    allocation, spending, equity = example
+    book = openpyxl.load_workbook(book_path)
+    stats = {row[0]: row for row in book["Equity"].iter_rows(values_only=True) if row[0]}
+    assert stats["cv"][1] == pytest.approx(equity.stat("cv", "current")) and stats["cv"][2] == pytest.approx(
+        equity.stat("cv", "formula")
+    )
+    assert "band" in stats
+    inputs = list(book["Inputs"].iter_rows(values_only=True))
+    assert inputs[0][:3] == ("school_id", "name", "level") and "prior" in inputs[0]
+    files = {row[1]: row[2] for row in inputs if row[0] in ("formula", "data", "current spending")}
+    assert files[allocation.formula.path.name] == allocation.formula.sha256
+    for table in (*allocation.sources, *spending.sources):
+        assert files[table.path.name] == table.sha256
+
+
+def test_no_current_spending_no_equity_sheet(example, tmp_path: Path) -> None:
+    write_workbook(example[0], tmp_path / "book.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "book.xlsx").sheetnames == ["Allocations", "Formula", "Inputs"]
+
+
+def test_identical_bytes_on_rerun(example, book_path: Path, tmp_path: Path) -> None:
+    allocation, spending, equity = example
+    write_workbook(allocation, tmp_path / "again.xlsx", spending, equity)
+    assert (tmp_path / "again.xlsx").read_bytes() == book_path.read_bytes()
+
+
+def test_names_that_look_like_formulas_are_inert(tmp_path: Path) -> None:
+    formula = tmp_path / "tiny.toml"
+    formula.write_text('[formula]\nid = "tiny"\nsource = "test"\n[base]\nall = 5000\n', encoding="utf-8")
+    rows = [{"school_id": f"S{i}", "name": name, "enrollment": 100} for i, name in enumerate(HOSTILE)]
+    allocation = allocate_files(formula, write_csv(tmp_path / "schools.csv", rows))
+    write_workbook(allocation, tmp_path / "book.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    for title in ("Allocations", "Inputs"):
+        names = [cell for cell in book[title]["B"][1 : len(HOSTILE) + 1]]
+        assert [c.value for c in names] == HOSTILE
+        for cell in names:
+            assert cell.data_type == "s"
+            if cell.value[0] in "=+-@":
+                assert cell.quotePrefix, cell.value
+
+
+def test_workbook_command(run, example_args, tmp_path: Path) -> None:
+    out = tmp_path / "book.xlsx"
+    result = run("workbook", *example_args, "--current", EXAMPLE / "current.csv", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and out.with_name("book.xlsx.meta.json").is_file()
+    assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Formula", "Equity", "Inputs"]
+    bad = run("workbook", *example_args, "-o", tmp_path / "book.csv")
+    assert bad.exit_code == 2 and ".xlsx" in bad.output

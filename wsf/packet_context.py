@@ -1,0 +1,380 @@
+"""What the packets show, as text: one context object per packet, built from the engine's results.
+
+In: an `Allocation`, optionally current `Spending` (and the `Equity` analysis made from it),
+and a `Language`. Out: a `Principal`, `Council` or `District`, the one object its template
+sees (as `packet`). Every number is already formatted for the language and every sentence
+already written, so templates only lay them out. Amounts are never recomputed: lines are
+`wsf.explain.explain`'s (integer cents that sum to the total); totals, per-pupil amounts and
+the transition come from the allocation table; current spending and equity statistics from
+`wsf.spending` and `wsf.equity`.
+
+Fields every packet shares live in `packet.doc` (a `Document`): the language's sentences
+(`doc.text`, e.g. `doc.text.principal.lines_heading`), the district and fiscal year, and the
+provenance (formula id, file names and SHA-256 hashes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from markupsafe import Markup, escape
+
+from wsf import __version__
+from wsf.allocate import TRANSITION, Allocation
+from wsf.equity import Equity
+from wsf.explain import Line
+from wsf.formula import Formula
+from wsf.grades import GRADES, parse_span
+from wsf.i18n import Language, Text, bold
+from wsf.outputs import FIXED_DATE
+from wsf.spending import Spending
+
+POVERTY = "frl"  # the count whose share of enrollment finds similar schools
+SIMILAR = 5  # similar schools compared with
+PER_CAPITA = "per_capita"
+PIECES = (("_phase_in", "phase"), ("_hold_harmless", "floor"), ("_gain_cap", "cap"))  # the transition line, taken apart by the engine
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything computed once for a set of packets. `table`: one row per school (cents)."""
+
+    allocation: Allocation
+    spending: Spending | None
+    equity: Equity | None
+    poverty: str | None  # None: the data has no poverty count; similar schools are nearest in size
+    table: pl.DataFrame  # school_id, name, level, enrollment, share, total, transition, per_pupil, prior, current, PIECES
+
+
+def prepare(
+    allocation: Allocation, spending: Spending | None = None, equity: Equity | None = None, poverty: str = POVERTY
+) -> Run:
+    inputs = allocation.inputs
+    has_poverty = poverty in inputs.columns
+    data = inputs.select(
+        "school_id",
+        (pl.col("level") if "level" in inputs.columns else pl.lit(None, pl.String)).alias("level"),
+        (
+            pl.when(pl.col("enrollment") > 0).then(pl.col(poverty) / pl.col("enrollment"))
+            if has_poverty
+            else pl.lit(None, pl.Float64)
+        ).alias("share"),
+        ((pl.col("_prior") * 100).round(0).cast(pl.Int64) if "_prior" in inputs.columns else pl.lit(None, pl.Int64)).alias(
+            "prior"
+        ),
+    )
+    pieces = allocation.amounts.select(
+        "school_id", *[pl.col(c) if c in allocation.amounts.columns else pl.lit(0.0).alias(c) for c, _ in PIECES]
+    )
+    table = allocation.cents.select("school_id", "name", "enrollment", "total", TRANSITION, "per_pupil").join(
+        data, on="school_id", how="left"
+    )
+    table = table.join(pieces, on="school_id", how="left")
+    current = (
+        spending.frame.select("school_id", "current")
+        if spending is not None
+        else pl.DataFrame(schema={"school_id": pl.String, "current": pl.Int64})
+    )
+    table = table.join(current, on="school_id", how="left").with_columns(
+        pl.when(pl.col("enrollment") > 0)
+        .then((pl.col("current") / pl.col("enrollment") + 0.5).floor().cast(pl.Int64))
+        .alias("current_per_pupil")
+    )
+    return Run(allocation, spending, equity, poverty if has_poverty else None, table.sort("school_id"))
+
+
+# -- shared parts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRow:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """The parts every packet shares: language, identity, provenance, page furniture."""
+
+    kind: str  # principal, council or district
+    lang: str  # the language code (en, es, ...)
+    html_lang: str  # BCP 47 tag for <html lang>, e.g. es-US
+    text: Text  # the language's sentences, by part: doc.text.common.total
+    title: str  # <title> and the PDF's title
+    district: str  # the formula's title
+    fiscal_year: str
+    formula_id: str
+    formula_file: str
+    formula_sha256: str
+    files: tuple[FileRow, ...]  # the data files, by name and SHA-256
+    version: str
+    created: str  # fixed (W3C date), so reruns give identical PDFs
+    footer: str  # running footer, left: the school (or district)
+    page_css: Markup  # CSS `content` value of the page counter, e.g. "Page " counter(page) ...
+    footer_css: Markup  # the footer as a CSS string
+    provenance: Markup  # the sentence introducing the hashes
+
+
+def css_string(text: str) -> Markup:
+    """Text as a CSS string literal: anything but letters, digits and spaces hex-escaped."""
+    # a hex escape swallows one following space, so every escape ends with its own
+    return Markup('"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in text) + '"')
+
+
+def page_counter(lang: Language) -> Markup:
+    """'Page {page} of {pages}' as CSS content: strings and counters, in the language's order."""
+    sentence = lang.sentence("common.page")
+    parts, rest = [], sentence
+    while rest:
+        head, brace, tail = rest.partition("{")
+        if head:
+            parts.append(css_string(head))
+        if not brace:
+            break
+        name, _, rest = tail.partition("}")
+        parts.append(Markup("counter(page)" if name == "page" else "counter(pages)"))
+    return Markup(" ").join(parts)
+
+
+def document(run: Run, lang: Language, kind: str, title: str, footer: str) -> Document:
+    formula = run.allocation.formula
+    info = formula.model.formula
+    files = [*run.allocation.sources, *(run.spending.sources if run.spending else ())]
+    return Document(
+        kind=kind,
+        lang=lang.code,
+        html_lang=lang.locale.replace("_", "-"),
+        text=lang.text,
+        title=title,
+        district=info.title or info.id,
+        fiscal_year=info.fiscal_year or "",
+        formula_id=info.id,
+        formula_file=formula.path.name,
+        formula_sha256=formula.sha256,
+        files=tuple(FileRow(t.path.name, t.sha256) for t in files),
+        version=__version__,
+        created=FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        footer=footer,
+        page_css=page_counter(lang),
+        footer_css=css_string(footer),
+        provenance=lang.say("common.provenance", version=__version__),
+    )
+
+
+@dataclass(frozen=True)
+class School:
+    id: str
+    name: str
+    level: str
+    enrollment: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    note: Markup
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[str, ...]
+    emphasis: bool = False
+
+
+def school_row(run: Run, school_id: str) -> dict:
+    return run.table.filter(pl.col("school_id") == school_id).row(0, named=True)
+
+
+def level_words(lang: Language, level: str | None) -> str:
+    """Schools of a level as the language writes them ("elementary schools"); unknown levels as written."""
+    if level is None:
+        return lang.sentence("levels.any")
+    levels = lang.data.get("levels", {})
+    if level not in ("any", "other") and isinstance(levels.get(level), str):
+        return levels[level]
+    return lang.plain("levels.other", level=level)
+
+
+def level_name(lang: Language, level: str | None) -> str:
+    """One school's level for its heading ("Elementary school"); unknown levels as written."""
+    names = lang.data.get("level", {})
+    return "" if level is None else str(names.get(level, level))
+
+
+def line_label(lang: Language, line: Line) -> str:
+    """The formula's label for its own lines; the engine's base and transition lines in the language."""
+    if line.key == "base":
+        return lang.sentence("lines.base")
+    if line.key == TRANSITION:
+        return lang.sentence("lines.transition")
+    return line.label
+
+
+# -- how each line is computed --------------------------------------------------------------
+
+
+def how(lang: Language, model: Formula, line: Line, scale: float, inputs: dict) -> Markup:
+    """The line's rule in the language, from the formula; explain's English text for shapes it does not know."""
+    if line.key == "base":
+        return lang.say("how.base_scaled", scale=lang.decimal(scale)) if model.pot else lang.say("how.base")
+    if line.key == TRANSITION:
+        return lang.say("how.transition")
+    weight = model.weights.get(line.key)
+    if weight is not None and weight.count is not None:
+        if weight.per_pupil is not None:
+            text = lang.say("how.per_pupil")
+        elif weight.of == PER_CAPITA:
+            text = lang.say("how.weight_per_capita", weight=lang.number(weight.weight, 4))
+        elif weight.of is not None:
+            text = lang.say("how.weight_of", weight=lang.number(weight.weight, 4), span=weight.of)
+        else:
+            text = lang.say("how.weight_average", weight=lang.number(weight.weight, 4))
+        if weight.above_share is not None and line.count is not None:
+            text += Markup("; ") + lang.say(
+                "how.above_share",
+                share=lang.percent(weight.above_share, 0),
+                count=lang.number(inputs[weight.count]),
+                threshold=lang.number(weight.above_share * inputs["enrollment"]),
+            )
+        return text
+    foundation = model.foundations.get(line.key)
+    if foundation is not None and foundation.amount is not None:
+        text = lang.say("how.foundation")
+        if foundation.when is not None:
+            text += Markup("; ") + lang.say(
+                "how.applies" if line.amount_cents else "how.does_not_apply", conditions=_conditions(lang, foundation.when)
+            )
+        return text
+    return escape(line.how)
+
+
+def _conditions(lang: Language, when) -> str:
+    parts = []
+    if when.enrollment_below is not None:
+        parts.append(lang.plain("how.enrollment_below", count=lang.number(when.enrollment_below)))
+    if when.enrollment_at_least is not None:
+        parts.append(lang.plain("how.enrollment_at_least", count=lang.number(when.enrollment_at_least)))
+    if when.level is not None:
+        parts.append(lang.plain("how.level", levels=lang.sentence("how.or").join(when.level)))
+    return lang.sentence("how.and").join(parts)
+
+
+def grade_rows(lang: Language, run: Run, inputs: dict) -> tuple[str, ...]:
+    """The base line by runs of grades with the same rate: `grades K-3: 292 x $6,236.1094 (...)`."""
+    model = run.allocation.formula.model
+    scale = run.allocation.scale
+    runs: list[list] = []
+    for i, grade in enumerate(GRADES):
+        column = f"grade_{grade}"
+        if column not in inputs or grade not in model.grade_span:
+            continue
+        key = (model.grade_span[grade], model.grade_rate[grade])
+        if runs and runs[-1][0] == key and runs[-1][2] == i - 1:
+            runs[-1][1].append(grade)
+            runs[-1][2] = i
+            runs[-1][3] += inputs[column] or 0
+        else:
+            runs.append([key, [grade], i, inputs[column] or 0])
+    rows = []
+    for (span, rate), grades, _, pupils in runs:
+        if not pupils:
+            continue
+        parts = [lang.plain("how.grade_base", span=span, amount=lang.dollars(model.base_dollars[span]))]
+        for adj in model.base_adjustment:
+            if set(grades) <= set(parse_span(adj.span)):
+                size = lang.percent(adj.rate, 1) if adj.rate is not None else lang.dollars(adj.per_pupil or 0.0)
+                parts.append(lang.plain("how.grade_adjustment", rate=size, label=adj.label))
+        if model.pot:
+            parts.append(lang.plain("how.grade_scale", scale=lang.decimal(scale)))
+        name = grades[0] if len(grades) == 1 else f"{grades[0]}\u2013{grades[-1]}"
+        head = lang.plain("how.grades", grades=name, pupils=lang.number(pupils), rate=lang.rate(rate * scale))
+        rows.append(f"{head} ({', '.join(parts)})")
+    return tuple(rows)
+
+
+# -- similar schools and the transition -----------------------------------------------------
+
+
+def similar_schools(run: Run, school_id: str, count: int = SIMILAR) -> pl.DataFrame:
+    """The `count` other schools of the same level nearest in poverty share (or, without one, in enrollment)."""
+    me = school_row(run, school_id)
+    others = run.table.filter((pl.col("school_id") != school_id) & (pl.col("enrollment") > 0) & pl.col("per_pupil").is_not_null())
+    if me["level"] is not None:
+        others = others.filter(pl.col("level") == me["level"])
+    if run.poverty is not None and me["share"] is not None:
+        distance = (pl.col("share") - me["share"]).abs()
+    else:
+        distance = (pl.col("enrollment") - me["enrollment"]).abs().cast(pl.Float64)
+    return others.with_columns(distance.alias("_distance")).sort("_distance", "school_id").head(count).drop("_distance")
+
+
+def median_cents(values: list[int]) -> int | None:
+    """The median of whole cents, half up between the middle two."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle] + 1) // 2
+
+
+@dataclass(frozen=True)
+class Transition:
+    case: str  # none, new, within, floor or cap
+    sentence: Markup
+    rows: tuple[Row, ...]
+
+
+
+
+def transition(lang: Language, run: Run, school: dict) -> Transition:
+    """The transition line explained: last year, full formula, the pieces (phase-in, loss floor,
+    gain cap) as the engine computed them, and this year's amount."""
+    rules = run.allocation.formula.model.transition
+    amount, total, prior = school[TRANSITION], school["total"], school["prior"]
+    t = "principal."
+    if rules is None:
+        return Transition("none", lang.say(t + "transition_none"), ())
+    if not prior:
+        return Transition("new", lang.say(t + "transition_new"), ())
+    formula = total - amount
+    cap = run.allocation.gain_cap
+    rows = [
+        Row((lang.sentence(t + "prior_row"), lang.money(prior))),
+        Row((lang.sentence(t + "formula_row"), lang.money(formula))),
+    ]
+    if rules.basis == "total" and rules.gap_closure is None:  # the bounds are plain shares of last year's total
+        if rules.max_loss is not None:
+            rows.append(
+                Row(
+                    (
+                        lang.plain(t + "floor_row", share=lang.percent(1 - rules.max_loss)),
+                        lang.money((1 - rules.max_loss) * prior),
+                    )
+                )
+            )
+        if cap is not None:
+            rows.append(Row((lang.plain(t + "cap_row", share=lang.percent(cap, 2)), lang.money((1 + cap) * prior))))
+    pieces = [(case, school[column]) for column, case in PIECES if round(school[column] * 100) != 0]
+    for case, dollars in pieces:
+        cents = amount if len(pieces) == 1 else round(dollars * 100)  # one piece is the whole line, to the cent
+        rows.append(Row((lang.sentence(f"{t}{case}_piece_row"), lang.signed_money(cents))))
+    rows += [
+        Row((lang.sentence(t + "transition_row"), lang.signed_money(amount))),
+        Row((lang.sentence(t + "final_row"), lang.money(total)), emphasis=True),
+    ]
+    basis = lang.sentence(t + "per_pupil_basis") if rules.basis == "per_pupil" else ""
+    values = {
+        "formula": bold(lang.money(formula)),
+        "prior": bold(lang.money(prior)),
+        "amount": bold(lang.money(abs(amount))),
+        "max_loss": lang.percent(rules.max_loss or 0.0, 1),
+        "cap": lang.percent(cap or 0.0, 2),
+        "closure": lang.percent(rules.gap_closure or 0.0, 0),
+        "basis": basis,
+    }
+    case = "within" if not pieces else max(pieces, key=lambda piece: abs(piece[1]))[0]
+    return Transition(case, lang.say(f"{t}transition_{case}", **values), tuple(rows))

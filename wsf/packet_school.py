@@ -1,0 +1,390 @@
+"""The two packets of one school: the principal's (every line, every comparison) and the site
+council's (the same numbers in plain words). Each builder returns the one object its template
+sees as `packet`; see `wsf.packet_context` for the shared `packet.doc`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from markupsafe import Markup
+
+from wsf.allocate import TRANSITION
+from wsf.explain import Explanation, explain
+from wsf.i18n import Language, bold
+from wsf.packet_charts import NEGATIVE, Bars, Stack, bars, stack
+from wsf.packet_context import (
+    Document,
+    Figure,
+    Row,
+    Run,
+    School,
+    Transition,
+    document,
+    grade_rows,
+    how,
+    level_name,
+    level_words,
+    line_label,
+    median_cents,
+    school_row,
+    similar_schools,
+    transition,
+)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    key: str  # the formula's key: the same name as the table column and the workbook header
+    label: str
+    count: str  # "" when the line is not count x rate
+    rate: str
+    amount: str
+    how: Markup
+    source: str
+    detail: tuple[str, ...]  # the base line by grades
+    zero: bool  # the line does not apply to this school
+
+
+@dataclass(frozen=True)
+class Similar:
+    sentence: Markup  # who the similar schools are
+    result: Markup  # this school against their median
+    chart: Bars | None  # per pupil: this school, then the similar schools; a dashed line at their median
+
+
+@dataclass(frozen=True)
+class Current:
+    sentence: Markup
+    rows: tuple[Row, ...]  # what, today, this year, difference
+
+
+@dataclass(frozen=True)
+class Principal:
+    """templates/packets/principal.html: one school's allocation, line by line."""
+
+    doc: Document
+    school: School
+    heading: str
+    intro: Markup
+    figures: tuple[Figure, ...]
+    stack: Stack  # where the money comes from
+    lines: tuple[LineRow, ...]
+    total: str
+    per_pupil: str
+    per_pupil_label: str
+    transition: Transition
+    current: Current | None  # with --current only
+    current_missing: bool  # --current given, but no row for this school
+    similar: Similar
+    check: str  # the command that prints the same lines
+
+
+@dataclass(frozen=True)
+class CouncilLine:
+    label: str
+    explanation: Markup
+    amount: str
+    colour: str  # its segment's colour in the chart
+
+
+@dataclass(frozen=True)
+class Council:
+    """templates/packets/council.html: one or two pages in plain language."""
+
+    doc: Document
+    school: School
+    heading: str
+    lead: Markup
+    per_pupil: Markup
+    lines: tuple[CouncilLine, ...]  # the lines with money, in the formula's order
+    total: str
+    chart: Stack  # drawn without its legend: the lines' table carries the colours
+    compare: tuple[Markup, ...]
+    questions: tuple[str, ...]
+
+
+def _school(lang: Language, run: Run, row: dict) -> School:
+    return School(
+        row["school_id"], row["name"] or row["school_id"], level_name(lang, row["level"]), lang.number(row["enrollment"])
+    )
+
+
+def _heading(lang: Language, kind: str, run: Run, name: str) -> str:
+    info = run.allocation.formula.model.formula
+    year = info.fiscal_year or info.title or info.id
+    return lang.plain(f"{kind}.title", school=name, year=year)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def principal(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Principal:
+    allocation = run.allocation
+    model = allocation.formula.model
+    ex = explanation or explain(allocation, school_id)
+    row = school_row(run, school_id)
+    inputs = allocation.inputs.filter(pl.col("school_id") == school_id).row(0, named=True)
+    school = _school(lang, run, row)
+    total = ex.total_cents
+    # without a [transition] its line is always zero, and the transition section says so
+    shown = [x for x in ex.lines if not (x.key == TRANSITION and model.transition is None)]
+    lines = []
+    for line in shown:
+        calc = line.count is not None and line.rate is not None and line.key != TRANSITION
+        lines.append(
+            LineRow(
+                key=line.key,
+                label=line_label(lang, line),
+                count=lang.number(line.count) if calc else "",
+                rate=lang.rate(line.rate) if calc else "",
+                amount=lang.money(line.amount_cents),
+                how=how(lang, model, line, allocation.scale, inputs),
+                source=line.source,
+                detail=grade_rows(lang, run, inputs) if line.key == "base" else (),
+                zero=line.amount_cents == 0,
+            )
+        )
+    parts = [
+        (line_label(lang, x), x.amount_cents, lang.money(x.amount_cents), lang.percent(_ratio(x.amount_cents, total)))
+        for x in shown
+    ]
+    per_pupil = lang.money(ex.per_pupil_cents) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
+    values = {
+        "school": school.name,
+        "total": bold(lang.money(total)),
+        "pupils": bold(school.enrollment),
+        "per_pupil": bold(per_pupil),
+        "formula": model.formula.id,
+    }
+    similar = _similar(run, lang, row)
+    current = _current(run, lang, row)
+    return Principal(
+        doc=document(run, lang, "principal", f"{school.name} \u2014 {lang.sentence('principal.kind')}", school.name),
+        school=school,
+        heading=_heading(lang, "principal", run, school.name),
+        intro=lang.say("principal.intro", **values),
+        figures=_figures(run, lang, row, per_pupil, similar_median=_similar_median(run, row)),
+        stack=stack("stack", lang.sentence("principal.chart_heading"), parts),
+        lines=tuple(lines),
+        total=lang.money(total),
+        per_pupil=per_pupil,
+        per_pupil_label=lang.plain("principal.per_pupil_row", pupils=school.enrollment),
+        transition=transition(lang, run, row),
+        current=current,
+        current_missing=run.spending is not None and row["current"] is None,
+        similar=similar,
+        check=explain_command(allocation, school_id),
+    )
+
+
+def explain_command(allocation, school_id: str) -> str:
+    """The `wsf explain` command that prints the same lines (file names as given, without folders)."""
+    parts = ["wsf", "explain", allocation.formula.path.name]
+    for table in allocation.sources:
+        columns = table.frame.columns
+        option = (
+            "--students"
+            if "student_id" in columns
+            else (
+                "--prior"
+                if "prior" in columns and "enrollment" not in columns and not any(c.startswith("grade_") for c in columns)
+                else "--schools"
+            )
+        )
+        parts += [option, table.path.name]
+    return " ".join([*parts, "--school", school_id])
+
+
+def _similar_median(run: Run, row: dict) -> int | None:
+    return median_cents(similar_schools(run, row["school_id"])["per_pupil"].to_list())
+
+
+def _figures(run: Run, lang: Language, row: dict, per_pupil: str, similar_median: int | None) -> tuple[Figure, ...]:
+    t = "principal."
+    figures = [
+        Figure(
+            lang.sentence(t + "fig_total"),
+            lang.money(row["total"]),
+            lang.say(t + "fig_total_note", pupils=lang.number(row["enrollment"])),
+        )
+    ]
+    district = median_cents(run.table.filter(pl.col("per_pupil").is_not_null())["per_pupil"].to_list())
+    figures.append(
+        Figure(lang.sentence(t + "fig_per_pupil"), per_pupil, lang.say(t + "fig_per_pupil_note", median=lang.money(district)))
+    )
+    if row["prior"]:
+        change = row["total"] - row["prior"]
+        figures.append(
+            Figure(
+                lang.sentence(t + "fig_change"),
+                lang.percent(change / row["prior"], 1, signed=True),
+                lang.say(t + "fig_change_note", prior=lang.money(row["prior"]), difference=lang.signed_money(change)),
+            )
+        )
+    if row["current"] is not None:
+        figures.append(
+            Figure(
+                lang.sentence(t + "fig_current"),
+                lang.money(row["current"]),
+                lang.say(t + "fig_current_note", per_pupil=lang.money(row["current_per_pupil"])),
+            )
+        )
+    elif similar_median is not None:
+        figures.append(
+            Figure(
+                lang.sentence(t + "fig_similar"),
+                lang.money(similar_median),
+                lang.say(t + "fig_similar_note", n=lang.number(len(similar_schools(run, row["school_id"])))),
+            )
+        )
+    return tuple(figures)
+
+
+def _similar(run: Run, lang: Language, row: dict) -> Similar:
+    others = similar_schools(run, row["school_id"])
+    t = "principal."
+    if others.height == 0:
+        return Similar(lang.say(t + "similar_none"), Markup(""), None)
+    kind = level_words(lang, row["level"])
+    n = lang.number(others.height)
+    by_poverty = run.poverty is not None and row["share"] is not None
+    if by_poverty:
+        sentence = lang.say(
+            lang.counted(t + "similar_by_poverty", others.height), n=n, schools=kind, share=bold(lang.percent(row["share"], 0))
+        )
+    else:
+        sentence = lang.say(lang.counted(t + "similar_by_size", others.height), n=n, schools=kind)
+    median = median_cents(others["per_pupil"].to_list())
+    mine = row["per_pupil"]
+    result = Markup("")
+    if mine is not None and median is not None:
+        case = "similar_above" if mine > median else ("similar_below" if mine < median else "similar_equal")
+        result = lang.strong(
+            t + case, per_pupil=lang.money(mine), difference=lang.money(abs(mine - median)), median=lang.money(median)
+        )
+
+    def label(school: dict) -> str:
+        share = (
+            lang.percent(school["share"], 0) if by_poverty and school["share"] is not None else lang.number(school["enrollment"])
+        )
+        return lang.plain(t + "similar_label", name=school["name"] or school["school_id"], share=share)
+
+    rows = [(label(row), (mine or 0) / 100, lang.money(mine), True)]
+    rows += [(label(r), r["per_pupil"] / 100, lang.money(r["per_pupil"]), False) for r in others.iter_rows(named=True)]
+    reference = (median / 100, lang.plain(t + "median_mark", median=lang.money(median))) if median is not None else None
+    return Similar(sentence, result, bars("similar", lang.sentence(t + "similar_heading"), rows, reference, label_width=300))
+
+
+def _current(run: Run, lang: Language, row: dict) -> Current | None:
+    if run.spending is None or row["current"] is None:
+        return None
+    t = "principal."
+    today, now = row["current"], row["total"]
+    difference = now - today
+    rows = [Row((lang.sentence(t + "current_total_row"), lang.money(today), lang.money(now), lang.signed_money(difference)))]
+    if row["per_pupil"] is not None and row["current_per_pupil"] is not None:
+        rows.append(
+            Row(
+                (
+                    lang.sentence(t + "current_per_pupil_row"),
+                    lang.money(row["current_per_pupil"]),
+                    lang.money(row["per_pupil"]),
+                    lang.signed_money(row["per_pupil"] - row["current_per_pupil"]),
+                )
+            )
+        )
+    case = "current_more" if difference > 0 else ("current_less" if difference < 0 else "current_same")
+    share = lang.percent(abs(difference) / today if today else None, 1)
+    return Current(lang.strong(t + case, difference=lang.money(abs(difference)), percent=share), tuple(rows))
+
+
+# -- the site council's packet ----------------------------------------------------------------
+
+
+def council(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Council:
+    allocation = run.allocation
+    model = allocation.formula.model
+    ex = explanation or explain(allocation, school_id)
+    row = school_row(run, school_id)
+    school = _school(lang, run, row)
+    t = "council."
+    chart = stack(
+        "lines",
+        lang.sentence(t + "lines_heading"),
+        [(line_label(lang, x), x.amount_cents, lang.money(x.amount_cents, 0), "") for x in ex.lines],
+    )
+    positive = [x.key for x in ex.lines if x.amount_cents > 0]
+    colours = {key: segment.colour for key, segment in zip(positive, chart.segments)}
+    lines = []
+    for line in ex.lines:
+        if line.amount_cents == 0:
+            continue
+        label = line_label(lang, line)
+        if line.key == TRANSITION:
+            rules = model.transition
+            if line.amount_cents > 0 and rules is not None:
+                text = lang.say(t + "line_transition_up", max_loss=lang.percent(rules.max_loss, 0))
+            else:
+                text = lang.say(t + "line_transition_down", cap=lang.percent(allocation.gain_cap or 0.0, 1))
+        elif line.key == "base" and line.count is not None and line.rate is not None:
+            text = lang.say(t + "line_base", count=lang.number(line.count), rate=lang.dollars(line.rate, 0))
+        elif line.key in model.foundations:
+            text = lang.say(t + "line_foundation")
+        elif line.key in model.weights and model.weights[line.key].above_share is not None and line.rate is not None:
+            share = model.weights[line.key].above_share
+            text = lang.say(t + "line_above_share", share=lang.percent(share, 0), rate=lang.dollars(line.rate, 0))
+        elif line.count is not None and line.rate is not None:
+            text = lang.say(t + "line_weight", count=lang.number(line.count), rate=lang.dollars(line.rate, 0))
+        else:
+            text = Markup("")
+        lines.append(CouncilLine(label, text, lang.money(line.amount_cents, 0), colours.get(line.key, NEGATIVE)))
+    per_pupil = lang.money(ex.per_pupil_cents, 0) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
+    return Council(
+        doc=document(run, lang, "council", f"{school.name} \u2014 {lang.sentence('council.kind')}", school.name),
+        school=school,
+        heading=_heading(lang, "council", run, school.name),
+        lead=lang.strong(t + "lead", total=lang.money(ex.total_cents, 0), pupils=school.enrollment),
+        per_pupil=lang.strong(t + "per_pupil", per_pupil=per_pupil),
+        lines=tuple(lines),
+        total=lang.money(ex.total_cents, 0),
+        chart=chart,
+        compare=_compare(run, lang, row),
+        questions=tuple(lang.sentence(f"{t}q{i}") for i in range(1, 5)),
+    )
+
+
+def _compare(run: Run, lang: Language, row: dict) -> tuple[Markup, ...]:
+    t = "council."
+    out = []
+    if row["prior"]:
+        change = row["total"] - row["prior"]
+        case = "compare_prior_up" if change > 0 else ("compare_prior_down" if change < 0 else "compare_prior_same")
+        out.append(
+            lang.strong(
+                t + case,
+                prior=lang.money(row["prior"], 0),
+                difference=lang.money(abs(change), 0),
+                percent=lang.percent(abs(change) / row["prior"], 1),
+            )
+        )
+    if row["current"] is not None:
+        gap = row["total"] - row["current"]
+        case = "compare_current_more" if gap > 0 else ("compare_current_less" if gap < 0 else "compare_current_same")
+        out.append(lang.strong(t + case, current=lang.money(row["current"], 0), difference=lang.money(abs(gap), 0)))
+    others = similar_schools(run, row["school_id"])
+    median = median_cents(others["per_pupil"].to_list())
+    if median is not None and row["per_pupil"] is not None:
+        key = "compare_similar" if run.poverty is not None and row["share"] is not None else "compare_similar_size"
+        out.append(
+            lang.say(
+                lang.counted(t + key, others.height),
+                n=lang.number(others.height),
+                schools=level_words(lang, row["level"]),
+                median=bold(lang.money(median, 0)),
+                per_pupil=bold(lang.money(row["per_pupil"], 0)),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,395 @@
+"""The finance workbook: the allocation, the formula's rates, the equity statistics and the
+inputs, in one XLSX that central finance can check and build on.
+
+Sheets:
+
+- **Allocations**: the allocation table (one row per school, one column per component, named
+  by its key), then a totals row of live `=SUM(...)` formulas, the pot and the difference
+  (zero when the table reconciles). Money formats, frozen header and names, filters.
+- **Formula**: every rate: key, label, kind, value as written, unit, the rate after the pot's
+  scale where it is one number for every school, what it applies to, and its source.
+- **Equity** (with current spending): the equity statistics today and under the formula,
+  and the poverty bands.
+- **Inputs**: the school data as read (and last year's allocation), then every file by name
+  and SHA-256.
+
+Text is always written as text: a cell beginning with = + - @ is stored with a quote prefix
+and never runs. Document properties are fixed, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from wsf import __version__
+from wsf.allocate import TRANSITION, Allocation
+from wsf.api import provenance
+from wsf.equity import DOLLAR_MEASURES, Equity
+from wsf.outputs import FIXED_DATE, MONEY, RISKY, atomic_path, write_json, write_sheet
+from wsf.spending import Spending
+
+SHARE = "0.0%"
+FACTOR = "0.000000"
+MONEY_UNITS = ("dollars per pupil", "dollars per school", "dollars")
+
+
+class Formats:
+    def __init__(self, book: Any) -> None:
+        self.header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
+        self.money = book.add_format({"num_format": MONEY})
+        self.share = book.add_format({"num_format": SHARE})
+        self.factor = book.add_format({"num_format": FACTOR})
+        self.text = book.add_format({"quote_prefix": True})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.total = book.add_format({"bold": True, "top": 1})
+        self.total_money = book.add_format({"bold": True, "top": 1, "num_format": MONEY})
+        self.bold = book.add_format({"bold": True})
+        self.bold_money = book.add_format({"bold": True, "num_format": MONEY})
+        self.title = book.add_format({"bold": True, "font_size": 12})
+
+
+def write_workbook(
+    allocation: Allocation, target: str | Path, spending: Spending | None = None, equity: Equity | None = None
+) -> list[Path]:
+    """Write the workbook (atomically) and `<target>.meta.json` beside it; returns both paths."""
+    target = Path(target)
+    with atomic_path(target) as temp:
+        book = xlsxwriter.Workbook(
+            str(temp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        info = allocation.formula.model.formula
+        book.set_properties(
+            {
+                "title": info.title or info.id,
+                "subject": info.id,
+                "author": "wsf",
+                "created": FIXED_DATE,
+                "comments": f"wsf {__version__}",
+            }
+        )
+        formats = Formats(book)
+        allocations_sheet(book, formats, allocation)
+        formula_sheet(book, formats, allocation)
+        if equity is not None:
+            equity_sheet(book, formats, equity)
+        inputs_sheet(book, formats, allocation, spending)
+        book.close()
+    meta = provenance(allocation)
+    if spending is not None:
+        meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources]
+    return [target, write_json(meta, target.with_name(target.name + ".meta.json"))]
+
+
+def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
+    """One cell: text as text (inert when it looks like a formula), numbers as numbers."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        sheet.write_string(row, col, value, formats.text if value.startswith(RISKY) else fmt)
+    else:
+        sheet.write_number(row, col, float(value), fmt)
+
+
+def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
+    table = allocation.table
+    sheet = write_sheet(book, "Allocations", table)
+    sheet.freeze_panes(1, 2)
+    last = table.height  # data rows are 1..last (Excel rows 2..last+1)
+    total_row = last + 1
+    sums = ["enrollment", *allocation.money_columns[:-1]]  # every column but per_pupil adds up
+    put(sheet, total_row, 0, "Total", formats, formats.total)
+    sheet.write_blank(total_row, 1, None, formats.total)
+    columns = table.columns
+    for col, name in enumerate(columns):
+        if col < 2:
+            continue
+        letter = xl_col_to_name(col)
+        if name in sums:
+            value = float(allocation.cents[name].sum()) / (1 if name == "enrollment" else 100)
+            fmt = formats.total if name == "enrollment" else formats.total_money
+            sheet.write_formula(total_row, col, f"=SUM({letter}2:{letter}{last + 1})", fmt, value)
+        elif name == "per_pupil":
+            pupils, money = xl_col_to_name(columns.index("enrollment")), xl_col_to_name(columns.index("total"))
+            cell = f"{money}{total_row + 1}"
+            enrolled = f"{pupils}{total_row + 1}"
+            pupils_total = float(allocation.cents["enrollment"].sum())
+            value = round(float(allocation.cents["total"].sum()) / 100 / pupils_total, 2) if pupils_total else 0.0
+            sheet.write_formula(total_row, col, f"=IF({enrolled}>0,ROUND({cell}/{enrolled},2),0)", formats.total_money, value)
+        else:
+            sheet.write_blank(total_row, col, None, formats.total)
+    pot = allocation.formula.model.pot
+    if pot is not None:
+        total_col = columns.index("total")
+        letter = xl_col_to_name(total_col)
+        put(sheet, total_row + 1, 0, "Pot", formats, formats.bold)
+        sheet.write_number(total_row + 1, total_col, pot.amount, formats.bold_money)
+        put(sheet, total_row + 2, 0, "Total minus pot", formats, formats.bold)
+        difference = round(float(allocation.cents["total"].sum()) / 100 - pot.amount, 2) + 0.0
+        sheet.write_formula(
+            total_row + 2, total_col, f"=ROUND({letter}{total_row + 1}-{letter}{total_row + 2},2)", formats.bold_money, difference
+        )
+    return sheet
+
+
+def _rate_rows(allocation: Allocation) -> list[dict[str, Any]]:
+    """The formula's rates, one row each, in the file's order."""
+    model = allocation.formula.model
+    scale = allocation.scale
+    source = model.formula.source or ""
+    rows = []
+    if model.per_capita is not None:
+        pc = model.per_capita
+        rows.append(
+            _row("per_capita", pc.label, "base", pc.amount, "dollars per pupil", pc.amount * scale, "", pc.source or source)
+        )
+    for span, dollars in model.base_dollars.items():
+        rows.append(
+            _row(
+                "base",
+                f"Base per pupil, grades {span}",
+                "base",
+                dollars,
+                "dollars per pupil",
+                dollars * scale,
+                f"grades {span}",
+                source,
+            )
+        )
+    for adj in model.base_adjustment:
+        value, unit = (adj.rate, "share of base") if adj.rate is not None else (adj.per_pupil, "dollars per pupil")
+        rows.append(_row("base", adj.label, "base adjustment", value, unit, None, f"grades {adj.span}", model.source_of(adj)))
+    for key, weight in model.weights.items():
+        counted = f"{'count' if weight.count else 'share'} {weight.column}"
+        if weight.above_share is not None:
+            counted += f", pupils above {weight.above_share:.0%} of enrollment"
+        if weight.per_pupil is not None:
+            rows.append(
+                _row(
+                    key,
+                    weight.label,
+                    "weight",
+                    weight.per_pupil,
+                    "dollars per pupil",
+                    weight.per_pupil,
+                    counted,
+                    model.source_of(weight),
+                )
+            )
+        elif weight.of is not None:
+            unit = (
+                "multiple of the per-capita base" if weight.of == "per_capita" else f"multiple of the {weight.of} adjusted base"
+            )
+            rate = weight.weight * model.span_rate(weight.of) * scale
+            rows.append(_row(key, weight.label, "weight", weight.weight, unit, rate, counted, model.source_of(weight)))
+        else:
+            rows.append(
+                _row(
+                    key,
+                    weight.label,
+                    "weight",
+                    weight.weight,
+                    "multiple of the school's average adjusted base",
+                    None,
+                    counted,
+                    model.source_of(weight),
+                )
+            )
+    for key, foundation in model.foundations.items():
+        applies = _when(foundation.when)
+        if foundation.amount is not None:
+            rows.append(
+                _row(
+                    key,
+                    foundation.label,
+                    "foundation",
+                    foundation.amount,
+                    "dollars per school",
+                    foundation.amount,
+                    applies,
+                    model.source_of(foundation),
+                )
+            )
+        else:
+            applies = f"pupils short of {foundation.threshold:,}" + (f"; {applies}" if applies else "")
+            rows.append(
+                _row(
+                    key,
+                    foundation.label,
+                    "small-school subsidy",
+                    foundation.per_pupil_short,
+                    "dollars per pupil",
+                    foundation.per_pupil_short,
+                    applies,
+                    model.source_of(foundation),
+                )
+            )
+    if model.pot is not None:
+        rows.append(
+            _row("pot", "Budget to spend exactly (the pot)", "pot", model.pot.amount, "dollars", None, "all schools", source)
+        )
+        rows.append(
+            _row(
+                "scale",
+                "Scale on the base and every weight, solved to the pot",
+                "solved",
+                scale,
+                "factor",
+                None,
+                "",
+                "solved by wsf",
+            )
+        )
+    rules = model.transition
+    if rules is not None:
+        basis = " per pupil" if rules.basis == "per_pupil" else ""
+        if rules.max_loss is not None:
+            rows.append(
+                _row(
+                    TRANSITION,
+                    f"Loss floor: most a school can lose{basis}",
+                    "transition",
+                    rules.max_loss,
+                    "share of last year",
+                    None,
+                    "schools with a prior",
+                    source,
+                )
+            )
+        if rules.max_gain is not None:
+            rows.append(
+                _row(
+                    TRANSITION,
+                    f"Gain cap{basis}",
+                    "transition",
+                    rules.max_gain,
+                    "share of last year",
+                    None,
+                    "schools with a prior",
+                    source,
+                )
+            )
+        elif allocation.gain_cap is not None:
+            rows.append(
+                _row(
+                    TRANSITION,
+                    f"Gain cap{basis}, solved so the floor is paid by gains",
+                    "solved",
+                    allocation.gain_cap,
+                    "share of last year",
+                    None,
+                    "schools with a prior",
+                    "solved by wsf",
+                )
+            )
+        if rules.gap_closure is not None:
+            rows.append(
+                _row(
+                    TRANSITION,
+                    "Phase-in: share of the gap to formula closed this year",
+                    "transition",
+                    rules.gap_closure,
+                    "share of the gap",
+                    None,
+                    "schools with a prior",
+                    source,
+                )
+            )
+    rows.append(_row("rounding", f"Amounts rounded to the {model.rounding.to}", "rounding", None, "", None, "", ""))
+    return rows
+
+
+def _row(key, label, kind, value, unit, rate, applies, source) -> dict[str, Any]:
+    return {
+        "key": key,
+        "label": label,
+        "kind": kind,
+        "value": value,
+        "unit": unit,
+        "rate_used": rate,
+        "applies_to": applies,
+        "source": source,
+    }
+
+
+def _when(when) -> str:
+    if when is None:
+        return "every school"
+    parts = []
+    if when.enrollment_below is not None:
+        parts.append(f"enrollment below {when.enrollment_below:,}")
+    if when.enrollment_at_least is not None:
+        parts.append(f"enrollment at least {when.enrollment_at_least:,}")
+    if when.level is not None:
+        parts.append(f"level {' or '.join(when.level)}")
+    return " and ".join(parts)
+
+
+def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
+    rows = _rate_rows(allocation)
+    sheet = book.add_worksheet("Formula")
+    columns = ["key", "label", "kind", "value", "unit", "rate_used", "applies_to", "source"]
+    widths = [16, 46, 16, 16, 34, 14, 34, 70]
+    for col, (name, width) in enumerate(zip(columns, widths)):
+        sheet.write_string(0, col, name, formats.header)
+        sheet.set_column(col, col, width, formats.wrap if name in ("label", "source", "applies_to") else None)
+    for r, row in enumerate(rows, start=1):
+        unit = row["unit"]
+        value_fmt = formats.money if unit in MONEY_UNITS else (formats.share if unit.startswith("share") else formats.factor)
+        for col, name in enumerate(columns):
+            fmt = value_fmt if name == "value" else (formats.money if name == "rate_used" else None)
+            put(sheet, r, col, row[name], formats, fmt)
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+    return sheet
+
+
+def equity_sheet(book: Any, formats: Formats, equity: Equity) -> Any:
+    sheet = book.add_worksheet("Equity")
+    stats = equity.statistics
+    put(sheet, 0, 0, "measure", formats, formats.header)
+    put(sheet, 0, 1, "current", formats, formats.header)
+    put(sheet, 0, 2, "formula", formats, formats.header)
+    for r, (measure, current, formula) in enumerate(stats.iter_rows(), start=1):
+        fmt = formats.money if measure in DOLLAR_MEASURES or measure.startswith("vertical_slope_") else formats.factor
+        put(sheet, r, 0, measure, formats)
+        put(sheet, r, 1, current, formats, fmt)
+        put(sheet, r, 2, formula, formats, fmt)
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 2, 16)
+    sheet.freeze_panes(1, 1)
+    top = stats.height + 3
+    put(sheet, top - 1, 0, f"Poverty bands ({equity.poverty} share of enrollment), per pupil", formats, formats.title)
+    bands = equity.bands.with_columns(
+        *[(pl.col(c) / 100) for c in ("current_per_pupil", "formula_per_pupil", "difference_per_pupil")]
+    )
+    money = {"current_per_pupil", "formula_per_pupil", "difference_per_pupil"}
+    shares = {"poverty_from", "poverty_to"}
+    for col, name in enumerate(bands.columns):
+        put(sheet, top, col, name, formats, formats.header)
+        for r, value in enumerate(bands[name].to_list(), start=top + 1):
+            put(sheet, r, col, value, formats, formats.money if name in money else (formats.share if name in shares else None))
+    sheet.set_column(3, len(bands.columns) - 1, 16)
+    return sheet
+
+
+def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
+    data = allocation.inputs.rename({"_prior": "prior"}) if "_prior" in allocation.inputs.columns else allocation.inputs
+    data = data.select([c for c in data.columns if not c.startswith("_")])
+    sheet = write_sheet(book, "Inputs", data, money=("prior",))
+    sheet.freeze_panes(1, 2)
+    top = data.height + 3
+    put(sheet, top - 1, 0, "Files", formats, formats.title)
+    for col, name in enumerate(("role", "file", "sha256")):
+        put(sheet, top, col, name, formats, formats.header)
+    files = [("formula", allocation.formula.path.name, allocation.formula.sha256)]
+    files += [("data", t.path.name, t.sha256) for t in allocation.sources]
+    files += [("current spending", t.path.name, t.sha256) for t in (spending.sources if spending else ())]
+    for r, row in enumerate(files, start=top + 1):
+        for col, value in enumerate(row):
+            put(sheet, r, col, value, formats)
+    return sheet
