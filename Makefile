@@ -3,16 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# PDF packets (WeasyPrint) need Pango and fonts; the tests read PDFs back with poppler.
+SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean system
 
-$(STAMP): pyproject.toml
+system:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	else echo "wsf needs these Debian/Ubuntu packages: $(SYSTEM_PACKAGES)"; exit 1; fi
+
+$(STAMP): pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: system $(STAMP)
 	@echo "== Hayward Unified, 2018-19: 31 real schools (CDE counts), an LCFF-shaped school formula"
 	$(BIN)/wsf allocate formulas/hayward/unduplicated-2018-19.toml \
 		--schools fixtures/california/hayward-2018-19-schools.csv \
@@ -25,7 +33,7 @@ demo: $(STAMP)
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
 
-test: $(STAMP)
+test: system $(STAMP)
 	$(BIN)/python -m pytest
 
 # Full scale (6,000,000 pupils, about 3 minutes); CI runs the small version without timing:
