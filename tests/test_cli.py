@@ -170,3 +170,19 @@ def test_every_shipped_run_explains_every_school(formula, schools, prior, mappin
         explanation = explain(result, school_id)
         assert sum(line.amount_cents for line in explanation.lines) == total
         assert render_text(explanation, result)
+
+
+def test_houston_small_school_subsidy_explains_pupils_short_times_rate(run) -> None:
+    import tomllib
+
+    case = tomllib.loads((ROOT / "tests/cases/real_houston_2017_18.toml").read_text())["case"]
+    from conftest import write_csv
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        schools = write_csv(Path(tmp) / "schools.csv", case["schools"])
+        text = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "MS").output
+        capped = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "ES").output
+    assert "50 x $850.00 = $42,500.00" in text
+    assert "$850.00 for each pupil below 750 (750 - 700); at most $228,480.00 and at most 15% of the base, $373,590.00" in text
+    assert "200 x $850.00 = $158,490.00" in capped  # the cap at 15% of base binds

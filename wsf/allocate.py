@@ -58,7 +58,7 @@ class Allocation:
             "scale": self.scale,
             "gain_cap": self.gain_cap,
             "per_pupil_min": per_pupil.min(),
-            "per_pupil_median": per_pupil.median(),
+            "per_pupil_median": None if per_pupil.is_empty() else int(per_pupil.median() + 0.5),  # to the cent, half up
             "per_pupil_max": per_pupil.max(),
             **{f"{line.strip('_')}_total": float(row_sums(self.amounts[line].to_numpy())) for line in LINES},
             "schools_held_harmless": int((self.amounts["_hold_harmless"] > 0.005).sum()) if "_hold_harmless" in self.amounts.columns else 0,

@@ -97,12 +97,30 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
         lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight)))
     for key, foundation in model.foundations.items():
         applied = cents[key] != 0
-        how = "flat amount per school" + ("" if foundation.when is None else _when_text(foundation.when, applied))
-        lines.append(Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, how, model.source_of(foundation)))
+        condition = "" if foundation.when is None else _when_text(foundation.when, applied)
+        if foundation.amount is not None:
+            line = Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, "flat amount per school" + condition, model.source_of(foundation))
+        else:
+            line = _subsidy_line(key, foundation, cents[key], enrollment, amounts["base"], condition, model.source_of(foundation))
+        lines.append(line)
     lines.append(_transition_line(allocation, row.get("_prior"), amounts, cents[TRANSITION]))
     if sum(line.amount_cents for line in lines) != cents["total"]:
         raise AssertionError(f"explain lines do not sum to the total of {school_id}")
     return Explanation(school_id, row["name"], enrollment, tuple(lines), cents["total"], cents["per_pupil"])
+
+
+def _subsidy_line(key: str, foundation, amount: int, enrollment: float, base: float, condition: str, source: str) -> Line:
+    """A small-school subsidy: dollars for each pupil below the threshold, then any caps."""
+    short = max(foundation.threshold - enrollment, 0.0) if amount else 0.0
+    how = f"{money(foundation.per_pupil_short)} for each pupil below {foundation.threshold:,} ({foundation.threshold:,} - {number(enrollment)})"
+    caps = []
+    if foundation.cap is not None:
+        caps.append(money(foundation.cap))
+    if foundation.cap_share_of_base is not None:
+        caps.append(f"{foundation.cap_share_of_base:.0%} of the base, {money(foundation.cap_share_of_base * base)}")
+    if caps:
+        how += "; at most " + " and at most ".join(caps)
+    return Line(key, foundation.label, amount, short, foundation.per_pupil_short, how + condition, source)
 
 
 def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:

@@ -57,7 +57,8 @@ def neutralise(value: str | None) -> str | None:
 
 def safe_filename(name: str, fallback: str = "school") -> str:
     """A file name from a school name that cannot leave its folder or surprise a shell."""
-    name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE).strip(".-_")
+    name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE)
+    name = re.sub(r"\.{2,}", ".", name).strip(".-_")  # no "..": a name is never a path step
     return (name or fallback)[:80]
 
 
