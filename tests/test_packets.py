@@ -140,8 +140,9 @@ def test_council_packet_is_plain_and_translated(example, example_html: Path) -> 
     dollars = f"${round(total / 100):,}"
     assert f"Your school receives <strong>{dollars}</strong> for its <strong>489</strong> students. Here is why." in en
     assert f"Su escuela recibe <strong>{dollars}</strong> para sus <strong>489</strong> estudiantes." in es
-    # the formula's labels stay as the formula writes them; headings are translated
-    assert "Students from low-income families" in es and "De dónde viene el dinero" in es
+    # the formula's labels come from the formula: its `labels.es` where it gives one; headings are translated
+    assert "Estudiantes de familias de bajos ingresos" in es and "Students from low-income families" not in es
+    assert "Students from low-income families" in en and "De dónde viene el dinero" in es
     assert 'lang="es-US"' in es and "Página" in es
 
 

@@ -7,7 +7,7 @@ Packets and the CLI both render these lines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -26,6 +26,7 @@ class Line:
     how: str = ""
     source: str = ""
     detail: tuple[str, ...] = field(default=())
+    labels: dict[str, str] = field(default_factory=dict)  # the formula's label in other languages
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
             how += f"; {weight.share} {share_text}"
         if weight.above_share is not None:
             how += f"; only pupils above {weight.above_share:.0%} of enrollment count ({number(count)} - {number(weight.above_share * enrollment)})"
-        lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight)))
+        lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight), labels=weight.labels))
     for key, foundation in model.foundations.items():
         applied = cents[key] != 0
         condition = "" if foundation.when is None else _when_text(foundation.when, applied)
@@ -102,7 +103,7 @@ def explain(allocation: Allocation, school_id: str) -> Explanation:
             line = Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, "flat amount per school" + condition, model.source_of(foundation))
         else:
             line = _subsidy_line(key, foundation, cents[key], enrollment, amounts["base"], condition, model.source_of(foundation))
-        lines.append(line)
+        lines.append(replace(line, labels=foundation.labels))
     lines.append(_transition_line(allocation, row.get("_prior"), amounts, cents[TRANSITION]))
     if sum(line.amount_cents for line in lines) != cents["total"]:
         raise AssertionError(f"explain lines do not sum to the total of {school_id}")

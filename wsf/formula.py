@@ -35,6 +35,8 @@ Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Key = Annotated[str, Field(pattern=KEY)]
+# A label in other languages, by language code: labels = { es = "Estudiantes de bajos ingresos" }
+Labels = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")], Annotated[str, Field(min_length=1)]]
 
 
 class Strict(BaseModel):
@@ -71,6 +73,7 @@ class BaseAdjustment(Strict):
 
 class Weight(Strict):
     label: str
+    labels: Labels = {}
     count: Key | None = None
     share: Key | None = None  # a column holding a share of enrollment (LCFF's UPP) instead of a count
     weight: Rate | None = None
@@ -113,6 +116,7 @@ class Foundation(Strict):
     """A flat amount per school, or a small-school subsidy: dollars per pupil short of a threshold."""
 
     label: str
+    labels: Labels = {}
     amount: Money | None = None
     per_pupil_short: Money | None = None
     threshold: Annotated[int, Field(ge=0)] | None = None

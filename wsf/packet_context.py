@@ -209,7 +209,7 @@ def line_label(lang: Language, line: Line) -> str:
         return lang.sentence("lines.base")
     if line.key == TRANSITION:
         return lang.sentence("lines.transition")
-    return line.label
+    return line.labels.get(lang.code, line.label)
 
 
 # -- how each line is computed --------------------------------------------------------------
