@@ -70,15 +70,16 @@ def _one_pass(frame: pl.LazyFrame, formula: Formula) -> tuple[pl.DataFrame, pl.D
     student = pl.col("student_id").cast(pl.String)
     if schema["student_id"] == pl.String:
         student = student.str.strip_chars()
+    # Ids first: they are hashed as they stream past and only the 8-byte hashes are kept, which
+    # is several times faster and smaller than counting the text; freed before the grouping.
+    hashed = frame.select(pl.when(student.is_not_null()).then(student.hash(seed=0)).alias("id")).collect(engine="streaming").to_series()
+    ids = pl.DataFrame({"rows": [hashed.len()], "empty": [hashed.null_count()], "distinct": [hashed.n_unique()]})
+    del hashed
     grouped = frame.group_by(school.alias("school_id"), pl.col("grade").cast(pl.String).alias("grade")).agg(
         pl.len().alias("_pupils"),
         *[(derived[c] if c in derived else is_true[c]).sum().alias(c) for c in formula.count_columns],
         *[_not_a_flag(f, schema[f]).sum().alias(f"_bad_{f}") for f in flags],
     )
-    # Ids are hashed as they stream past and only the 8-byte hashes are kept: counting distinct
-    # u64s in memory is several times faster, and far smaller, than counting the text.
-    hashed = frame.select(pl.when(student.is_not_null()).then(student.hash(seed=0)).alias("id")).collect(engine="streaming").to_series()
-    ids = pl.DataFrame({"rows": [hashed.len()], "empty": [hashed.null_count()], "distinct": [hashed.n_unique()]})
     return grouped.collect(engine="streaming"), ids
 
 
