@@ -53,3 +53,11 @@ def test_parquet_roster_unknown_grade_is_named_by_row(roster, tmp_path: Path) ->
     roster.with_columns(pl.when(pl.int_range(pl.len()) == 9).then(pl.lit("13")).otherwise(pl.col("grade")).alias("grade")).write_parquet(path)
     with pytest.raises(WsfError, match=r"column grade: 1 row with an unknown grade, e\.g\. row 11 \(EX\d+: 13\)"):
         allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+
+
+def test_parquet_roster_with_padded_ids_is_read_like_the_text_file(roster, from_csv, tmp_path: Path) -> None:
+    """Padded ids in Parquet raise the alarm; the full read trims them and finds nothing wrong."""
+    path = tmp_path / "students.parquet"
+    roster.with_columns(pl.concat_str(pl.lit(" "), pl.col("school_id"), pl.lit(" ")).alias("school_id")).write_parquet(path)
+    result = allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv").cents
+    assert result.equals(from_csv)

@@ -34,11 +34,12 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     _require(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
     checks.done()
 
-    grouped, ids = _one_pass(frame, formula)
-    grouped = grouped.with_columns(pl.col("grade").replace_strict(_grade_spellings(grouped), default=None, return_dtype=pl.String))
+    parquet = path.suffix.lower() == ".parquet"
     known = None if schools is None else schools.frame["school_id"]
-    if _suspect(grouped, ids, formula, known):
-        _name_the_rows(read_table(path, mapping) if path.suffix.lower() == ".parquet" else table, formula, schools)
+    grouped = _counts(frame, formula, trim=not parquet)
+    if _suspect(grouped, formula, known):
+        _name_the_rows(read_table(path, mapping) if parquet else table, formula, schools)
+        grouped = _counts(frame, formula, trim=True)  # a false alarm: ids padded with spaces, or a hash collision
 
     covered = [g for g in GRADES if g in formula.grade_span]
     counted = formula.count_columns
@@ -58,29 +59,38 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     return SchoolData(result.select("school_id", "name", "level", *pupil_columns, "enrollment", *counted), pupil_columns, sources)
 
 
-def _one_pass(frame: pl.LazyFrame, formula: Formula) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Counts per (school, grade as written), and the id checks, from one streaming read."""
+def _counts(frame: pl.LazyFrame, formula: Formula, trim: bool) -> pl.DataFrame:
+    """Pupils and flags per (school, grade spelled as the file spells it), with the id check.
+
+    Text files are trimmed as they are read; Parquet is typed data and compared as stored (a
+    padded id there only raises the alarm, and the full read then trims)."""
     schema = frame.collect_schema()
     flags = formula.flag_columns
     is_true = {f: _flag(f, schema[f]) for f in flags}
     derived = {k: pl.any_horizontal([is_true[f] for f in c.any_of]) for k, c in formula.counts.items()}
-    school = pl.col("school_id").cast(pl.String)
-    if schema["school_id"] == pl.String:
-        school = school.str.strip_chars()
-    student = pl.col("student_id").cast(pl.String)
-    if schema["student_id"] == pl.String:
-        student = student.str.strip_chars()
-    # Ids first: they are hashed as they stream past and only the 8-byte hashes are kept, which
-    # is several times faster and smaller than counting the text; freed before the grouping.
-    hashed = frame.select(pl.when(student.is_not_null()).then(student.hash(seed=0)).alias("id")).collect(engine="streaming").to_series()
-    ids = pl.DataFrame({"rows": [hashed.len()], "empty": [hashed.null_count()], "distinct": [hashed.n_unique()]})
-    del hashed
+    school, student = (_as_text(c, schema[c], trim) for c in ("school_id", "student_id"))
+    duplicates = _duplicate_ids(frame, student)
     grouped = frame.group_by(school.alias("school_id"), pl.col("grade").cast(pl.String).alias("grade")).agg(
         pl.len().alias("_pupils"),
         *[(derived[c] if c in derived else is_true[c]).sum().alias(c) for c in formula.count_columns],
         *[_not_a_flag(f, schema[f]).sum().alias(f"_bad_{f}") for f in flags],
     )
-    return grouped.collect(engine="streaming"), ids
+    grouped = grouped.collect(engine="streaming").with_columns(pl.lit(duplicates).alias("_id_faults"))
+    return grouped.with_columns(pl.col("grade").replace_strict(_grade_spellings(grouped), default=None, return_dtype=pl.String))
+
+
+def _as_text(column: str, dtype: pl.DataType, trim: bool) -> pl.Expr:
+    text = pl.col(column).cast(pl.String)
+    return text.str.strip_chars() if trim and dtype == pl.String else text
+
+
+def _duplicate_ids(frame: pl.LazyFrame, student: pl.Expr) -> int:
+    """Empty or repeated ids (by a 64-bit hash, so a collision can only raise a false alarm).
+
+    Ids are hashed as they stream past and only the 8-byte hashes are kept: several times
+    faster and smaller than counting the text."""
+    hashed = frame.select(pl.when(student.is_not_null()).then(student.hash(seed=0))).collect(engine="streaming").to_series()
+    return hashed.null_count() + hashed.len() - hashed.n_unique()
 
 
 def _flag(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -106,14 +116,12 @@ def _grade_spellings(grouped: pl.DataFrame) -> dict[str, str]:
     return {raw: grade for raw in spellings if (grade := normalise_grade(raw))}
 
 
-def _suspect(grouped: pl.DataFrame, ids: pl.DataFrame, formula: Formula, known: pl.Series | None) -> bool:
-    """Does any count say a row is wrong? (A hash collision can only raise a false alarm.)"""
-    rows, empty, distinct = ids.row(0)
+def _suspect(grouped: pl.DataFrame, formula: Formula, known: pl.Series | None) -> bool:
+    """Does any count say a row is wrong? Then the full read names the rows (or clears them)."""
     bad_flags = sum(int(grouped[f"_bad_{f}"].sum()) for f in formula.flag_columns)
     schools = grouped["school_id"]
     return bool(
-        empty
-        or distinct != rows
+        grouped["_id_faults"][0]
         or bad_flags
         or grouped["grade"].null_count()
         or not grouped["grade"].drop_nulls().is_in(list(formula.grade_span)).all()
