@@ -61,3 +61,19 @@ def test_parquet_roster_with_padded_ids_is_read_like_the_text_file(roster, from_
     roster.with_columns(pl.concat_str(pl.lit(" "), pl.col("school_id"), pl.lit(" ")).alias("school_id")).write_parquet(path)
     result = allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv").cents
     assert result.equals(from_csv)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_padded_ids_mean_the_same_in_text_and_parquet(roster, tmp_path: Path, suffix: str) -> None:
+    """' S0000001' and 'S0000001' are one pupil twice; ' EX101 ' is school EX101 (no school table)."""
+    padded = roster.with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(pl.concat_str(pl.lit(" "), pl.col("student_id").first())).otherwise(pl.col("student_id")).alias("student_id"),
+    )
+    path = tmp_path / f"students{suffix}"
+    padded.write_csv(path) if suffix == ".csv" else padded.write_parquet(path)
+    with pytest.raises(WsfError, match="2 rows with a duplicate student_id"):
+        allocate_files(EXAMPLE_FORMULA, students=path, prior=EXAMPLE / "prior.csv")
+    spaced = roster.with_columns(pl.when(pl.col("school_id") == "EX101").then(pl.lit(" EX101 ")).otherwise(pl.col("school_id")).alias("school_id"))
+    spaced.write_csv(path) if suffix == ".csv" else spaced.write_parquet(path)
+    result = allocate_files(EXAMPLE_FORMULA, students=path, prior=EXAMPLE / "prior.csv").cents
+    assert result.height == 48 and "EX101" in result["school_id"].to_list()

@@ -34,12 +34,10 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     _require(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
     checks.done()
 
-    parquet = path.suffix.lower() == ".parquet"
     known = None if schools is None else schools.frame["school_id"]
-    grouped = _counts(frame, formula, trim=not parquet)
-    if _suspect(grouped, formula, known):
-        _name_the_rows(read_table(path, mapping) if parquet else table, formula, schools)
-        grouped = _counts(frame, formula, trim=True)  # a false alarm: ids padded with spaces, or a hash collision
+    grouped = _counts(frame, formula)
+    if _suspect(grouped, formula, known):  # name the rows; a hash collision is a false alarm and passes
+        _name_the_rows(read_table(path, mapping) if path.suffix.lower() == ".parquet" else table, formula, schools)
 
     covered = [g for g in GRADES if g in formula.grade_span]
     counted = formula.count_columns
@@ -59,29 +57,25 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     return SchoolData(result.select("school_id", "name", "level", *pupil_columns, "enrollment", *counted), pupil_columns, sources)
 
 
-def _counts(frame: pl.LazyFrame, formula: Formula, trim: bool) -> pl.DataFrame:
+def _counts(frame: pl.LazyFrame, formula: Formula) -> pl.DataFrame:
     """Pupils and flags per (school, grade spelled as the file spells it), with the id check.
 
-    Text files are trimmed as they are read; Parquet is typed data and compared as stored (a
-    padded id there only raises the alarm, and the full read then trims)."""
+    Ids are compared trimmed, as in a school table. The pass groups by the school id as stored
+    (cheap); trimming and regrouping then happen on the small result."""
     schema = frame.collect_schema()
     flags = formula.flag_columns
     is_true = {f: _flag(f, schema[f]) for f in flags}
     derived = {k: pl.any_horizontal([is_true[f] for f in c.any_of]) for k, c in formula.counts.items()}
-    school, student = (_as_text(c, schema[c], trim) for c in ("school_id", "student_id"))
-    duplicates = _duplicate_ids(frame, student)
-    grouped = frame.group_by(school.alias("school_id"), pl.col("grade").cast(pl.String).alias("grade")).agg(
+    duplicates = _duplicate_ids(frame, pl.col("student_id").cast(pl.String))
+    sums = [*formula.count_columns, *(f"_bad_{f}" for f in flags)]
+    grouped = frame.group_by(pl.col("school_id").cast(pl.String), pl.col("grade").cast(pl.String)).agg(
         pl.len().alias("_pupils"),
         *[(derived[c] if c in derived else is_true[c]).sum().alias(c) for c in formula.count_columns],
         *[_not_a_flag(f, schema[f]).sum().alias(f"_bad_{f}") for f in flags],
     )
-    grouped = grouped.collect(engine="streaming").with_columns(pl.lit(duplicates).alias("_id_faults"))
+    grouped = grouped.collect(engine="streaming").with_columns(pl.col("school_id").str.strip_chars())
+    grouped = grouped.group_by("school_id", "grade").agg(pl.col("_pupils", *sums).sum()).with_columns(pl.lit(duplicates).alias("_id_faults"))
     return grouped.with_columns(pl.col("grade").replace_strict(_grade_spellings(grouped), default=None, return_dtype=pl.String))
-
-
-def _as_text(column: str, dtype: pl.DataType, trim: bool) -> pl.Expr:
-    text = pl.col(column).cast(pl.String)
-    return text.str.strip_chars() if trim and dtype == pl.String else text
 
 
 def _duplicate_ids(frame: pl.LazyFrame, student: pl.Expr) -> int:
@@ -89,7 +83,8 @@ def _duplicate_ids(frame: pl.LazyFrame, student: pl.Expr) -> int:
 
     Ids are hashed as they stream past and only the 8-byte hashes are kept: several times
     faster and smaller than counting the text."""
-    hashed = frame.select(pl.when(student.is_not_null()).then(student.hash(seed=0))).collect(engine="streaming").to_series()
+    trimmed = student.str.strip_chars().hash(seed=0)
+    hashed = frame.select(pl.when(student.is_not_null()).then(trimmed)).collect(engine="streaming").to_series()
     return hashed.null_count() + hashed.len() - hashed.n_unique()
 
 
