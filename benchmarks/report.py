@@ -1,0 +1,190 @@
+"""The benchmark results table, from pytest-benchmark's JSON, written into the README.
+
+    python benchmarks/report.py out/bench/results.json [README.md]
+
+Rewrites only the text between `<!-- bench:start -->` and `<!-- bench:end -->` in the README;
+if the markers are absent, prints the table and says so (nothing is written). The table also
+goes to `results.md` beside the JSON. `make bench` runs the benchmarks and then this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+IN_PROCESS = "roster -> allocation, in process"
+WHOLE_PROCESS = "roster -> allocation, whole process"
+LABELS = {
+    "wsf": "wsf: `allocate_files(formula, students=, schools=)`",
+    "wsf-cli": "wsf: `wsf allocate --students … --schools … -o out.parquet`",
+    "floor": "floor: Polars reads the roster columns wsf needs",
+    "duckdb": "DuckDB: hand-written SQL over the Parquet file",
+    "pandas": "pandas: pyarrow read, groupby, formula",
+    "polars": "Polars: hand-written lazy query, streaming engine",
+}
+ORDER = ["wsf-cli", "wsf", "floor", "duckdb", "polars", "pandas"]
+TARGETS = {"ratio_floor": 4.0, "peak_mb": 200.0, "cli_seconds": 1.5}
+
+
+def seconds(value: float) -> str:
+    if value < 0.001:
+        return f"{value * 1e6:.0f} µs"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def load(path: Path) -> tuple[dict, dict[str, dict[str, dict]]]:
+    """Benchmarks by group, then by contender (`extra_info["contender"]`, else the test name)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    groups: dict[str, dict[str, dict]] = {IN_PROCESS: {}, WHOLE_PROCESS: {}}
+    for bench in data["benchmarks"]:
+        if bench.get("stats"):
+            name = bench.get("extra_info", {}).get("contender") or bench["name"]
+            groups.setdefault(bench.get("group") or bench["name"], {})[name] = bench
+    return data, groups
+
+
+def other_group(title: str, group: dict[str, dict]) -> list[str]:
+    """Any other group (the sweep, the packets): median, and per point where `extra_info["points"]` says."""
+    points = {name: bench.get("extra_info", {}).get("points") for name, bench in group.items()}
+    lines = [f"{title[:1].upper()}{title[1:]}:", ""]
+    if any(points.values()):
+        lines += ["| benchmark | median | points | per point |", "|---|--:|--:|--:|"]
+    else:
+        lines += ["| benchmark | median |", "|---|--:|"]
+    for name, bench in group.items():
+        median, n = bench["stats"]["median"], points[name]
+        row = [name, seconds(median)]
+        if any(points.values()):
+            row += [f"{n:,}" if n else "–", seconds(median / n) if n else "–"]
+        lines.append("| " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
+def rows(group: dict[str, dict], peaks: dict[str, float]) -> list[str]:
+    if not group:
+        return []
+    median = {name: bench["stats"]["median"] for name, bench in group.items()}
+    floor, duck = median.get("floor"), median.get("duckdb")
+    lines = []
+    for name in sorted(group, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
+        peak = peaks.get(name)
+        lines.append(
+            "| {} | {} | {} | {} | {} |".format(
+                LABELS.get(name, name),
+                seconds(median[name]),
+                f"{median[name] / floor:.1f}×" if floor else "–",
+                f"{median[name] / duck:.2f}×" if duck else "–",
+                f"{peak:,.0f}" if peak is not None else "–",
+            )
+        )
+    return lines
+
+
+def commit(data: dict) -> str:
+    info = data.get("commit_info", {})
+    if info.get("id") in (None, "", "unversioned"):
+        return ""
+    return f" at commit {info['id'][:10]}" + (" with uncommitted changes" if info.get("dirty") else "")
+
+
+def table(path: Path) -> str:
+    data, groups = load(path)
+    machine = data.get("machine_info", {}).get("wsf_bench", {})
+    versions = machine.get("versions", {})
+    whole = groups[WHOLE_PROCESS]
+    peaks = {name: bench["extra_info"].get("peak_mb") for name, bench in whole.items()}
+    header = ["| benchmark | median | × floor | × DuckDB | peak MB |", "|---|--:|--:|--:|--:|"]
+    scale = (
+        f"Measured {data.get('datetime', '')[:10]} with `make bench`: {machine.get('pupils', 0):,} pupils in "
+        f"{machine.get('schools', 0):,} schools (`benchmarks/statewide.toml`: no pot, no transition)."
+    )
+    where = (
+        f"Machine: {machine.get('cores', '?')} cores, {machine.get('cpu_model', '?')}, {machine.get('memory_gb', '?')} GiB; "
+        f"Python {machine.get('python', '?')}, Polars {versions.get('polars')}, DuckDB {versions.get('duckdb')}, "
+        f"pandas {versions.get('pandas')}, pyarrow {versions.get('pyarrow')}; wsf {versions.get('wsf')}{commit(data)}."
+    )
+    busy = machine.get("load_average")
+    if busy:
+        start, end, cores = busy["start"], busy["end"], machine.get("cores", 2)
+        where += f" Load average (1 min): {start:.2f} at the start, {end:.2f} at the end (this run alone adds up to ~{cores})."
+    lines = [
+        scale,
+        where,
+        "",
+        "In process (the call alone; peak MB is that contender's whole-process run):",
+        "",
+        *header,
+        *rows(groups[IN_PROCESS], peaks),
+        "",
+        "Whole process (interpreter start, imports and output included):",
+        "",
+        *header,
+        *rows(whole, peaks),
+    ]
+    lines.append("")
+    for title, group in groups.items():
+        if title not in (IN_PROCESS, WHOLE_PROCESS) and group:
+            lines += other_group(title, group)
+    lines += targets(groups)
+    return "\n".join(lines) + "\n"
+
+
+def targets(groups: dict[str, dict[str, dict]]) -> list[str]:
+    """The issue's targets, each with the measured figure and whether it is met."""
+    median = {name: bench["stats"]["median"] for name, bench in groups[IN_PROCESS].items()}
+    whole = groups[WHOLE_PROCESS]
+    checks = []
+    if {"wsf", "floor"} <= median.keys():
+        ratio = median["wsf"] / median["floor"]
+        limit = TARGETS["ratio_floor"]
+        checks.append((f"roster -> allocation ≤ {limit:g}× the read floor", f"{ratio:.1f}×", ratio <= limit))
+    if {"wsf", "duckdb"} <= median.keys():
+        ratio = median["wsf"] / median["duckdb"]
+        checks.append(("faster than hand-written DuckDB SQL", f"{ratio:.2f}× DuckDB", ratio < 1))
+    if "wsf" in whole:
+        peak = whole["wsf"]["extra_info"]["peak_mb"]
+        checks.append((f"peak memory ≤ {TARGETS['peak_mb']:g} MB", f"{peak:,.0f} MB", peak <= TARGETS["peak_mb"]))
+    if "wsf-cli" in whole:
+        cli = whole["wsf-cli"]["stats"]["median"]
+        checks.append((f"`wsf allocate --students` < {TARGETS['cli_seconds']:g} s", seconds(cli), cli < TARGETS["cli_seconds"]))
+    return ["Targets (issue 6):", ""] + [f"- {what}: {got} — {'met' if ok else '**not met**'}" for what, got, ok in checks]
+
+
+def rewrite(readme: Path, text: str) -> bool:
+    """Replace the text between the markers; False (and nothing written) if they are absent."""
+    content = readme.read_text(encoding="utf-8")
+    start, end = content.find(START), content.find(END)
+    if start < 0 or end < start:
+        return False
+    updated = content[: start + len(START)] + "\n" + text + content[end:]
+    fd, temp = tempfile.mkstemp(prefix=f".{readme.name}.", suffix=".part", dir=readme.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(updated)
+    shutil.copymode(readme, temp)
+    os.replace(temp, readme)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if not 1 <= len(argv) <= 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    results = Path(argv[0])
+    readme = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / "README.md"
+    text = table(results)
+    results.with_name("results.md").write_text(text, encoding="utf-8")
+    if rewrite(readme, text):
+        print(f"wrote the results table into {readme} (between {START} and {END})")
+    else:
+        print(text)
+        print(f"{readme} has no {START} ... {END} markers: the table above was not written into it", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
