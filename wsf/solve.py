@@ -140,7 +140,7 @@ def fold(terms: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     of additions for a single run and a sweep alike, so both get the same bits."""
     total = np.zeros(shape)
     for term in terms:
-        total = total + term
+        np.add(total, term, out=total)
     return total
 
 
@@ -154,14 +154,24 @@ def row_sums(values: np.ndarray) -> np.ndarray:
 
 def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray:
     """Whole units per school: half up, or by largest remainder so each point sums to its pot."""
-    totals = np.round(totals, 6)  # float noise below a millionth of a unit is not money
     if pot_units is None:
-        return np.floor(totals + 0.5).astype(np.int64)
+        return half_up(totals).astype(np.int64)
+    totals = np.round(totals, 6)  # float noise below a millionth of a unit is not money
     floors = np.floor(totals).astype(np.int64)
     short = pot_units - floors.sum(axis=1)
     if ((short < 0) | (short > totals.shape[1])).any():
         raise AssertionError(f"rounding to the pot is off by {short} units")
     return floors + (_ranks(totals - floors) < short[:, None])
+
+
+def half_up(units: np.ndarray) -> np.ndarray:
+    """Round half up to whole units, after dropping float noise below a millionth of a unit:
+    floor(round(x, 6) + 0.5), computed in place (NumPy's round is x * 1e6, rint, / 1e6)."""
+    work = units * 1e6
+    np.rint(work, out=work)
+    work /= 1e6
+    work += 0.5
+    return np.floor(work, out=work)
 
 
 def split(parts: np.ndarray, totals: np.ndarray) -> np.ndarray:
