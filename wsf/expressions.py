@@ -40,9 +40,7 @@ def lookup(formula: Formula, path: str) -> Any:
     """The value at a key path such as `weights.el.weight`, `base.K-3` or `base_adjustment[0].rate`."""
     node: Any = formula
     for part in key_parts(path):
-        if isinstance(part, int):
-            node = node[part]
-        elif isinstance(node, dict):
+        if isinstance(part, int) or isinstance(node, dict):
             node = node[part]
         else:
             node = getattr(node, part)
