@@ -36,7 +36,7 @@ demo: system $(STAMP)
 test: system $(STAMP)
 	$(BIN)/python -m pytest
 	@echo "== benchmarks, small scale, run once each (no timings asserted)"
-	WSF_BENCH_PUPILS=60000 WSF_BENCH_POINTS=50 WSF_BENCH_SCHOOLS=200 $(BIN)/python -m pytest benchmarks --benchmark-disable -q -p no:warnings
+	WSF_BENCH_PUPILS=60000 WSF_BENCH_POINTS=50 WSF_BENCH_SCHOOLS=200 $(BIN)/python -m pytest benchmarks --benchmark-disable -p no:warnings
 
 # Full scale (6,000,000 pupils; a minute or two); CI runs the small version without timing:
 #   WSF_BENCH_PUPILS=60000 .venv/bin/python -m pytest benchmarks --benchmark-disable -q
