@@ -2,7 +2,8 @@
 
 The lines' amounts are the allocation table's rounded components, so they sum to the school's
 total exactly; count x rate shows how each was computed (rates to a hundredth of a cent).
-Packets and the CLI both render these lines.
+Packets and the CLI both render these lines. Explaining every school (packets) reads the
+allocation's rows once (`by_school`) and passes them in, so no school costs a scan.
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """An allocation's tables as rows by school_id: `inputs`, `amounts` (unrounded) and `cents`."""
+
+    inputs: dict[str, dict]
+    amounts: dict[str, dict]
+    cents: dict[str, dict]
+
+
+def by_school(allocation: Allocation, school_ids: list[str] | None = None) -> Rows:
+    """The rows of `school_ids` (every school when None), read in one pass over each table."""
+
+    def rows(frame: pl.DataFrame) -> dict[str, dict]:
+        if school_ids is not None:
+            frame = frame.filter(pl.col("school_id").is_in(school_ids))
+        return {row["school_id"]: row for row in frame.iter_rows(named=True)}
+
+    return Rows(rows(allocation.inputs), rows(allocation.amounts), rows(allocation.cents))
+
+
+@dataclass(frozen=True)
 class Explanation:
     school_id: str
     name: str
@@ -53,14 +74,13 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
 
 
-def explain(allocation: Allocation, school_id: str) -> Explanation:
-    data = allocation.inputs.filter(pl.col("school_id") == school_id)
-    if data.height == 0:
+def explain(allocation: Allocation, school_id: str, rows: Rows | None = None) -> Explanation:
+    """The school's lines; `rows` is `by_school(allocation)`, read once when explaining many schools."""
+    rows = rows if rows is not None else by_school(allocation, [school_id])
+    if school_id not in rows.inputs:
         known = allocation.inputs["school_id"].head(5).to_list()
         raise WsfError(f"no school with school_id {school_id!r}", key="--school", fix=f"school ids look like: {', '.join(known)}")
-    row = data.row(0, named=True)
-    amounts = allocation.amounts.filter(pl.col("school_id") == school_id).row(0, named=True)
-    cents = allocation.cents.filter(pl.col("school_id") == school_id).row(0, named=True)
+    row, amounts, cents = rows.inputs[school_id], rows.amounts[school_id], rows.cents[school_id]
     model = allocation.formula.model
     enrollment = row["enrollment"]
     scale = allocation.scale

@@ -16,14 +16,16 @@ provenance (formula id, file names and SHA-256 hashes).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, cached_property
 
+import numpy as np
 import polars as pl
 from markupsafe import Markup, escape
 
 from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
 from wsf.equity import Equity
-from wsf.explain import Line
+from wsf.explain import Line, Rows, by_school
 from wsf.formula import Formula
 from wsf.grades import GRADES, parse_span
 from wsf.i18n import Language, Text, bold
@@ -33,18 +35,45 @@ from wsf.spending import Spending
 POVERTY = "frl"  # the count whose share of enrollment finds similar schools
 SIMILAR = 5  # similar schools compared with
 PER_CAPITA = "per_capita"
+CREATED = FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ")  # fixed (W3C date), so reruns give identical PDFs
 PIECES = (("_phase_in", "phase"), ("_hold_harmless", "floor"), ("_gain_cap", "cap"))  # the transition line, taken apart by the engine
 
 
 @dataclass(frozen=True)
 class Run:
-    """Everything computed once for a set of packets. `table`: one row per school (cents)."""
+    """Everything computed once for a set of packets. `table`: one row per school (cents).
+
+    What packets look up by school is read from the tables once, on first use, so a packet costs
+    no scan of them: thousands of schools cost linear time, not quadratic.
+    """
 
     allocation: Allocation
     spending: Spending | None
     equity: Equity | None
     poverty: str | None  # None: the data has no poverty count; similar schools are nearest in size
     table: pl.DataFrame  # school_id, name, level, enrollment, share, total, transition, per_pupil, prior, current, PIECES
+
+    @cached_property
+    def rows(self) -> dict[str, dict]:
+        """school_id -> its row of `table`."""
+        return {row["school_id"]: row for row in self.table.iter_rows(named=True)}
+
+    @cached_property
+    def allocation_rows(self) -> Rows:
+        """The allocation's own tables by school_id, for `wsf.explain.explain`."""
+        return by_school(self.allocation)
+
+    @cached_property
+    def similar(self) -> dict[str, tuple[dict, ...]]:
+        """school_id -> the rows of its similar schools, nearest first (see `similar_schools`)."""
+        ids = list(self.rows)
+        rows = list(self.rows.values())
+        return {ids[i]: tuple(rows[j] for j in near) for i, near in enumerate(nearest(self.table, self.poverty is not None))}
+
+    @cached_property
+    def median_per_pupil(self) -> int | None:
+        """The district's median per-pupil amount (cents)."""
+        return median_cents(self.table["per_pupil"].drop_nulls().to_list())
 
 
 def prepare(
@@ -124,7 +153,11 @@ def css_string(text: str) -> Markup:
 
 def page_counter(lang: Language) -> Markup:
     """'Page {page} of {pages}' as CSS content: strings and counters, in the language's order."""
-    sentence = lang.sentence("common.page")
+    return _page_counter(lang.sentence("common.page"))
+
+
+@cache
+def _page_counter(sentence: str) -> Markup:
     parts, rest = [], sentence
     while rest:
         head, brace, tail = rest.partition("{")
@@ -154,7 +187,7 @@ def document(run: Run, lang: Language, kind: str, title: str, footer: str) -> Do
         formula_sha256=formula.sha256,
         files=tuple(FileRow(t.path.name, t.sha256) for t in files),
         version=__version__,
-        created=FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=CREATED,
         footer=footer,
         page_css=page_counter(lang),
         footer_css=css_string(footer),
@@ -181,10 +214,6 @@ class Figure:
 class Row:
     cells: tuple[str, ...]
     emphasis: bool = False
-
-
-def school_row(run: Run, school_id: str) -> dict:
-    return run.table.filter(pl.col("school_id") == school_id).row(0, named=True)
 
 
 def level_words(lang: Language, level: str | None) -> str:
@@ -297,17 +326,60 @@ def grade_rows(lang: Language, run: Run, inputs: dict) -> tuple[str, ...]:
 # -- similar schools and the transition -----------------------------------------------------
 
 
-def similar_schools(run: Run, school_id: str, count: int = SIMILAR) -> pl.DataFrame:
-    """The `count` other schools of the same level nearest in poverty share (or, without one, in enrollment)."""
-    me = school_row(run, school_id)
-    others = run.table.filter((pl.col("school_id") != school_id) & (pl.col("enrollment") > 0) & pl.col("per_pupil").is_not_null())
-    if me["level"] is not None:
-        others = others.filter(pl.col("level") == me["level"])
-    if run.poverty is not None and me["share"] is not None:
-        distance = (pl.col("share") - me["share"]).abs()
-    else:
-        distance = (pl.col("enrollment") - me["enrollment"]).abs().cast(pl.Float64)
-    return others.with_columns(distance.alias("_distance")).sort("_distance", "school_id").head(count).drop("_distance")
+def similar_schools(run: Run, school_id: str) -> pl.DataFrame:
+    """The `SIMILAR` other schools of the same level (any level for a school without one) with
+    pupils and a per-pupil amount, nearest in poverty share (or, without one, in enrollment),
+    ties by school_id."""
+    return pl.DataFrame(list(run.similar[school_id]), schema=run.table.schema)
+
+
+def nearest(table: pl.DataFrame, by_poverty: bool, count: int = SIMILAR) -> list[np.ndarray]:
+    """For each row of `table` (sorted by school_id), the row numbers of its similar schools.
+
+    One sort per level instead of one per school: sorted by key (share, or enrollment), a school's
+    candidates at or above its key are, in that order, already by distance and then row; those below
+    are so when sorted by key descending and row. Its nearest are the first of the merge of the two,
+    so the first `count` + 1 of each (+1: it may be among them itself) hold them all. (Two distinct
+    keys on one side never round to one distance: shares of real enrollments differ by far more.)
+    """
+    eligible = table.select((pl.col("enrollment") > 0) & pl.col("per_pupil").is_not_null()).to_series().to_numpy()
+    share = table["share"].to_numpy()
+    enrollment = table["enrollment"].cast(pl.Float64).to_numpy()
+    levels = np.array(table["level"].to_list(), dtype=object)
+    by_share = np.isfinite(share) if by_poverty else np.zeros(table.height, dtype=bool)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(levels, by_share)):
+        groups.setdefault(key, []).append(i)
+    out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * table.height
+    for (level, shared), schools in groups.items():
+        pool = np.flatnonzero(eligible & (levels == level)) if level is not None else np.flatnonzero(eligible)
+        keys = share if shared else enrollment
+        for school, picks in zip(schools, _nearest_in(pool, keys, np.array(schools), count)):
+            out[school] = picks
+    return out
+
+
+def _nearest_in(pool: np.ndarray, keys: np.ndarray, schools: np.ndarray, count: int) -> list[np.ndarray]:
+    """For each of `schools`, the `count` rows of `pool` nearest by `keys`, ties by row, itself excluded."""
+    up = pool[np.lexsort((pool, keys[pool]))]
+    down = pool[np.lexsort((pool, -keys[pool]))]
+    below = np.searchsorted(keys[up], keys[schools], side="left")  # pool rows keyed below each school
+    width = np.arange(count + 1)
+    above_at, below_at = below[:, None] + width, (len(pool) - below)[:, None] + width
+    rows = np.concatenate([_take(up, above_at), _take(down, below_at)], axis=1)
+    valid = (rows >= 0) & (rows != schools[:, None])
+    distance = np.abs(keys[rows] - keys[schools][:, None]).astype(np.float64)
+    distance[~valid] = np.inf
+    order = np.lexsort((np.where(valid, rows, len(keys)), distance), axis=1)[:, :count]
+    picked = np.take_along_axis(rows, order, axis=1)
+    found = np.minimum(valid.sum(axis=1), count)
+    return [picked[i, : found[i]] for i in range(len(schools))]
+
+
+def _take(sorted_rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`sorted_rows` at positions `at`; -1 past the end."""
+    padded = np.append(sorted_rows, -1)
+    return padded[np.minimum(at, len(sorted_rows))]
 
 
 def median_cents(values: list[int]) -> int | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import polars as pl
 from markupsafe import Markup
 
 from wsf.allocate import TRANSITION
@@ -28,8 +27,6 @@ from wsf.packet_context import (
     level_words,
     line_label,
     median_cents,
-    school_row,
-    similar_schools,
     transition,
 )
 
@@ -124,9 +121,9 @@ def _ratio(part: int, whole: int) -> float | None:
 def principal(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Principal:
     allocation = run.allocation
     model = allocation.formula.model
-    ex = explanation or explain(allocation, school_id)
-    row = school_row(run, school_id)
-    inputs = allocation.inputs.filter(pl.col("school_id") == school_id).row(0, named=True)
+    ex = explanation or explain(allocation, school_id, run.allocation_rows)
+    row = run.rows[school_id]
+    inputs = run.allocation_rows.inputs[school_id]
     school = _school(lang, run, row)
     total = ex.total_cents
     # without a [transition] its line is always zero, and the transition section says so
@@ -166,7 +163,7 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
         school=school,
         heading=_heading(lang, "principal", run, school.name),
         intro=lang.say("principal.intro", **values),
-        figures=_figures(run, lang, row, per_pupil, similar_median=_similar_median(run, row)),
+        figures=_figures(run, lang, row, per_pupil),
         stack=stack("stack", lang.sentence("principal.chart_heading"), parts),
         lines=tuple(lines),
         total=lang.money(total),
@@ -198,12 +195,13 @@ def explain_command(allocation, school_id: str) -> str:
     return " ".join([*parts, "--school", school_id])
 
 
-def _similar_median(run: Run, row: dict) -> int | None:
-    return median_cents(similar_schools(run, row["school_id"])["per_pupil"].to_list())
+def _similar_median(run: Run, school_id: str) -> int | None:
+    return median_cents([other["per_pupil"] for other in run.similar[school_id]])
 
 
-def _figures(run: Run, lang: Language, row: dict, per_pupil: str, similar_median: int | None) -> tuple[Figure, ...]:
+def _figures(run: Run, lang: Language, row: dict, per_pupil: str) -> tuple[Figure, ...]:
     t = "principal."
+    similar_median = _similar_median(run, row["school_id"])
     figures = [
         Figure(
             lang.sentence(t + "fig_total"),
@@ -211,7 +209,7 @@ def _figures(run: Run, lang: Language, row: dict, per_pupil: str, similar_median
             lang.say(t + "fig_total_note", pupils=lang.number(row["enrollment"])),
         )
     ]
-    district = median_cents(run.table.filter(pl.col("per_pupil").is_not_null())["per_pupil"].to_list())
+    district = run.median_per_pupil
     figures.append(
         Figure(lang.sentence(t + "fig_per_pupil"), per_pupil, lang.say(t + "fig_per_pupil_note", median=lang.money(district)))
     )
@@ -237,27 +235,27 @@ def _figures(run: Run, lang: Language, row: dict, per_pupil: str, similar_median
             Figure(
                 lang.sentence(t + "fig_similar"),
                 lang.money(similar_median),
-                lang.say(t + "fig_similar_note", n=lang.number(len(similar_schools(run, row["school_id"])))),
+                lang.say(t + "fig_similar_note", n=lang.number(len(run.similar[row["school_id"]]))),
             )
         )
     return tuple(figures)
 
 
 def _similar(run: Run, lang: Language, row: dict) -> Similar:
-    others = similar_schools(run, row["school_id"])
+    others = run.similar[row["school_id"]]
     t = "principal."
-    if others.height == 0:
+    if not others:
         return Similar(lang.say(t + "similar_none"), Markup(""), None)
     kind = level_words(lang, row["level"])
-    n = lang.number(others.height)
+    n = lang.number(len(others))
     by_poverty = run.poverty is not None and row["share"] is not None
     if by_poverty:
         sentence = lang.say(
-            lang.counted(t + "similar_by_poverty", others.height), n=n, schools=kind, share=bold(lang.percent(row["share"], 0))
+            lang.counted(t + "similar_by_poverty", len(others)), n=n, schools=kind, share=bold(lang.percent(row["share"], 0))
         )
     else:
-        sentence = lang.say(lang.counted(t + "similar_by_size", others.height), n=n, schools=kind)
-    median = median_cents(others["per_pupil"].to_list())
+        sentence = lang.say(lang.counted(t + "similar_by_size", len(others)), n=n, schools=kind)
+    median = _similar_median(run, row["school_id"])
     mine = row["per_pupil"]
     result = Markup("")
     if mine is not None and median is not None:
@@ -273,7 +271,7 @@ def _similar(run: Run, lang: Language, row: dict) -> Similar:
         return lang.plain(t + "similar_label", name=school["name"] or school["school_id"], share=share)
 
     rows = [(label(row), (mine or 0) / 100, lang.money(mine), True)]
-    rows += [(label(r), r["per_pupil"] / 100, lang.money(r["per_pupil"]), False) for r in others.iter_rows(named=True)]
+    rows += [(label(r), r["per_pupil"] / 100, lang.money(r["per_pupil"]), False) for r in others]
     reference = (median / 100, lang.plain(t + "median_mark", median=lang.money(median))) if median is not None else None
     return Similar(sentence, result, bars("similar", lang.sentence(t + "similar_heading"), rows, reference, label_width=300))
 
@@ -307,8 +305,8 @@ def _current(run: Run, lang: Language, row: dict) -> Current | None:
 def council(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Council:
     allocation = run.allocation
     model = allocation.formula.model
-    ex = explanation or explain(allocation, school_id)
-    row = school_row(run, school_id)
+    ex = explanation or explain(allocation, school_id, run.allocation_rows)
+    row = run.rows[school_id]
     school = _school(lang, run, row)
     t = "council."
     chart = stack(
@@ -374,14 +372,14 @@ def _compare(run: Run, lang: Language, row: dict) -> tuple[Markup, ...]:
         gap = row["total"] - row["current"]
         case = "compare_current_more" if gap > 0 else ("compare_current_less" if gap < 0 else "compare_current_same")
         out.append(lang.strong(t + case, current=lang.money(row["current"], 0), difference=lang.money(abs(gap), 0)))
-    others = similar_schools(run, row["school_id"])
-    median = median_cents(others["per_pupil"].to_list())
+    others = run.similar[row["school_id"]]
+    median = _similar_median(run, row["school_id"])
     if median is not None and row["per_pupil"] is not None:
         key = "compare_similar" if run.poverty is not None and row["share"] is not None else "compare_similar_size"
         out.append(
             lang.say(
-                lang.counted(t + key, others.height),
-                n=lang.number(others.height),
+                lang.counted(t + key, len(others)),
+                n=lang.number(len(others)),
                 schools=level_words(lang, row["level"]),
                 median=bold(lang.money(median, 0)),
                 per_pupil=bold(lang.money(row["per_pupil"], 0)),

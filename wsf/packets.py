@@ -10,6 +10,10 @@ The output folder is written whole into a temporary sibling and renamed into pla
 failed run leaves no half-written folder and an earlier one untouched. Files are named from
 `safe_filename(school_id-name)`: `OUT/en/EX104-Sojourner-Truth-Elementary.principal.pdf`, and
 `OUT/en/district.district.pdf` for the board. The same inputs give the same bytes.
+
+Speed (issue 6): what a packet looks up is indexed once per run (`wsf.packet_context.Run`),
+numbers are formatted without babel's per-call work (`wsf.i18n.Pattern`), templates are compiled
+once per process, and a big run is shared between this process and a worker (`_write_all`).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
+from types import CodeType
 
 import jinja2
+from jinja2.bccache import Bucket
 
 from wsf.allocate import Allocation
 from wsf.api import provenance
@@ -32,7 +40,7 @@ from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
 from wsf.outputs import safe_filename
-from wsf.packet_context import POVERTY, prepare
+from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
 from wsf.pdf import render_pdf, warm
@@ -42,7 +50,9 @@ SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "packets"
 KINDS = ("principal", "council", "district")
 FORMATS = ("html", "pdf")
 MANIFEST = "packets.json"
-WORKERS = 2  # PDF rendering processes
+WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
+PARALLEL_HTML = 2_000  # HTML packets worth starting a worker process for (~1 s)
+SLICE = 100  # schools per job when there are no PDFs
 DISTRICT_FILE = "district"
 
 
@@ -57,7 +67,25 @@ def folders(templates: Path | None) -> list[Path]:
     return [Path(templates), SHIPPED]
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process, by file and source checksum: a second
+    run does not parse and compile them again, and an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self.code: dict[tuple[str, str], CodeType] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        bucket.code = self.code.get((bucket.key, bucket.checksum))
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[(bucket.key, bucket.checksum)] = bucket.code
+
+
+COMPILED = CompiledTemplates()
+
+
 def environment(templates: Path | None = None) -> jinja2.Environment:
+    """One run's templates. Files are read once (no check for changes while the run renders)."""
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders(templates)]),
         autoescape=True,
@@ -65,6 +93,8 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
+        bytecode_cache=COMPILED,
     )
 
 
@@ -115,6 +145,8 @@ def write_packets(
     """Write every packet into `output` (replaced as a whole); returns the files written.
 
     `schools` limits the school packets to those school_ids (the district packet still covers all).
+    PDFs, and thousands of HTML packets, are shared with a worker process (spawned: a script that
+    calls this runs it under `if __name__ == "__main__":`, as multiprocessing requires).
     """
     output = Path(output)
     kinds = choose(kinds, KINDS, "--kind")
@@ -161,14 +193,16 @@ def _chosen_schools(known: list[str], wanted: Iterable[str] | None) -> list[str]
     if wanted is None:
         return known
     wanted = list(dict.fromkeys(wanted))
-    unknown = [w for w in wanted if w not in set(known)]
+    listed = set(known)
+    unknown = [w for w in wanted if w not in listed]
     if unknown:
         raise WsfError(
             f"no school with school_id {', '.join(map(repr, unknown))}",
             key="--school",
             fix=f"school ids look like: {', '.join(known[:5])}",
         )
-    return [k for k in known if k in set(wanted)]
+    chosen = set(wanted)
+    return [k for k in known if k in chosen]
 
 
 def _school_files(rows: list[tuple[str, str | None]]) -> dict[str, str]:
@@ -188,64 +222,142 @@ def _school_files(rows: list[tuple[str, str | None]]) -> dict[str, str]:
     return stems
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What writing schools' packets needs, as a worker process receives it (it rebuilds the rest)."""
+
+    allocation: Allocation
+    spending: Spending | None
+    langs: tuple[str, ...]
+    kinds: tuple[str, ...]  # the school packets: principal and/or council
+    formats: tuple[str, ...]
+    templates: Path | None
+    stems: dict[str, str]  # school_id -> file stem
+    folder: Path
+
+
+class Writer:
+    """Renders packets and writes them in every format into the run's folder; one per process."""
+
+    def __init__(self, batch: Batch, run: Run, languages: list[Language], env: jinja2.Environment) -> None:
+        self.batch, self.run, self.env = batch, run, env
+        self.languages = {lang.code: lang for lang in languages}
+        self.base_url = str((batch.templates or SHIPPED).resolve()) + os.sep
+
+    def schools(self, code: str, school_ids: list[str]) -> list[str]:
+        """The packets of these schools in language `code`; returns the files written."""
+        lang, run = self.languages[code], self.run
+        written = []
+        for school_id in school_ids:
+            explanation = explain(run.allocation, school_id, run.allocation_rows)
+            for kind in self.batch.kinds:
+                packet = SCHOOL_PACKETS[kind](run, lang, school_id, explanation)
+                written += self.write(code, f"{self.batch.stems[school_id]}.{kind}", render(self.env, packet))
+        return written
+
+    def write(self, code: str, stem: str, html: str) -> list[str]:
+        """One packet in every format; returns the files written."""
+        written = []
+        for fmt in self.batch.formats:
+            relative = f"{code}/{stem}.{fmt}"
+            target = _inside(self.batch.folder, relative)
+            if fmt == "html":
+                target.write_text(html, encoding="utf-8", newline="\n")
+            else:
+                render_pdf(html, str(target), self.base_url)
+            written.append(relative)
+        return written
+
+
+SCHOOL_PACKETS = {"principal": principal, "council": council}
+_WRITER: Writer | None = None  # a worker process's own, made by _start_worker
+
+
+def _start_worker(batch: Batch) -> None:
+    global _WRITER
+    search = folders(batch.templates)
+    languages = [load_language(code, search) for code in batch.langs]
+    _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
+    if "pdf" in batch.formats:
+        warm(_WRITER.base_url)
+
+
+def _schools_in_worker(code: str, school_ids: list[str]) -> list[str]:
+    return _WRITER.schools(code, school_ids)
+
+
 def _write_all(run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress) -> list[str]:
+    """Every packet; with `WORKERS` processes when there are PDFs to render or many HTML packets.
+
+    A job is one language's packets of a slice of schools: one school when there are PDFs (each
+    takes a good part of a second), `SLICE` schools for HTML alone. This process renders the
+    board's packet, then takes school jobs from the back of the queue while the workers take
+    them from the front.
+    """
     step = progress or (lambda n: None)
-    written: list[str] = []
-    pdf_jobs: list[tuple[str, str]] = []
-    explanations: dict[str, object] = {}
-    base_url = str((templates or SHIPPED).resolve()) + os.sep
     for lang in languages:
         (folder / lang.code).mkdir()
-        documents = []
-        for school_id in names:
-            if school_id not in explanations and ({"principal", "council"} & set(kinds)):
-                explanations[school_id] = explain(run.allocation, school_id)
-            for kind, build in (("principal", principal), ("council", council)):
-                if kind in kinds:
-                    documents.append((f"{names[school_id]}.{kind}", build(run, lang, school_id, explanations[school_id])))
-        if "district" in kinds:
-            documents.append((f"{DISTRICT_FILE}.district", district(run, lang)))
-        for stem, packet in documents:
-            html = render(env, packet)
-            for fmt in formats:
-                relative = f"{lang.code}/{stem}.{fmt}"
-                target = _inside(folder, relative)
-                if fmt == "html":
-                    target.write_text(html, encoding="utf-8", newline="\n")
-                    step(1)
-                else:
-                    pdf_jobs.append((html, str(target)))
-                written.append(relative)
-    _render_pdfs(pdf_jobs, base_url, step)
-    return written
-
-
-def _inside(folder: Path, relative: str) -> Path:
-    """A path in the output folder; anything that would resolve outside it is refused."""
-    target = (folder / relative).resolve()
-    if not target.is_relative_to(folder.resolve()) or target.parent != (folder / relative).parent.resolve():
-        raise WsfError(f"refusing to write {relative!r} outside the output folder", key="-o")
-    return target
-
-
-def _render_pdfs(jobs: list[tuple[str, str]], base_url: str, step: Callable[[int], None]) -> None:
-    if len(jobs) <= 1:
-        for html, target in jobs:
-            render_pdf(html, target, base_url)
-            step(1)
-        return
-    workers = min(WORKERS, len(jobs), os.cpu_count() or 1)
+    school_kinds = tuple(k for k in kinds if k in SCHOOL_PACKETS)
+    codes = tuple(lang.code for lang in languages)
+    batch = Batch(run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder)
+    ids = list(names) if school_kinds else []
+    size = 1 if "pdf" in formats else SLICE
+    jobs = [(code, ids[i : i + size]) for code in codes for i in range(0, len(ids), size)]
+    boards = [lang for lang in languages if "district" in kinds]  # one district packet per language
+    writer = Writer(batch, run, languages, env)
+    board = (writer.write(*page) for page in _district_pages(run, boards, env))
+    documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
+    workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
+    if workers < 1 or not _worth_a_worker(documents, "pdf" in formats):
+        return _collect(chain(board, (writer.schools(*job) for job in jobs)), step)
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=warm) as pool:
-        futures = [pool.submit(render_pdf, html, target, base_url) for html, target in jobs]
+    context = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch,)) as pool:
+        futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
         try:
-            for future in as_completed(futures):
-                future.result()
-                step(1)
+            written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
+            return written + _collect((f.result() for f in as_completed(f for f in futures if not f.cancelled())), step)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+def _worth_a_worker(documents: int, pdf: bool) -> bool:
+    """More than one PDF to render, or enough HTML packets to repay a worker's start."""
+    return (pdf and documents > 1) or documents >= PARALLEL_HTML
+
+
+def _from_the_back(futures: list[Future], jobs: list[tuple[str, list[str]]], writer: Writer) -> Iterator[list[str]]:
+    """The jobs no worker has started, from the last one back, done in this process (until one has started)."""
+    for future, job in zip(reversed(futures), reversed(jobs)):
+        if not future.cancel():
+            return
+        yield writer.schools(*job)
+
+
+def _district_pages(run: Run, languages: list[Language], env: jinja2.Environment) -> Iterator[tuple[str, str, str]]:
+    """The board's packet in each language: (language code, file stem, HTML)."""
+    for lang in languages:
+        yield lang.code, f"{DISTRICT_FILE}.district", render(env, district(run, lang))
+
+
+def _collect(results: Iterable[list[str]], step: Callable[[int], None]) -> list[str]:
+    """The files each job wrote, as the jobs complete; progress is counted in files."""
+    written: list[str] = []
+    for files in results:
+        step(len(files))
+        written += files
+    return written
+
+
+def _inside(folder: Path, relative: str) -> Path:
+    """A path in the output folder; one that is absolute or steps up (`..`) is refused. Checked by
+    name: the folder is this run's own new one, so no link inside it leads elsewhere."""
+    path = Path(relative)
+    if path.is_absolute() or ".." in path.parts or path.name in ("", "."):
+        raise WsfError(f"refusing to write {relative!r} outside the output folder", key="-o")
+    return folder / path
 
 
 def _check_target(output: Path) -> None:
@@ -262,10 +374,11 @@ def _check_target(output: Path) -> None:
 
 
 def _permissions(folder: Path) -> None:
+    """The folder as the umask would have made it: mkdtemp made it private. (What is inside was
+    created under the umask already, so the files need no change, and at 10,000 schools no walk.)"""
     mask = os.umask(0o022)
     os.umask(mask)
-    for path in [folder, *folder.rglob("*")]:
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+    os.chmod(folder, 0o777 & ~mask)
 
 
 def _swap_into_place(temp: Path, output: Path) -> None:

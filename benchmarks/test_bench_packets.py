@@ -1,0 +1,144 @@
+"""Budget packets at scale (issue 6): HTML for every school, PDF per school per core.
+
+The district is the example district grown to `WSF_BENCH_SCHOOLS` schools (default 10,000):
+its 48 schools repeated under new school_ids, each copy's grades and counts scaled by a seeded
+random factor, so shares, sizes and amounts vary as in a real district. The formula is
+`formulas/example-district.toml` without its `[transition]` (the copies have no prior year),
+its pot scaled with the schools; current spending is the formula's total times a seeded factor.
+CI runs a small version with no timing:
+
+    WSF_BENCH_SCHOOLS=200 .venv/bin/python -m pytest benchmarks/test_bench_packets.py --benchmark-disable -q
+
+- HTML: `write_packets` for every school, principal and council, English (the target: 10,000
+  packets in under 3 s on 2 cores). `extra_info` holds `packets`, `seconds` and `ms_per_packet`.
+- PDF: the principal packets of `PDF_SCHOOLS` schools on `WORKERS` processes, end to end (worker
+  start included); `extra_info["s_per_school_per_core"]` is wall time x cores / schools (the
+  target: 0.040 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from wsf.allocate import Allocation
+from wsf.api import allocate_files
+from wsf.packets import WORKERS, write_packets
+from wsf.spending import Spending, read_current
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "fixtures" / "example-district" / "schools.csv"
+FORMULA = ROOT / "formulas" / "example-district.toml"
+SCHOOLS = int(os.environ.get("WSF_BENCH_SCHOOLS", "10000"))
+SEED = 20_260_606
+COUNTS = ("frl", "el", "foster", "sped_moderate", "sped_intensive", "unduplicated")
+KINDS = ("principal", "council")
+PDF_SCHOOLS = 8
+HTML_ROUNDS = 1 if SCHOOLS > 1_000 else 3
+PDF_ROUNDS = 1
+
+
+@dataclass(frozen=True)
+class District:
+    allocation: Allocation
+    spending: Spending
+    schools: int
+
+
+def grow(schools: int, seed: int = SEED) -> pl.DataFrame:
+    """The example district's schools repeated to `schools` rows, each scaled by 0.6-1.4."""
+    example = pl.read_csv(EXAMPLE)
+    rng = np.random.default_rng(seed)
+    copy = np.arange(schools) // example.height
+    factor = pl.Series(rng.uniform(0.6, 1.4, schools))
+    grades = [c for c in example.columns if c.startswith("grade_")]
+    table = example.select(pl.all().gather(np.arange(schools) % example.height)).with_columns(
+        pl.Series("school_id", [f"S{i:05d}" for i in range(schools)]),
+        pl.format("{} {}", pl.col("name"), pl.Series(copy + 1)).alias("name"),
+        *[(pl.col(c) * factor).round(0).cast(pl.Int64) for c in grades],
+    )
+    enrollment = pl.sum_horizontal(grades)  # a count never exceeds the scaled enrollment
+    return table.with_columns(pl.min_horizontal((pl.col(c) * factor).floor().cast(pl.Int64), enrollment).alias(c) for c in COUNTS)
+
+
+def formula_without_transition(schools: int) -> str:
+    """The example formula for `schools` schools: no [transition], the pot grown with the district."""
+    text = FORMULA.read_text(encoding="utf-8")
+    text, dropped = re.subn(r"\n\[transition\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
+    text, scaled = re.subn(r"(\[pot\]\namount = )[\d_]+", lambda m: f"{m[1]}{round(244_500_000 * schools / 48)}", text)
+    assert dropped == 1 and scaled == 1, "formulas/example-district.toml no longer has one [transition] and one [pot]"
+    return text
+
+
+@pytest.fixture(scope="session")
+def district(tmp_path_factory: pytest.TempPathFactory) -> District:
+    """The grown district, its allocation and a current-spending table, made once per session."""
+    folder = tmp_path_factory.mktemp("district")
+    grow(SCHOOLS).write_csv(folder / "schools.csv")
+    (folder / "formula.toml").write_text(formula_without_transition(SCHOOLS), encoding="utf-8")
+    allocation = allocate_files(folder / "formula.toml", folder / "schools.csv")
+    factor = pl.Series(np.random.default_rng(SEED + 1).uniform(0.85, 1.15, SCHOOLS))
+    current = allocation.cents.select("school_id", (pl.col("total") * factor / 100).round(2).alias("current"))
+    current.write_csv(folder / "current.csv")
+    return District(allocation, read_current(folder / "current.csv"), SCHOOLS)
+
+
+def timed(run: Callable[[], object]) -> tuple[list[float], Callable[[], None]]:
+    """`run` wrapped to record each call's wall time: (the list the times go to, the wrapper)."""
+    times: list[float] = []
+
+    def call() -> None:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+
+    return times, call
+
+
+def test_html_packets(benchmark, district: District, tmp_path: Path) -> None:
+    benchmark.group = "packets: HTML, principal and council, English"
+    out = tmp_path / "html"
+    times, call = timed(
+        lambda: write_packets(district.allocation, out, spending=district.spending, langs=["en"], kinds=KINDS, formats=["html"])
+    )
+    benchmark.pedantic(call, rounds=HTML_ROUNDS, iterations=1)
+    packets = district.schools * len(KINDS)
+    assert len(list((out / "en").glob("*.html"))) == packets
+    best = min(times)
+    benchmark.extra_info.update(
+        schools=district.schools, packets=packets, seconds=round(best, 3), ms_per_packet=round(1000 * best / packets, 3)
+    )
+    print(f"\nHTML: {packets} packets in {best:.2f} s, {1000 * best / packets:.3f} ms per packet")
+
+
+def test_pdf_per_school_per_core(benchmark, district: District, tmp_path: Path) -> None:
+    benchmark.group = "packets: PDF, principal, English"
+    chosen = district.allocation.cents["school_id"].head(PDF_SCHOOLS).to_list()
+    out = tmp_path / "pdf"
+    times, call = timed(
+        lambda: write_packets(
+            district.allocation,
+            out,
+            spending=district.spending,
+            langs=["en"],
+            kinds=["principal"],
+            formats=["pdf"],
+            schools=chosen,
+        )
+    )
+    benchmark.pedantic(call, rounds=PDF_ROUNDS, iterations=1)
+    assert len(list((out / "en").glob("*.pdf"))) == len(chosen)
+    cores = min(WORKERS, os.cpu_count() or 1)
+    per_school = min(times) * cores / len(chosen)
+    benchmark.extra_info.update(
+        schools=len(chosen), workers=cores, seconds=round(min(times), 3), s_per_school_per_core=round(per_school, 3)
+    )
+    print(f"\nPDF: {len(chosen)} schools in {min(times):.2f} s on {cores} cores, {per_school:.3f} s per school per core")
