@@ -12,14 +12,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import wsf.packets
 from wsf.api import allocate_files
 from wsf.errors import WsfError
-from wsf.explain import explain, money
+from wsf.explain import by_school, explain, money
 from wsf.i18n import load_language
-from wsf.packet_context import median_cents, prepare, similar_schools
+from wsf.packet_context import SIMILAR, median_cents, nearest, prepare, similar_schools
 from wsf.packets import SHIPPED, write_packets
 from wsf.spending import read_current
 
@@ -334,6 +339,58 @@ def test_similar_schools_are_the_same_level_nearest_in_poverty(example) -> None:
     distances = sorted(abs(s - me["share"]) for s in others["share"])
     assert max(abs(s - me["share"]) for s in similar["share"]) == distances[4]
     assert median_cents([3, 1, 2]) == 2 and median_cents([1, 2, 3, 4]) == 3 and median_cents([]) is None
+
+
+def similar_by_filtering(table: pl.DataFrame, school_id: str, by_poverty: bool) -> list[str]:
+    """The definition, one school at a time: same level, pupils and a per-pupil amount, nearest, ties by id."""
+    me = table.filter(pl.col("school_id") == school_id).row(0, named=True)
+    others = table.filter((pl.col("school_id") != school_id) & (pl.col("enrollment") > 0) & pl.col("per_pupil").is_not_null())
+    if me["level"] is not None:
+        others = others.filter(pl.col("level") == me["level"])
+    if by_poverty and me["share"] is not None:
+        distance = (pl.col("share") - me["share"]).abs()
+    else:
+        distance = (pl.col("enrollment") - me["enrollment"]).abs().cast(pl.Float64)
+    return others.with_columns(distance.alias("_d")).sort("_d", "school_id").head(SIMILAR)["school_id"].to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 2**32 - 1), st.booleans())
+def test_similar_schools_for_all_at_once_match_the_definition(n: int, seed: int, by_poverty: bool) -> None:
+    """Few distinct sizes and shares, so ties abound; some schools have no pupils, level or per-pupil amount."""
+    rng = np.random.default_rng(seed)
+    enrollment = rng.choice([0, 100, 200, 300, 400], n)
+    frl = np.minimum(rng.choice([0, 50, 100, 150], n), enrollment)
+    share = np.where(enrollment > 0, frl / np.maximum(enrollment, 1), np.nan)
+    table = pl.DataFrame(
+        {
+            "school_id": [f"S{i:03d}" for i in range(n)],
+            "level": pl.Series(rng.choice(["elementary", "high", None], n).tolist(), dtype=pl.String),
+            "enrollment": enrollment,
+            "share": pl.Series(share).fill_nan(None),
+            "per_pupil": pl.Series(np.where(rng.random(n) < 0.1, -1, rng.integers(5_000, 9_000, n))).replace(-1, None),
+        }
+    )
+    found = nearest(table, by_poverty)
+    for i, school_id in enumerate(table["school_id"]):
+        assert table["school_id"].gather(found[i]).to_list() == similar_by_filtering(table, school_id, by_poverty)
+
+
+def test_explaining_from_the_allocations_rows_is_explaining_each_school(example) -> None:
+    allocation, _ = example
+    rows = by_school(allocation)
+    for school_id in allocation.cents["school_id"]:
+        assert explain(allocation, school_id, rows) == explain(allocation, school_id)
+
+
+def test_packets_written_by_worker_processes_are_the_same(example, example_html: Path, tmp_path: Path, monkeypatch) -> None:
+    """Many HTML packets go to a worker process too; the files are the same bytes."""
+    allocation, spending = example
+    monkeypatch.setattr(wsf.packets, "PARALLEL_HTML", 1)
+    monkeypatch.setattr(wsf.packets, "SLICE", 7)
+    write_packets(allocation, tmp_path / "parallel", spending=spending, langs=["en", "es"], formats=["html"])
+    for path in sorted(example_html.rglob("*.html")) + [example_html / "packets.json"]:
+        assert path.read_bytes() == (tmp_path / "parallel" / path.relative_to(example_html)).read_bytes(), path.name
 
 
 # -- the command --------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Packet numbers: the language's fast formatter (`wsf.i18n.Pattern`, Python's `format`) writes
+exactly what babel writes, for every kind of number the packets print, in English and Spanish
+(and in French and Hindi, whose symbols and grouping take the other paths).
+
+The reference for each is babel itself, called as the packets called it before the fast path:
+`format_decimal` and `format_percent` as they are, money through the locale's currency pattern
+with the fraction digits set (as `format_currency` applies it), after the same rounding.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, format_percent
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from wsf.i18n import Language, load_language
+from wsf.packets import SHIPPED
+
+LOCALES = ["en_US", "es_US", "fr_FR", "hi_IN"]
+SETTINGS = settings(max_examples=400, deadline=None)
+# dollars and shares as the packets see them: any sign, zero, cents to billions, and beyond
+AMOUNTS = st.floats(min_value=-1e13, max_value=1e13, allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [0.0, -0.0, 0.005, -0.005, 0.125, 2.675, 1.005, 0.5, 1.5, 2.5, -2.5, 1234.565, 999999.995, 1e15, -1e-9]
+)
+CENTS = st.integers(min_value=-(10**17), max_value=10**17) | st.sampled_from(
+    [0, 49, 50, -50, 150, -149, 10**15 - 1, 10**15, -(10**15)]
+)
+
+
+@pytest.fixture(scope="module")
+def languages() -> dict[str, Language]:
+    english = load_language("en", [SHIPPED])
+    return {locale: Language(locale, locale, locale, english.data, english.files) for locale in LOCALES}
+
+
+def babel_dollars(value: float, places: int, locale: str) -> str:
+    """Dollars as the packets wrote them with babel: the currency pattern with `places` digits."""
+    if places == 0:
+        value = math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
+    pattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (places, places)
+    return pattern.apply(round(value, places) + 0.0, locale, currency="USD", currency_digits=False)
+
+
+def babel_percent(share: float, places: int, locale: str) -> str:
+    pattern = copy.copy(Locale.parse(locale).percent_formats[None])
+    pattern.frac_prec = (places, places)
+    return pattern.apply(share, locale)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@SETTINGS
+@given(value=AMOUNTS)
+@example(value=1234567.891)
+def test_dollars_rates_and_shares_are_babels(languages, locale: str, value: float) -> None:
+    lang = languages[locale]
+    for places in (0, 2, 4):
+        assert lang.dollars(value, places) == babel_dollars(value, places, locale)
+    assert lang.money(value) == babel_dollars(value / 100, 2, locale)
+    for places in (0, 1, 2):
+        assert lang.percent(value / 1e6, places) == babel_percent(value / 1e6, places, locale)
+    assert lang.number(value, 2) == (
+        format_decimal(round(value), locale=locale)
+        if value == round(value)
+        else format_decimal(round(value, 2), format="#,##0.##", locale=locale)
+    )
+    assert lang.decimal(value / 1e6) == format_decimal(value / 1e6, format="0.000000", locale=locale)
+    assert lang.decimal(value / 1e6, 3) == format_decimal(value / 1e6, format="0.000", locale=locale)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@SETTINGS
+@given(cents=CENTS)
+def test_whole_cents_are_babels(languages, locale: str, cents: int) -> None:
+    lang = languages[locale]
+    assert lang.money(cents) == babel_dollars(cents / 100, 2, locale)
+    assert lang.money(cents, 0) == babel_dollars(cents / 100, 0, locale)
+    assert lang.signed_money(cents).endswith(babel_dollars(abs(cents) / 100, 2, locale))
+    assert lang.number(cents) == format_decimal(cents, locale=locale)
+
+
+@pytest.mark.parametrize("locale", ["en_US", "es_US"])
+def test_the_reference_is_babels_public_formatting(locale: str) -> None:
+    """The references above are what babel's own format_currency and format_percent give (money
+    after the packets' own rounding to the cent, Python's `round`)."""
+    for value in (0.0, -1234.5, 1234567.891, 0.125, 2.675):
+        assert babel_dollars(value, 2, locale) == format_currency(round(value, 2) + 0.0, "USD", locale=locale)
+        assert babel_percent(value / 1e4, 0, locale) == format_percent(value / 1e4, locale=locale)
+
+
+def test_a_locale_the_fast_path_cannot_write_goes_to_babel(languages) -> None:
+    assert languages["hi_IN"].money(123456789) == "$12,34,567.89"  # grouped 3 then 2: babel's work
+    assert languages["fr_FR"].money(123456789) == "1\u202f234\u202f567,89\u00a0$US"
