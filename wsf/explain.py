@@ -118,7 +118,7 @@ def explain(allocation: Allocation, school_id: str, rows: Rows | None = None) ->
         lines.append(Line(key, weight.label, cents[key], pupils, rate, how, model.source_of(weight), labels=weight.labels))
     for key, foundation in model.foundations.items():
         applied = cents[key] != 0
-        condition = "" if foundation.when is None else _when_text(foundation.when, applied)
+        condition = "" if foundation.when is None else f"; {'applies' if applied else 'does not apply'}: {foundation.when.describe()}"
         if foundation.amount is not None:
             line = Line(key, foundation.label, cents[key], 1 if applied else 0, foundation.amount, "flat amount per school" + condition, model.source_of(foundation))
         else:
@@ -178,17 +178,6 @@ def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:
             parts.append(f"x {scale:.6f}")
         out.append(f"grades {name}: {number(pupils)} x {rate_text(rate * scale)} ({', '.join(parts)})")
     return tuple(out)
-
-
-def _when_text(when, applied: bool) -> str:
-    parts = []
-    if when.enrollment_below is not None:
-        parts.append(f"enrollment below {when.enrollment_below:,}")
-    if when.enrollment_at_least is not None:
-        parts.append(f"enrollment at least {when.enrollment_at_least:,}")
-    if when.level is not None:
-        parts.append(f"level {' or '.join(when.level)}")
-    return f"; {'applies' if applied else 'does not apply'}: {' and '.join(parts)}"
 
 
 def _transition_line(allocation: Allocation, prior: float | None, amounts: dict, amount: int) -> Line:

@@ -111,6 +111,17 @@ class When(Strict):
     enrollment_at_least: Annotated[int, Field(ge=0)] | None = None
     level: Annotated[list[str], Field(min_length=1)] | None = None
 
+    def describe(self) -> str:
+        """The condition in words: "enrollment below 300 and level high"."""
+        parts = []
+        if self.enrollment_below is not None:
+            parts.append(f"enrollment below {self.enrollment_below:,}")
+        if self.enrollment_at_least is not None:
+            parts.append(f"enrollment at least {self.enrollment_at_least:,}")
+        if self.level is not None:
+            parts.append(f"level {' or '.join(self.level)}")
+        return " and ".join(parts)
+
 
 class Foundation(Strict):
     """A flat amount per school, or a small-school subsidy: dollars per pupil short of a threshold."""

@@ -200,7 +200,7 @@ def _rate_rows(allocation: Allocation) -> list[dict[str, Any]]:
                 )
             )
     for key, foundation in model.foundations.items():
-        applies = _when(foundation.when)
+        applies = "every school" if foundation.when is None else foundation.when.describe()
         if foundation.amount is not None:
             rows.append(
                 _row(
@@ -314,19 +314,6 @@ def _row(key, label, kind, value, unit, rate, applies, source) -> dict[str, Any]
         "applies_to": applies,
         "source": source,
     }
-
-
-def _when(when) -> str:
-    if when is None:
-        return "every school"
-    parts = []
-    if when.enrollment_below is not None:
-        parts.append(f"enrollment below {when.enrollment_below:,}")
-    if when.enrollment_at_least is not None:
-        parts.append(f"enrollment at least {when.enrollment_at_least:,}")
-    if when.level is not None:
-        parts.append(f"level {' or '.join(when.level)}")
-    return " and ".join(parts)
 
 
 def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
