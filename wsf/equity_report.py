@@ -28,7 +28,7 @@ from wsf.charts import bands_chart, render, scatter_chart
 from wsf.equity import MEASURES, NOT_IN_DATA, Equity
 from wsf.errors import WsfError
 from wsf.explain import money
-from wsf.outputs import atomic_path, write_json, write_table
+from wsf.outputs import atomic_path, swap_folder_into_place, umask, write_json, write_table
 from wsf.spending import ROSTER
 
 FILES = (
@@ -121,11 +121,11 @@ def write_report(equity: Equity, output: Path, options: dict | None = None) -> l
     temp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
     try:
         names = _write_files(equity, temp, options or {})
-        mode = 0o777 & ~_umask()
+        mode = 0o777 & ~umask()
         for name in names:
             os.chmod(temp / name, mode & 0o666)
         os.chmod(temp, mode)
-        _swap_into_place(temp, output)
+        swap_folder_into_place(temp, output)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return [output / name for name in names]
@@ -164,26 +164,6 @@ def _check_target(output: Path) -> None:
                 key="-o",
                 fix="choose a new folder, or empty this one",
             )
-
-
-def _swap_into_place(temp: Path, output: Path) -> None:
-    if not output.exists():
-        os.rename(temp, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
-    os.rename(output, old)  # an empty folder is replaced by the rename
-    try:
-        os.rename(temp, output)
-    except OSError:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def meta(equity: Equity, options: dict) -> dict:

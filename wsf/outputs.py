@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     temp = Path(name)
-    temp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
+    temp.chmod(0o666 & ~umask())  # mkstemp makes 0600; outputs get the user's usual mode
     try:
         yield temp
         os.replace(temp, target)
@@ -42,10 +43,26 @@ def atomic_path(target: Path) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def swap_folder_into_place(temp: Path, output: Path) -> None:
+    """Replace `output` with the finished folder `temp` by renames: a reader sees the old folder
+    or the new one, never a half-written one; if the last rename fails, the old one comes back."""
+    if not output.exists():
+        os.rename(temp, output)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
+    os.rename(output, old)  # an empty folder is replaced by the rename
+    try:
+        os.rename(temp, output)
+    except OSError:
+        os.rename(old, output)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def neutralise(value: str | None) -> str | None:

@@ -39,7 +39,7 @@ from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
-from wsf.outputs import safe_filename
+from wsf.outputs import safe_filename, swap_folder_into_place, umask
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
@@ -177,7 +177,7 @@ def write_packets(
         }
         (temp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
         _permissions(temp)
-        _swap_into_place(temp, output)
+        swap_folder_into_place(temp, output)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return [output / name for name in sorted(written)]
@@ -376,20 +376,4 @@ def _check_target(output: Path) -> None:
 def _permissions(folder: Path) -> None:
     """The folder as the umask would have made it: mkdtemp made it private. (What is inside was
     created under the umask already, so the files need no change, and at 10,000 schools no walk.)"""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(folder, 0o777 & ~mask)
-
-
-def _swap_into_place(temp: Path, output: Path) -> None:
-    if not output.exists():
-        os.rename(temp, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
-    os.rename(output, old)
-    try:
-        os.rename(temp, output)
-    except OSError:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    os.chmod(folder, 0o777 & ~umask())
