@@ -199,7 +199,7 @@ def _transition_line(allocation: Allocation, prior: float | None, amounts: dict,
         f"hold harmless (the floor lifts this school): {money(amounts['_hold_harmless'])}",
         f"gain cap (what the cap holds back): {money(amounts['_gain_cap'])}",
     )
-    source = rules and allocation.formula.model.formula.source or ""
+    source = allocation.formula.model.formula.source or ""
     return Line(TRANSITION, "Transition from last year (phase-in, loss floor and gain cap)", amount, how="; ".join(parts), source=source, detail=detail)
 
 
