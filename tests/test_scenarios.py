@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
 from wsf.allocate import allocate
@@ -14,6 +16,7 @@ from wsf.api import load_schools
 from wsf.expressions import key_parts
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import read_amounts
+from wsf import measures
 from wsf.scenarios import compare, glide, parse_axis, sweep, weighted_spread
 
 
@@ -146,3 +149,20 @@ def test_cli_scenarios(run, tmp_path: Path) -> None:
     assert "largest gains:" in result.output
     bad = run("sweep", EXAMPLE_FORMULA, *data, "--vary", "weights.english_learner.weight=-1:0.5:3")
     assert bad.exit_code == 2 and "makes the formula invalid" in bad.stderr
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.floats(100, 50_000), st.integers(0, 2_000)), min_size=2, max_size=40), st.floats(0.5, 2.0))
+def test_sweep_statistics_agree_with_the_equity_measures(schools, k) -> None:
+    """The sweep's per-point CV and Gini are the equity module's, computed for many points at once."""
+    per_pupil = np.array([x for x, _ in schools])
+    pupils = np.array([float(w) for _, w in schools])
+    if pupils.sum() == 0:
+        return
+    totals = np.vstack([per_pupil * pupils, k * per_pupil * pupils])
+    cv, gini = weighted_spread(totals, pupils)
+    keep = pupils > 0
+    for row in range(2):
+        x = totals[row][keep] / pupils[keep]
+        assert cv[row] == pytest.approx(measures.cv(x, pupils[keep]), rel=1e-9, abs=1e-12)
+        assert gini[row] == pytest.approx(measures.gini(x, pupils[keep]), rel=1e-9, abs=1e-12)

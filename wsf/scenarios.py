@@ -216,7 +216,7 @@ def weighted_spread(totals: np.ndarray, pupils: np.ndarray) -> tuple[np.ndarray,
     total_weight = w.sum()
     spent = dollars.sum(axis=1)
     mean = spent / total_weight
-    cv = np.sqrt(np.maximum((x * dollars).sum(axis=1) / total_weight - mean**2, 0.0)) / mean
+    cv = np.sqrt(((x - mean[:, None]) ** 2) @ w / total_weight) / mean  # two passes: E[x²] - μ² cancels
     # Gini: with w_i x_i = dollars_i, sum_i dollars_i (2 C_i - w_i - W) needs the sorted order
     # only for sum_i dollars_i C_i; the other two sums are the same in any order.
     ranked = np.array([dollars_row[order] @ np.cumsum(w[order]) for dollars_row, order in zip(dollars, _orders(x), strict=True)])
