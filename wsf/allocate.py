@@ -87,9 +87,8 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
     if amounts.height != schools.frame.height:
         raise AssertionError("a school was lost or duplicated between input and allocation")
     prior_amount, reference = prior_reference(model, inputs)
-    shape = (1, amounts.height)
-    variable = fold([amounts[k].to_numpy() for k in scaled_keys(model)], shape)
-    fixed = fold([amounts[k].to_numpy() for k in fixed_keys(model)], shape)
+    variable = fold([amounts[k].to_numpy() for k in scaled_keys(model)], amounts.height)
+    fixed = fold([amounts[k].to_numpy() for k in fixed_keys(model)], amounts.height)
     solution = solve(formula.path, variable, fixed, rules(model), prior_amount, reference)
     scale = float(solution.scale[0])
     formula_total, target, final = solution.formula[0], solution.target[0], solution.final[0]

@@ -8,8 +8,10 @@ point therefore computes exactly what `wsf allocate` computes for that formula.
 from __future__ import annotations
 
 import itertools
+import os
 import re
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -104,79 +106,105 @@ def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
 
 def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None, threshold: float = 0.05) -> pl.DataFrame:
     """One row per point: the swept values, total, scale, schools losing more than `threshold`,
-    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts."""
+    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts.
+
+    Points are independent, so they are taken in blocks small enough for a block's arrays
+    (points x schools) to stay in the processor's cache, and the blocks run on every core.
+    """
     model = formula.model
     if model.rounding.per_span:
         raise WsfError("a sweep cannot reproduce per-span rounding", file=formula.path, key="rounding.per_span", fix="sweep a copy of the formula without per_span")
-    grid = list(itertools.product(*(axis.values for axis in axes)))
-    points = pl.DataFrame({f"_p{i}": [g[i] for g in grid] for i in range(len(axes))}, schema={f"_p{i}": pl.Float64 for i in range(len(axes))})
-    n_points = points.height
-    expression_axes = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
-    solve_axes = {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS}
     if model.transition is not None and prior is None:
         raise WsfError("the formula has a [transition], which needs last year's allocations", file=formula.path, key="transition", fix="pass --prior FILE")
-    has_prior = prior is not None
+    grid = list(itertools.product(*(axis.values for axis in axes)))
+    points = pl.DataFrame({f"_p{i}": [g[i] for g in grid] for i in range(len(axes))}, schema={f"_p{i}": pl.Float64 for i in range(len(axes))})
     inputs = school_inputs(schools, prior)
-    n = inputs.height
-    amounts = _amounts_by_point(model, inputs, points, schools.pupil_columns, expression_axes)
-    variable = fold([amounts[k] for k in scaled_keys(model)], (n_points, n))
-    fixed = fold([amounts[k] for k in fixed_keys(model)], (n_points, n))
-    prior_amount, reference = prior_reference(model, inputs)
-    solution = solve(formula.path, variable, fixed, rules(model, n_points, solve_axes), prior_amount, reference)
-    final = solution.final
-    enrollment = inputs["enrollment"].to_numpy().astype(float)
-
-    if has_prior:
-        last_year = np.nan_to_num(inputs["_prior"].to_numpy().astype(float), nan=0.0)[None, :]
+    if prior is not None:
+        last_year = np.nan_to_num(inputs["_prior"].to_numpy().astype(float), nan=0.0)
     else:  # no prior: losses are measured against the formula as written
-        last_year = allocate(formula, schools).amounts["_final_total"].to_numpy()[None, :]
-    compared = last_year > 0
-    losing = ((final < (1 - threshold) * last_year) & compared).sum(axis=1)
-    if model.transition is not None:
-        hold_harmless = row_sums(np.maximum(final - solution.target, 0.0))
-    else:
-        hold_harmless = row_sums(np.where(compared, np.maximum((1 - threshold) * last_year - final, 0.0), 0.0))
-    unit = model.rounding.unit_cents
-    if model.pot is not None and "pot.amount" not in solve_axes:
-        total_cents = np.full(n_points, round(model.pot.amount * 100))
-    elif "pot.amount" in solve_axes:
-        total_cents = np.round(solve_axes["pot.amount"] * 100).astype(np.int64)
-    else:
-        total_cents = half_up(final * (100 / unit)).sum(axis=1).astype(np.int64) * unit  # whole units: the float sum is exact
-    cv, gini = weighted_spread(final, enrollment)
+        last_year = allocate(formula, schools).amounts["_final_total"].to_numpy()
+    run = _Sweep(formula, inputs, points, axes, schools.pupil_columns, last_year, threshold)
+    size = max(1, BLOCK_VALUES // max(inputs.height, 1))
+    blocks = [slice(start, start + size) for start in range(0, points.height, size)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(run.block, blocks))
+    columns = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
     out = points.rename({f"_p{i}": a.path for i, a in enumerate(axes)}).with_columns(
-        pl.Series("total", total_cents / 100),
-        pl.Series("scale", solution.scale),
-        pl.Series("gain_cap", solution.gain_cap if solution.gain_cap is not None else np.full(n_points, np.nan)),
-        pl.Series(f"schools_losing_over_{threshold:.0%}", losing.astype(np.int64)),
-        pl.Series("hold_harmless", np.round(hold_harmless, 2)),
-        pl.Series("cv", cv),
-        pl.Series("gini", gini),
+        pl.Series("total", columns["total_cents"] / 100),
+        pl.Series("scale", columns["scale"]),
+        pl.Series("gain_cap", columns["gain_cap"]),
+        pl.Series(f"schools_losing_over_{threshold:.0%}", columns["losing"]),
+        pl.Series("hold_harmless", np.round(columns["hold_harmless"], 2)),
+        pl.Series("cv", columns["cv"]),
+        pl.Series("gini", columns["gini"]),
     )
     return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
 
 
-def _amounts_by_point(model, inputs: pl.DataFrame, points: pl.DataFrame, pupil_columns: tuple[str, ...],
-                      swept: dict[str, pl.Expr]) -> dict[str, np.ndarray]:
-    """Each component's dollars: per school (schools,) where no swept rate touches it, else per
-    point and school (points, schools). Only the touched components are evaluated per point,
-    on just the columns they read, gathered point-major (row p * n + i is school i at point p)."""
-    n, n_points = inputs.height, points.height
-    once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
-    amounts = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
-    touched = [k for k in amounts if _touched(model, k, swept)]
-    if not touched:
-        return amounts
-    reads = set().union(*(_reads(model, k, pupil_columns) for k in touched))
-    tile = np.tile(np.arange(n), n_points)
-    crossed = inputs.lazy().select([pl.col(c).gather(tile) for c in sorted(reads - {BASE})])
-    crossed = crossed.with_columns(pl.Series(name, np.repeat(points[name].to_numpy(), n)) for name in points.columns)
-    p = Params(model, swept)
-    first, second = components(model, p, pupil_columns)
-    crossed = crossed.with_columns(first) if BASE in touched else crossed.with_columns(pl.Series(BASE, amounts[BASE][tile]))
-    crossed = crossed.with_columns([e for e in second if e.meta.output_name() in touched])
-    per_point = crossed.select(touched).collect()
-    return amounts | {k: per_point[k].to_numpy().reshape(n_points, n) for k in touched}
+BLOCK_VALUES = 400_000  # points x schools in a block: a few arrays of 3 MB, in cache
+
+
+class _Sweep:
+    """What every block shares: the components no swept rate touches, computed once."""
+
+    def __init__(self, formula: LoadedFormula, inputs: pl.DataFrame, points: pl.DataFrame, axes: list[Axis],
+                 pupil_columns: tuple[str, ...], last_year: np.ndarray, threshold: float) -> None:
+        model = formula.model
+        self.formula, self.inputs, self.points, self.pupil_columns = formula, inputs, points, pupil_columns
+        self.swept = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
+        self.rules = rules(model, points.height, {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS})
+        once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
+        self.once = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
+        self.touched = [k for k in self.once if _touched(model, k, self.swept)]
+        reads = sorted(set().union(*(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE})
+        self.read_frame = inputs.select(reads) if BASE in self.touched else inputs.select(reads).with_columns(pl.Series(BASE, self.once[BASE]))
+        self.prior, self.reference = prior_reference(model, inputs)
+        self.pupils = inputs["enrollment"].to_numpy().astype(float)
+        self.compared = last_year > 0
+        self.loss_line = np.where(self.compared, (1 - threshold) * last_year, -np.inf)  # below it: losing more than threshold
+
+    def block(self, rows: slice) -> dict[str, np.ndarray]:
+        model = self.formula.model
+        amounts = self.once | self._touched_amounts(self.points[rows])
+        variable = fold([amounts[k] for k in scaled_keys(model)], self.inputs.height)
+        fixed = fold([amounts[k] for k in fixed_keys(model)], self.inputs.height)
+        block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
+        solution = solve(self.formula.path, variable, fixed, block_rules, self.prior, self.reference)
+        final = solution.final
+        target = solution.target if model.transition is not None else None
+        statistics = np.empty((len(final), 5))
+        order = None
+        for i, row in enumerate(final):
+            *statistics[i, :3], order = _spread(row, self.pupils, order)
+            statistics[i, 3] = np.count_nonzero(row < self.loss_line)
+            statistics[i, 4] = row_sums(np.maximum((row - target[i]) if target is not None else (self.loss_line - row), 0.0))
+        unit = model.rounding.unit_cents
+        if block_rules.pot is not None:
+            total_cents = np.round(block_rules.pot * 100).astype(np.int64)
+        else:
+            total_cents = half_up(final * (100 / unit)).sum(axis=1).astype(np.int64) * unit  # whole units: the float sum is exact
+        return {
+            "total_cents": total_cents,
+            "scale": solution.scale,
+            "gain_cap": solution.gain_cap if solution.gain_cap is not None else np.full(len(final), np.nan),
+            "losing": statistics[:, 3].astype(np.int64),
+            "hold_harmless": statistics[:, 4],
+            "cv": statistics[:, 0],
+            "gini": statistics[:, 1],
+        }
+
+    def _touched_amounts(self, points: pl.DataFrame) -> dict[str, np.ndarray]:
+        """The touched components' dollars, (points, schools): the points cross-joined with the
+        columns they read, point-major (row p * n + i is school i at point p)."""
+        if not self.touched:
+            return {}
+        model, n = self.formula.model, self.inputs.height
+        first, second = components(model, Params(model, self.swept), self.pupil_columns)
+        crossed = points.lazy().join(self.read_frame.lazy(), how="cross", maintain_order="left_right")
+        if BASE in self.touched:
+            crossed = crossed.with_columns(first)
+        per_point = crossed.select([e for e in second if e.meta.output_name() in self.touched] + ([BASE] if BASE in self.touched else [])).collect()
+        return {k: per_point[k].to_numpy().reshape(points.height, n) for k in self.touched}
 
 
 def _touched(model, key: str, swept: dict[str, pl.Expr]) -> bool:
@@ -202,36 +230,42 @@ def _reads(model, key: str, pupil_columns: tuple[str, ...]) -> set[str]:
 
 
 def weighted_spread(totals: np.ndarray, pupils: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pupil-weighted CV and Gini of per-pupil amounts, for each row (point) at once.
-
-    Schools with no pupils have no per-pupil amount and are left out. Definitions as in the
-    equity statistics: CV = sigma / mu; Gini = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu),
-    computed from each row sorted: sum_i w_i x_i (2 C_i - w_i - W) / (W sum_i w_i x_i), C the
-    cumulative weight. (Statistics, not money: plain floating-point sums.)
-    """
-    keep = pupils > 0
-    w = pupils[keep]
-    dollars = totals[:, keep]
-    x = dollars / w
-    total_weight = w.sum()
-    spent = dollars.sum(axis=1)
-    mean = spent / total_weight
-    cv = np.sqrt(((x - mean[:, None]) ** 2) @ w / total_weight) / mean  # two passes: E[x²] - μ² cancels
-    # Gini: with w_i x_i = dollars_i, sum_i dollars_i (2 C_i - w_i - W) needs the sorted order
-    # only for sum_i dollars_i C_i; the other two sums are the same in any order.
-    ranked = np.array([dollars_row[order] @ np.cumsum(w[order]) for dollars_row, order in zip(dollars, _orders(x), strict=True)])
-    gini = (2 * ranked - dollars @ w - total_weight * spent) / (total_weight * spent)
+    """Pupil-weighted CV and Gini of per-pupil amounts, for each row (point)."""
+    cv, gini, order = np.empty(len(totals)), np.empty(len(totals)), None
+    for i, row in enumerate(totals):
+        cv[i], gini[i], _, order = _spread(row, pupils, order)
     return cv, gini
 
 
-def _orders(x: np.ndarray):
-    """Each row's ascending order. Neighbouring points differ a little, so each row is sorted
-    starting from the previous row's order: nearly sorted input, which a stable sort takes in
-    close to linear time."""
-    order = np.argsort(x[0], kind="stable")
-    for row in x:
-        order = order[np.argsort(row[order], kind="stable")]
-        yield order
+def _spread(dollars: np.ndarray, pupils: np.ndarray, order: np.ndarray | None) -> tuple[float, float, float, np.ndarray]:
+    """CV and Gini of one point's per-pupil amounts, its spending, and their ascending order.
+
+    Schools with no pupils have no per-pupil amount and are left out. Definitions as in the
+    equity statistics: CV = sigma / mu; Gini = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu),
+    computed from the sorted row: sum_i w_i x_i (2 C_i - w_i - W) / (W sum_i w_i x_i), C the
+    cumulative weight. (Statistics, not money: plain floating-point sums.) Neighbouring points
+    differ a little, so `order`, the previous point's, leaves the row nearly sorted, which a
+    stable sort takes in close to linear time.
+    """
+    if not pupils.all():
+        keep = pupils > 0
+        dollars, pupils = dollars[keep], pupils[keep]
+    x = dollars / pupils
+    order = x.argsort(kind="stable") if order is None else order.take(x.take(order).argsort(kind="stable"))
+    x, w, spent_by_school = x.take(order), pupils.take(order), dollars.take(order)
+    total_weight, spent = w.sum(), spent_by_school.sum()
+    mean = spent / total_weight
+    deviation = x - mean  # two passes: E[x²] - μ² cancels
+    cv = np.sqrt(np.square(deviation, out=deviation) @ w / total_weight) / mean
+    below = _running_total(w)  # C_i
+    gini = (2 * (spent_by_school @ below) - spent_by_school @ w - total_weight * spent) / (total_weight * spent)
+    return cv, gini, spent, order
+
+
+def _running_total(pupils: np.ndarray) -> np.ndarray:
+    """Cumulative pupils; whole counts are summed as integers (exact, and several times faster)."""
+    whole = pupils.astype(np.int64)
+    return (whole.cumsum() if (whole == pupils).all() else pupils.cumsum()).astype(float)
 
 
 # -- glide path ---------------------------------------------------------------------------

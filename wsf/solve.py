@@ -28,6 +28,11 @@ class Rules:
     gap_closure: np.ndarray | None = None
     transition: bool = False
 
+    def points(self, *arrays: np.ndarray) -> int:
+        """How many points: the rules' values per point, or the arrays' rows."""
+        values = [v for v in (self.pot, self.max_loss, self.max_gain, self.gap_closure) if v is not None]
+        return max([len(v) for v in values] + [len(a) for a in arrays])
+
     @property
     def solves_cap(self) -> bool:
         """With a pot and nothing else fixing the gains, the gain cap is what is solved."""
@@ -51,9 +56,10 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
     `reference` is what the floor and cap are fractions of: the prior itself, or the prior per
     pupil times this year's pupils.
     """
-    scale = _pot_scale(path, variable, fixed, rules.pot)
+    scale = _pot_scale(path, variable, fixed, rules)
     if not rules.transition:
-        amount = scale[:, None] * variable + fixed
+        amount = scale[:, None] * variable
+        amount += fixed
         return Solution(scale, None, amount, amount, amount)
     assert prior is not None and reference is not None
     old = np.nan_to_num(prior, nan=0.0) > 0
@@ -103,10 +109,12 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
     return Solution(scale, cap, amount, target, result)
 
 
-def _pot_scale(path: Path, variable: np.ndarray, fixed: np.ndarray, pot: np.ndarray | None) -> np.ndarray:
+def _pot_scale(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules) -> np.ndarray:
+    """The scale of each point; the components may be one row for every point."""
+    pot = rules.pot
     if pot is None:
-        return np.ones(variable.shape[0])
-    fixed_total, variable_total = row_sums(fixed), row_sums(variable)
+        return np.ones(rules.points(variable, fixed))
+    fixed_total, variable_total = (np.broadcast_to(row_sums(a), pot.shape) for a in (fixed, variable))
     over = fixed_total > pot
     if over.any():
         i = int(np.argmax(over))
@@ -135,13 +143,17 @@ def bisect(excess: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np
     return high
 
 
-def fold(terms: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    """Add component arrays left to right (broadcasting schools to points x schools): one order
-    of additions for a single run and a sweep alike, so both get the same bits."""
-    total = np.zeros(shape)
+def fold(terms: list[np.ndarray], schools: int) -> np.ndarray:
+    """Add component arrays left to right: one order of additions for a single run and a sweep
+    alike, so both get the same bits. Terms are per school (schools,) or per point and school
+    (points, schools); the result is (1, schools) if every term is per school."""
+    total = np.zeros(schools)
     for term in terms:
-        np.add(total, term, out=total)
-    return total
+        if term.ndim > total.ndim:
+            total = total + term  # the first per-point term: from here on, one row per point
+        else:
+            np.add(total, term, out=total)
+    return np.atleast_2d(total)
 
 
 def row_sums(values: np.ndarray) -> np.ndarray:
