@@ -15,7 +15,7 @@ from wsf.allocate import allocate
 from wsf.formula import LoadedFormula, load_formula
 from wsf.inputs import read_schools
 from wsf.roster import read_students
-from wsf.scenarios import parse_axis, sweep
+from wsf.sweep import parse_axis, sweep
 
 POINTS = int(os.environ.get("WSF_BENCH_POINTS", "1000"))
 GROUP = f"sweep: {POINTS:,} points of the EL weight over the statewide schools"

@@ -17,7 +17,8 @@ from wsf.expressions import key_parts
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import read_amounts
 from wsf import measures
-from wsf.scenarios import compare, glide, parse_axis, sweep, weighted_spread
+from wsf.scenarios import compare, glide
+from wsf.sweep import parse_axis, sweep, weighted_spread
 
 
 @pytest.fixture(scope="module")

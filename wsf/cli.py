@@ -21,6 +21,8 @@ from wsf.explain import explain, money, render_text
 from wsf.formula import load_formula
 from wsf.inputs import read_amounts
 from wsf.outputs import write_table
+from wsf.sweep import parse_axis
+from wsf.sweep import sweep as sweep_formula
 from wsf.tables import DataWarning
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -179,7 +181,7 @@ def sweep(formula: Path, schools, students, mapping, prior, varies: tuple[str, .
     """
     loaded, data = load_schools(formula, schools, students, mapping)
     amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0] if prior else None
-    result = scenarios.sweep(loaded, data, [scenarios.parse_axis(v, loaded) for v in varies], amounts, threshold)
+    result = sweep_formula(loaded, data, [parse_axis(v, loaded) for v in varies], amounts, threshold)
     with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
         click.echo(str(result))
     if output:

@@ -49,16 +49,16 @@ class Solution:
 
 
 def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, prior: np.ndarray | None = None,
-          reference: np.ndarray | None = None) -> Solution:
+          reference: np.ndarray | None = None, out: np.ndarray | None = None) -> Solution:
     """Scale to the pot, then apply the transition against last year's allocations.
 
     `prior` is last year's amount per school (0 or NaN: a new school, funded at formula);
     `reference` is what the floor and cap are fractions of: the prior itself, or the prior per
-    pupil times this year's pupils.
+    pupil times this year's pupils. `out`, if given, receives the amounts without a transition.
     """
     scale = _pot_scale(path, variable, fixed, rules)
     if not rules.transition:
-        amount = scale[:, None] * variable
+        amount = np.multiply(scale[:, None], variable, out=out)
         amount += fixed
         return Solution(scale, None, amount, amount, amount)
     assert prior is not None and reference is not None
@@ -143,25 +143,27 @@ def bisect(excess: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np
     return high
 
 
-def fold(terms: list[np.ndarray], schools: int) -> np.ndarray:
+def fold(terms: list[np.ndarray], schools: int, out: np.ndarray | None = None) -> np.ndarray:
     """Add component arrays left to right: one order of additions for a single run and a sweep
     alike, so both get the same bits. Terms are per school (schools,) or per point and school
-    (points, schools); the result is (1, schools) if every term is per school."""
+    (points, schools); the result is (1, schools) if every term is per school, else `out`
+    (if given) holds it."""
     total = np.zeros(schools)
     for term in terms:
         if term.ndim > total.ndim:
-            total = total + term  # the first per-point term: from here on, one row per point
+            total = np.add(total, term, out=out)  # the first per-point term: from here on, one row per point
         else:
             np.add(total, term, out=total)
     return np.atleast_2d(total)
 
 
-def row_sums(values: np.ndarray) -> np.ndarray:
+def row_sums(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Sum of each row, added left to right: the same bits whether a row is alone or one of many
-    (NumPy's pairwise reduction can group a row differently inside a larger array)."""
+    (NumPy's pairwise reduction can group a row differently inside a larger array). `out` is
+    scratch for the running sums (it may be `values`)."""
     if values.shape[-1] == 0:
         return np.zeros(values.shape[:-1])
-    return np.cumsum(values, axis=-1)[..., -1]
+    return np.cumsum(values, axis=-1, out=out)[..., -1].copy()
 
 
 def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray:
@@ -176,10 +178,11 @@ def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray
     return floors + (_ranks(totals - floors) < short[:, None])
 
 
-def half_up(units: np.ndarray) -> np.ndarray:
+def half_up(units: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Round half up to whole units, after dropping float noise below a millionth of a unit:
-    floor(round(x, 6) + 0.5), computed in place (NumPy's round is x * 1e6, rint, / 1e6)."""
-    work = units * 1e6
+    floor(round(x, 6) + 0.5), computed in place (NumPy's round is x * 1e6, rint, / 1e6) in
+    `out` (which may be `units`) or a new array."""
+    work = np.multiply(units, 1e6, out=out)
     np.rint(work, out=work)
     work /= 1e6
     work += 0.5

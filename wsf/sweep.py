@@ -1,0 +1,280 @@
+"""A sweep: one formula at many values of its rates, every point at once.
+
+The points are cross-joined with the schools, the formula's expressions read the swept rates
+as columns, and `wsf.solve` solves all points together, so a point computes exactly what
+`wsf allocate` computes for that formula.
+
+Points are independent, so they are taken in blocks of consecutive points, sized to stay in
+the processor's cache, and the blocks are shared among the cores. Each core writes its
+blocks into the same few buffers: a fresh multi-megabyte array per step would cost a page
+fault per 4 KiB, as much as the arithmetic on it. Block boundaries depend only on the number
+of points and schools, never on the number of cores, so the output bytes do not either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from wsf.allocate import allocate, component_frame, prior_reference, rules, school_inputs
+from wsf.errors import WsfError
+from wsf.expressions import BASE, Params, components, fixed_keys, key_parts, lookup, scaled_keys
+from wsf.formula import LoadedFormula, validate_formula
+from wsf.inputs import SchoolData
+from wsf.solve import fold, half_up, row_sums, solve
+
+SOLVE_PATHS = ("pot.amount", "transition.max_loss", "transition.max_gain", "transition.gap_closure")
+SWEEPABLE = re.compile(
+    r"^(base\.[A-Za-z0-9-]+(\.weight)?|per_capita\.amount|base_adjustment\[\d+\]\.(rate|per_pupil)"
+    r"|weights\.[a-z0-9_]+\.(weight|per_pupil|above_share)|foundations\.[a-z0-9_]+\.(amount|per_pupil_short|cap|cap_share_of_base)"
+    r"|pot\.amount|transition\.(max_loss|max_gain|gap_closure))$"
+)
+BLOCK_VALUES = 200_000  # points x schools in a block: arrays of 1.6 MB, a core's buffers in cache
+CHUNK_BLOCKS = 10  # blocks whose touched components Polars evaluates in one query
+
+
+@dataclass(frozen=True)
+class Axis:
+    path: str
+    values: np.ndarray
+
+
+def parse_axis(text: str, formula: LoadedFormula) -> Axis:
+    """`weights.english_learner.weight=0.1:0.5:41` -> 41 evenly spaced values, validated."""
+    match = re.fullmatch(r"\s*([^=\s]+)\s*=\s*([-+0-9.e_]+):([-+0-9.e_]+):(\d+)\s*", text)
+    if not match:
+        raise WsfError(f"--vary {text!r} is not KEY=START:STOP:STEPS", key="--vary", fix="e.g. --vary weights.english_learner.weight=0.1:0.5:41")
+    path, start, stop, steps = match.group(1), float(match.group(2)), float(match.group(3)), int(match.group(4))
+    if not SWEEPABLE.match(path):
+        raise WsfError(f"--vary: {path!r} is not a rate that can be swept", key="--vary",
+                       fix="sweep a weight's weight/per_pupil/above_share, a base span, a base_adjustment, a foundation amount, pot.amount or a transition bound")
+    try:
+        current = lookup(formula.model, path)
+    except (KeyError, AttributeError, IndexError):
+        current = None
+    if current is None:
+        raise WsfError(f"--vary: the formula has no {path!r}", file=formula.path, key="--vary", fix="name a key the formula sets")
+    if not 1 <= steps <= 100_000:
+        raise WsfError("--vary: STEPS must be between 1 and 100,000", key="--vary")
+    values = np.linspace(start, stop, steps)
+    for value in (start, stop):  # every constraint is an interval, so the ends decide
+        _with_value(formula, path, value)
+    return Axis(path, values)
+
+
+def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
+    """Validate the formula with one key set to `value`, as the user would have written it."""
+    data = formula.model.model_dump(exclude_none=True)
+    node = data
+    parts = key_parts(path)
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+    try:
+        validate_formula(data, path=formula.path)
+    except WsfError as error:
+        raise WsfError(f"--vary {path}={value:g} makes the formula invalid: {error}", key="--vary") from None
+
+
+def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None, threshold: float = 0.05) -> pl.DataFrame:
+    """One row per point: the swept values, total, scale, schools losing more than `threshold`,
+    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts."""
+    model = formula.model
+    if model.rounding.per_span:
+        raise WsfError("a sweep cannot reproduce per-span rounding", file=formula.path, key="rounding.per_span", fix="sweep a copy of the formula without per_span")
+    if model.transition is not None and prior is None:
+        raise WsfError("the formula has a [transition], which needs last year's allocations", file=formula.path, key="transition", fix="pass --prior FILE")
+    grid = list(itertools.product(*(axis.values for axis in axes)))
+    points = pl.DataFrame({f"_p{i}": [g[i] for g in grid] for i in range(len(axes))}, schema={f"_p{i}": pl.Float64 for i in range(len(axes))})
+    inputs = school_inputs(schools, prior)
+    if prior is not None:
+        last_year = np.nan_to_num(inputs["_prior"].to_numpy().astype(float), nan=0.0)
+    else:  # no prior: losses are measured against the formula as written
+        last_year = allocate(formula, schools).amounts["_final_total"].to_numpy()
+    plan = _Plan(formula, inputs, points, axes, schools.pupil_columns, last_year, threshold)
+    size = max(1, BLOCK_VALUES // max(inputs.height, 1))
+    blocks = [slice(start, min(start + size, points.height)) for start in range(0, points.height, size)]
+    workers = min(os.cpu_count() or 1, len(blocks))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        shares = list(pool.map(plan.run, [list(share) for share in np.array_split(np.array(blocks, dtype=object), workers)]))
+    columns = {key: np.empty(points.height, dtype=values.dtype) for key, values in shares[0][0][1].items()}
+    for share in shares:
+        for rows, results in share:
+            for key, values in results.items():
+                columns[key][rows] = values
+    out = points.rename({f"_p{i}": a.path for i, a in enumerate(axes)}).with_columns(
+        pl.Series("total", columns["total_cents"] / 100),
+        pl.Series("scale", columns["scale"]),
+        pl.Series("gain_cap", columns["gain_cap"]),
+        pl.Series(f"schools_losing_over_{threshold:.0%}", columns["losing"]),
+        pl.Series("hold_harmless", np.round(columns["hold_harmless"], 2)),
+        pl.Series("cv", columns["cv"]),
+        pl.Series("gini", columns["gini"]),
+    )
+    return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
+
+
+class _Buffers:
+    """One core's arrays (rows x schools), reused block after block."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, shape: tuple[int, int], dtype: type = float) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or array.shape[0] < shape[0] or array.shape[1:] != shape[1:] or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype)
+        return array[: shape[0]]
+
+
+class _Plan:
+    """What every block shares: the inputs, and the components no swept rate touches."""
+
+    def __init__(self, formula: LoadedFormula, inputs: pl.DataFrame, points: pl.DataFrame, axes: list[Axis],
+                 pupil_columns: tuple[str, ...], last_year: np.ndarray, threshold: float) -> None:
+        model = formula.model
+        self.formula, self.points, self.pupil_columns, self.schools = formula, points, pupil_columns, inputs.height
+        self.swept = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
+        self.rules = rules(model, points.height, {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS})
+        once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
+        self.once = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
+        self.touched = [k for k in self.once if _touched(model, k, self.swept)]
+        reads = sorted(set().union(*(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE})
+        self.read_frame = inputs.select(reads) if BASE in self.touched else inputs.select(reads).with_columns(pl.Series(BASE, self.once[BASE]))
+        self.prior, self.reference = prior_reference(model, inputs)
+        self.loss_line = np.where(last_year > 0, (1 - threshold) * last_year, -np.inf)  # below it: losing more than threshold
+        self.spread = Spread(inputs["enrollment"].to_numpy().astype(float), last_year)
+
+    def run(self, blocks: list[slice]) -> list[tuple[slice, dict[str, np.ndarray]]]:
+        """Consecutive blocks on one core, with one set of buffers."""
+        buffers, results = _Buffers(), []
+        for first in range(0, len(blocks), CHUNK_BLOCKS):
+            chunk = blocks[first : first + CHUNK_BLOCKS]
+            start = chunk[0].start
+            touched = self._touched_amounts(self.points[start : chunk[-1].stop])
+            for rows in chunk:
+                amounts = self.once | {k: v[rows.start - start : rows.stop - start] for k, v in touched.items()}
+                results.append((rows, self.block(rows, amounts, buffers)))
+        return results
+
+    def block(self, rows: slice, amounts: dict[str, np.ndarray], buffers: _Buffers) -> dict[str, np.ndarray]:
+        model, shape = self.formula.model, (rows.stop - rows.start, self.schools)
+        variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=buffers("variable", shape))
+        fixed = fold([amounts[k] for k in fixed_keys(model)], self.schools, out=buffers("fixed", shape))
+        block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
+        solution = solve(self.formula.path, variable, fixed, block_rules, self.prior, self.reference, out=buffers("amount", shape))
+        final = solution.final
+        cv, gini = self.spread(final, buffers)
+        work = buffers("work", shape)
+        losing = np.count_nonzero(np.less(final, self.loss_line, out=buffers("flags", shape, bool)), axis=1)
+        if model.transition is not None:
+            np.subtract(final, solution.target, out=work)
+        else:
+            np.subtract(self.loss_line, final, out=work)
+        hold_harmless = row_sums(np.maximum(work, 0.0, out=work), out=work)
+        unit = model.rounding.unit_cents
+        if block_rules.pot is not None:
+            total_cents = np.round(block_rules.pot * 100).astype(np.int64)
+        else:  # whole units: the float sum is exact
+            total_cents = half_up(np.multiply(final, 100 / unit, out=work), out=work).sum(axis=1).astype(np.int64) * unit
+        return {
+            "total_cents": total_cents,
+            "scale": solution.scale,
+            "gain_cap": solution.gain_cap if solution.gain_cap is not None else np.full(shape[0], np.nan),
+            "losing": losing.astype(np.int64),
+            "hold_harmless": hold_harmless,
+            "cv": cv,
+            "gini": gini,
+        }
+
+    def _touched_amounts(self, points: pl.DataFrame) -> dict[str, np.ndarray]:
+        """The touched components' dollars, (points, schools): the points cross-joined with the
+        columns they read, point-major (row p * n + i is school i at point p)."""
+        if not self.touched:
+            return {}
+        model = self.formula.model
+        first, second = components(model, Params(model, self.swept), self.pupil_columns)
+        crossed = points.lazy().join(self.read_frame.lazy(), how="cross", maintain_order="left_right")
+        if BASE in self.touched:
+            crossed = crossed.with_columns(first)
+        per_point = crossed.select([e for e in second if e.meta.output_name() in self.touched] + ([BASE] if BASE in self.touched else [])).collect()
+        return {k: per_point[k].to_numpy().reshape(points.height, self.schools) for k in self.touched}
+
+
+def _touched(model, key: str, swept: dict[str, pl.Expr]) -> bool:
+    """Does sweeping these paths change this component? (Base rates reach weights on base.)"""
+    on_base = any(path.startswith(("base.", "base_adjustment", "per_capita")) for path in swept)
+    if key == BASE:
+        return on_base
+    if key in model.weights:
+        weight = model.weights[key]
+        return any(path.startswith(f"weights.{key}.") for path in swept) or (weight.weight is not None and on_base)
+    foundation = model.foundations[key]
+    return any(path.startswith(f"foundations.{key}.") for path in swept) or (foundation.cap_share_of_base is not None and on_base)
+
+
+def _reads(model, key: str, pupil_columns: tuple[str, ...]) -> set[str]:
+    """The input columns a component's expression reads."""
+    if key == BASE:
+        return set(pupil_columns)
+    if key in model.weights:
+        return {model.weights[key].column, "enrollment", BASE}
+    when = model.foundations[key].when
+    return {"enrollment", BASE} | ({"level"} if when is not None and when.level else set())
+
+
+# -- spread of per-pupil amounts ----------------------------------------------------------
+
+
+def weighted_spread(totals: np.ndarray, pupils: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pupil-weighted CV and Gini of per-pupil amounts, for each row (point)."""
+    return Spread(pupils)(totals, _Buffers())
+
+
+class Spread:
+    """Pupil-weighted CV and Gini of per-pupil amounts, many points at once.
+
+    Schools with no pupils have no per-pupil amount and are left out. Definitions as in the
+    equity statistics: CV = sigma / mu; Gini = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu),
+    computed from the ascending order: sum_i w_i x_i (2 C_i - w_i - W) / (W sum_i w_i x_i), C_i
+    the pupils at or below school i. (Statistics, not money: plain floating-point sums.)
+
+    Sorting is the cost. Each point is sorted starting from the previous point's order (the
+    first of a block from a reference order): neighbouring points differ a little, so the row
+    is nearly sorted, which a stable sort takes in close to linear time.
+    """
+
+    def __init__(self, pupils: np.ndarray, reference: np.ndarray | None = None) -> None:
+        self.kept = None if pupils.all() else np.flatnonzero(pupils > 0)
+        self.w = pupils if self.kept is None else pupils[self.kept]
+        whole = self.w.astype(np.int64)
+        self.counts = whole if (whole == self.w).all() else self.w  # whole pupils add up exactly, and faster, as integers
+        self.total_weight = self.w.sum()
+        reference = np.ones_like(self.w) if reference is None else (reference if self.kept is None else reference[self.kept])
+        self.start = (reference / self.w).argsort(kind="stable")
+
+    def __call__(self, totals: np.ndarray, buffers: _Buffers) -> tuple[np.ndarray, np.ndarray]:
+        shape = (len(totals), len(self.w))
+        dollars = totals if self.kept is None else np.take(totals, self.kept, axis=1, out=buffers("dollars", shape))
+        x = np.divide(dollars, self.w, out=buffers("x", shape))
+        row_shape = (1, shape[1])
+        gathered, ascending, pupils, below = (buffers(name, row_shape, dtype)[0] for name, dtype in
+                                              (("gathered", float), ("ascending", float), ("pupils", self.counts.dtype), ("below", self.counts.dtype)))
+        ranked, order = np.empty(shape[0]), self.start
+        for i, (row, out) in enumerate(zip(x, buffers("order", shape, np.intp), strict=True)):
+            perm = np.take(row, order, out=gathered).argsort(kind="stable")
+            order = np.take(order, perm, out=out)
+            np.take(self.counts, order, out=pupils)
+            ranked[i] = np.multiply(np.take(gathered, perm, out=ascending), pupils, out=ascending) @ np.cumsum(pupils, out=below)
+        spent = dollars.sum(axis=1)
+        mean = spent / self.total_weight
+        gini = (2 * ranked - dollars @ self.w - self.total_weight * spent) / (self.total_weight * spent)
+        deviation = np.subtract(x, mean[:, None], out=x)  # two passes: E[x²] - μ² cancels
+        cv = np.sqrt(np.square(deviation, out=deviation) @ self.w / self.total_weight) / mean
+        return cv, gini
