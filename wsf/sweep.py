@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
-from wsf.allocate import allocate, component_frame, prior_reference, rules, school_inputs
+from wsf.allocate import component_frame, prior_reference, rules, school_inputs
 from wsf.errors import WsfError
 from wsf.expressions import BASE, Params, components, fixed_keys, key_parts, lookup, scaled_keys
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import SchoolData
-from wsf.solve import fold, half_up, row_sums, solve
+from wsf.solve import Rules, Solution, fold, half_up, row_sums, solve
 
 SOLVE_PATHS = ("pot.amount", "transition.max_loss", "transition.max_gain", "transition.gap_closure")
 SWEEPABLE = re.compile(
@@ -35,8 +35,7 @@ SWEEPABLE = re.compile(
     r"|weights\.[a-z0-9_]+\.(weight|per_pupil|above_share)|foundations\.[a-z0-9_]+\.(amount|per_pupil_short|cap|cap_share_of_base)"
     r"|pot\.amount|transition\.(max_loss|max_gain|gap_closure))$"
 )
-BLOCK_VALUES = 200_000  # points x schools in a block: arrays of 1.6 MB, a core's buffers in cache
-CHUNK_BLOCKS = 10  # blocks whose touched components Polars evaluates in one query
+BLOCK_VALUES = 400_000  # points x schools in a block: buffers of 3.2 MB; larger blocks measured slower
 
 
 @dataclass(frozen=True)
@@ -92,13 +91,8 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
         raise WsfError("the formula has a [transition], which needs last year's allocations", file=formula.path, key="transition", fix="pass --prior FILE")
     grid = list(itertools.product(*(axis.values for axis in axes)))
     points = pl.DataFrame({f"_p{i}": [g[i] for g in grid] for i in range(len(axes))}, schema={f"_p{i}": pl.Float64 for i in range(len(axes))})
-    inputs = school_inputs(schools, prior)
-    if prior is not None:
-        last_year = np.nan_to_num(inputs["_prior"].to_numpy().astype(float), nan=0.0)
-    else:  # no prior: losses are measured against the formula as written
-        last_year = allocate(formula, schools).amounts["_final_total"].to_numpy()
-    plan = _Plan(formula, inputs, points, axes, schools.pupil_columns, last_year, threshold)
-    size = max(1, BLOCK_VALUES // max(inputs.height, 1))
+    plan = _Plan(formula, school_inputs(schools, prior), points, axes, schools.pupil_columns, threshold)
+    size = max(1, BLOCK_VALUES // max(plan.schools, 1))
     blocks = [slice(start, min(start + size, points.height)) for start in range(0, points.height, size)]
     workers = min(os.cpu_count() or 1, len(blocks))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -137,47 +131,50 @@ class _Plan:
     """What every block shares: the inputs, and the components no swept rate touches."""
 
     def __init__(self, formula: LoadedFormula, inputs: pl.DataFrame, points: pl.DataFrame, axes: list[Axis],
-                 pupil_columns: tuple[str, ...], last_year: np.ndarray, threshold: float) -> None:
+                 pupil_columns: tuple[str, ...], threshold: float) -> None:
         model = formula.model
-        self.formula, self.points, self.pupil_columns, self.schools = formula, points, pupil_columns, inputs.height
-        self.swept = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
+        self.formula, self.points, self.schools = formula, points, inputs.height
+        swept = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
         self.rules = rules(model, points.height, {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS})
         once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
         self.once = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
-        self.touched = [k for k in self.once if _touched(model, k, self.swept)]
+        self.touched = [k for k in self.once if _touched(model, k, swept)]
         reads = sorted(set().union(*(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE})
         self.read_frame = inputs.select(reads) if BASE in self.touched else inputs.select(reads).with_columns(pl.Series(BASE, self.once[BASE]))
+        first, second = components(model, Params(model, swept), pupil_columns)
+        self.stages = [first if BASE in self.touched else [], [e for e in second if e.meta.output_name() in self.touched]]
         self.prior, self.reference = prior_reference(model, inputs)
+        if "_prior" in inputs.columns:
+            last_year = inputs["_prior"].fill_null(0.0).to_numpy().astype(float)
+        else:  # no prior: losses are measured against the formula as written, as `wsf allocate` computes it
+            last_year = self.solve(self.once, rules(model), 1).final[0]
         self.loss_line = np.where(last_year > 0, (1 - threshold) * last_year, -np.inf)  # below it: losing more than threshold
         self.spread = Spread(inputs["enrollment"].to_numpy().astype(float), last_year)
 
+    def solve(self, amounts: dict[str, np.ndarray], point_rules: Rules, points: int, buffers: _Buffers | None = None) -> Solution:
+        model, shape = self.formula.model, (points, self.schools)
+        space = buffers or (lambda name, shape: None)
+        variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=space("variable", shape))
+        fixed = fold([amounts[k] for k in fixed_keys(model)], self.schools, out=space("fixed", shape))
+        return solve(self.formula.path, variable, fixed, point_rules, self.prior, self.reference, out=space("amount", shape))
+
     def run(self, blocks: list[slice]) -> list[tuple[slice, dict[str, np.ndarray]]]:
         """Consecutive blocks on one core, with one set of buffers."""
-        buffers, results = _Buffers(), []
-        for first in range(0, len(blocks), CHUNK_BLOCKS):
-            chunk = blocks[first : first + CHUNK_BLOCKS]
-            start = chunk[0].start
-            touched = self._touched_amounts(self.points[start : chunk[-1].stop])
-            for rows in chunk:
-                amounts = self.once | {k: v[rows.start - start : rows.stop - start] for k, v in touched.items()}
-                results.append((rows, self.block(rows, amounts, buffers)))
-        return results
+        buffers = _Buffers()
+        return [(rows, self.block(rows, buffers)) for rows in blocks]
 
-    def block(self, rows: slice, amounts: dict[str, np.ndarray], buffers: _Buffers) -> dict[str, np.ndarray]:
+    def block(self, rows: slice, buffers: _Buffers) -> dict[str, np.ndarray]:
         model, shape = self.formula.model, (rows.stop - rows.start, self.schools)
-        variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=buffers("variable", shape))
-        fixed = fold([amounts[k] for k in fixed_keys(model)], self.schools, out=buffers("fixed", shape))
         block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
-        solution = solve(self.formula.path, variable, fixed, block_rules, self.prior, self.reference, out=buffers("amount", shape))
+        solution = self.solve(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
         final = solution.final
         cv, gini = self.spread(final, buffers)
         work = buffers("work", shape)
         losing = np.count_nonzero(np.less(final, self.loss_line, out=buffers("flags", shape, bool)), axis=1)
-        if model.transition is not None:
-            np.subtract(final, solution.target, out=work)
-        else:
-            np.subtract(self.loss_line, final, out=work)
-        hold_harmless = row_sums(np.maximum(work, 0.0, out=work), out=work)
+        if model.transition is not None:  # what the floor costs, as `wsf allocate` sums it
+            hold_harmless = row_sums(np.maximum(np.subtract(final, solution.target, out=work), 0.0, out=work), out=work)
+        else:  # what a floor at the threshold would cost
+            hold_harmless = np.maximum(np.subtract(self.loss_line, final, out=work), 0.0, out=work).sum(axis=1)
         unit = model.rounding.unit_cents
         if block_rules.pot is not None:
             total_cents = np.round(block_rules.pot * 100).astype(np.int64)
@@ -193,18 +190,17 @@ class _Plan:
             "gini": gini,
         }
 
-    def _touched_amounts(self, points: pl.DataFrame) -> dict[str, np.ndarray]:
+    def _touched_amounts(self, points: pl.DataFrame, buffers: _Buffers) -> dict[str, np.ndarray]:
         """The touched components' dollars, (points, schools): the points cross-joined with the
         columns they read, point-major (row p * n + i is school i at point p)."""
         if not self.touched:
             return {}
-        model = self.formula.model
-        first, second = components(model, Params(model, self.swept), self.pupil_columns)
         crossed = points.lazy().join(self.read_frame.lazy(), how="cross", maintain_order="left_right")
-        if BASE in self.touched:
-            crossed = crossed.with_columns(first)
-        per_point = crossed.select([e for e in second if e.meta.output_name() in self.touched] + ([BASE] if BASE in self.touched else [])).collect()
-        return {k: per_point[k].to_numpy().reshape(points.height, self.schools) for k in self.touched}
+        for stage in self.stages:
+            crossed = crossed.with_columns(stage)
+        per_point = crossed.select(self.touched).collect()
+        shape = (points.height, self.schools)
+        return {k: np.concatenate([c.to_numpy() for c in per_point[k].get_chunks()], out=buffers(k, shape).reshape(-1)).reshape(shape) for k in self.touched}
 
 
 def _touched(model, key: str, swept: dict[str, pl.Expr]) -> bool:
