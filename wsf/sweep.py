@@ -35,7 +35,7 @@ SWEEPABLE = re.compile(
     r"|weights\.[a-z0-9_]+\.(weight|per_pupil|above_share)|foundations\.[a-z0-9_]+\.(amount|per_pupil_short|cap|cap_share_of_base)"
     r"|pot\.amount|transition\.(max_loss|max_gain|gap_closure))$"
 )
-BLOCK_VALUES = 400_000  # points x schools in a block: buffers of 3.2 MB; larger blocks measured slower
+BLOCK_VALUES = int(os.environ.get("BV", 400_000))  # points x schools in a block: buffers of 3.2 MB; larger blocks measured slower
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class _Plan:
         space = buffers or (lambda name, shape: None)
         variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=space("variable", shape))
         fixed = fold([amounts[k] for k in fixed_keys(model)], self.schools, out=space("fixed", shape))
-        return solve(self.formula.path, variable, fixed, point_rules, self.prior, self.reference, out=space("amount", shape))
+        return solve(self.formula.path, variable, fixed, point_rules, self.prior, self.reference, out=space("variable", shape))  # in place
 
     def run(self, blocks: list[slice]) -> list[tuple[slice, dict[str, np.ndarray]]]:
         """Consecutive blocks on one core, with one set of buffers."""
@@ -169,7 +169,7 @@ class _Plan:
         solution = self.solve(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
         final = solution.final
         cv, gini = self.spread(final, buffers)
-        work = buffers("work", shape)
+        work = buffers("scratch", shape)
         losing = np.count_nonzero(np.less(final, self.loss_line, out=buffers("flags", shape, bool)), axis=1)
         if model.transition is not None:  # what the floor costs, as `wsf allocate` sums it
             hold_harmless = row_sums(np.maximum(np.subtract(final, solution.target, out=work), 0.0, out=work), out=work)
@@ -258,14 +258,14 @@ class Spread:
     def __call__(self, totals: np.ndarray, buffers: _Buffers) -> tuple[np.ndarray, np.ndarray]:
         shape = (len(totals), len(self.w))
         dollars = totals if self.kept is None else np.take(totals, self.kept, axis=1, out=buffers("dollars", shape))
-        x = np.divide(dollars, self.w, out=buffers("x", shape))
+        x = np.divide(dollars, self.w, out=buffers("scratch", shape))
         row_shape = (1, shape[1])
         gathered, ascending, pupils, below = (buffers(name, row_shape, dtype)[0] for name, dtype in
                                               (("gathered", float), ("ascending", float), ("pupils", self.counts.dtype), ("below", self.counts.dtype)))
-        ranked, order = np.empty(shape[0]), self.start
-        for i, (row, out) in enumerate(zip(x, buffers("order", shape, np.intp), strict=True)):
+        ranked, order, orders = np.empty(shape[0]), self.start, buffers("order", (2, shape[1]), np.intp)
+        for i, row in enumerate(x):
             perm = np.take(row, order, out=gathered).argsort(kind="stable")
-            order = np.take(order, perm, out=out)
+            order = np.take(order, perm, out=orders[i % 2])  # the previous point's order is the other row
             np.take(self.counts, order, out=pupils)
             ranked[i] = np.multiply(np.take(gathered, perm, out=ascending), pupils, out=ascending) @ np.cumsum(pupils, out=below)
         spent = dollars.sum(axis=1)
