@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -96,12 +97,8 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     blocks = [slice(start, min(start + size, points.height)) for start in range(0, points.height, size)]
     workers = min(os.cpu_count() or 1, len(blocks))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        shares = list(pool.map(plan.run, [list(share) for share in np.array_split(np.array(blocks, dtype=object), workers)]))
-    columns = {key: np.empty(points.height, dtype=values.dtype) for key, values in shares[0][0][1].items()}
-    for share in shares:
-        for rows, results in share:
-            for key, values in results.items():
-                columns[key][rows] = values
+        results = list(pool.map(plan.block, blocks))
+    columns = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
     out = points.rename({f"_p{i}": a.path for i, a in enumerate(axes)}).with_columns(
         pl.Series("total", columns["total_cents"] / 100),
         pl.Series("scale", columns["scale"]),
@@ -114,8 +111,8 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
 
 
-class _Buffers:
-    """One core's arrays (rows x schools), reused block after block."""
+class _Buffers(threading.local):
+    """Each thread's arrays (rows x schools), reused block after block."""
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
@@ -150,6 +147,7 @@ class _Plan:
             last_year = self.solve(self.once, rules(model), 1).final[0]
         self.loss_line = np.where(last_year > 0, (1 - threshold) * last_year, -np.inf)  # below it: losing more than threshold
         self.spread = Spread(inputs["enrollment"].to_numpy().astype(float), last_year)
+        self.buffers = _Buffers()
 
     def solve(self, amounts: dict[str, np.ndarray], point_rules: Rules, points: int, buffers: _Buffers | None = None) -> Solution:
         model, shape = self.formula.model, (points, self.schools)
@@ -158,13 +156,8 @@ class _Plan:
         fixed = fold([amounts[k] for k in fixed_keys(model)], self.schools, out=space("fixed", shape))
         return solve(self.formula.path, variable, fixed, point_rules, self.prior, self.reference, out=space("variable", shape))  # in place
 
-    def run(self, blocks: list[slice]) -> list[tuple[slice, dict[str, np.ndarray]]]:
-        """Consecutive blocks on one core, with one set of buffers."""
-        buffers = _Buffers()
-        return [(rows, self.block(rows, buffers)) for rows in blocks]
-
-    def block(self, rows: slice, buffers: _Buffers) -> dict[str, np.ndarray]:
-        model, shape = self.formula.model, (rows.stop - rows.start, self.schools)
+    def block(self, rows: slice) -> dict[str, np.ndarray]:
+        model, shape, buffers = self.formula.model, (rows.stop - rows.start, self.schools), self.buffers
         block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
         solution = self.solve(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
         final = solution.final
