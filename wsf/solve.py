@@ -58,8 +58,11 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
     """
     scale = _pot_scale(path, variable, fixed, rules)
     if not rules.transition:
-        amount = np.multiply(scale[:, None], variable, out=out)
-        amount += fixed
+        if rules.pot is None:  # the scale is 1
+            amount = np.add(variable, fixed, out=out)
+        else:
+            amount = np.multiply(scale[:, None], variable, out=out)
+            amount += fixed
         return Solution(scale, None, amount, amount, amount)
     assert prior is not None and reference is not None
     old = np.nan_to_num(prior, nan=0.0) > 0

@@ -259,8 +259,8 @@ class Spread:
         for i, row in enumerate(x):
             perm = np.take(row, order, out=gathered).argsort(kind="stable")
             order = np.take(order, perm, out=orders[i % 2])  # the previous point's order is the other row
-            np.take(self.counts, order, out=pupils)
-            ranked[i] = np.multiply(np.take(gathered, perm, out=ascending), pupils, out=ascending) @ np.cumsum(pupils, out=below)
+            np.cumsum(np.take(self.counts, order, out=pupils), out=below)
+            ranked[i] = np.take(gathered, perm, out=ascending) @ np.multiply(pupils, below, out=below)
         spent = dollars.sum(axis=1)
         mean = spent / self.total_weight
         gini = (2 * ranked - dollars @ self.w - self.total_weight * spent) / (self.total_weight * spent)
