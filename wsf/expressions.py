@@ -21,6 +21,7 @@ from wsf.grades import parse_span
 from wsf.inputs import SPAN_PREFIX
 
 BASE = "base"
+BASE_PER_PUPIL = "_base_per_pupil"
 
 
 class Params:
@@ -119,9 +120,10 @@ def base_expr(formula: Formula, p: Params, pupil_columns: tuple[str, ...]) -> pl
     return pl.sum_horizontal([pl.col(c) * column_rate(formula, p, c) for c in pupil_columns]).alias(BASE)
 
 
-def average_base() -> pl.Expr:
-    """Adjusted base per pupil, enrollment-weighted over the school's grades (0 for no pupils)."""
-    return pl.when(pl.col("enrollment") > 0).then(pl.col(BASE) / pl.col("enrollment")).otherwise(0.0)
+def base_per_pupil() -> pl.Expr:
+    """Adjusted base per pupil, enrollment-weighted over the school's grades (0 for no pupils):
+    a stage of its own, so that a sweep computes it once per school, not once per point."""
+    return pl.when(pl.col("enrollment") > 0).then(pl.col(BASE) / pl.col("enrollment")).otherwise(0.0).alias(BASE_PER_PUPIL)
 
 
 def counted(p: Params, key: str, weight: Weight) -> pl.Expr:
@@ -150,7 +152,7 @@ def weight_rate(formula: Formula, p: Params, key: str, weight: Weight) -> pl.Exp
         return p(f"weights.{key}.weight") * p("per_capita.amount")
     if weight.of is not None:
         return p(f"weights.{key}.weight") * grade_rate(formula, p, parse_span(weight.of)[0])
-    return p(f"weights.{key}.weight") * average_base()
+    return p(f"weights.{key}.weight") * pl.col(BASE_PER_PUPIL)
 
 
 def weight_expr(formula: Formula, p: Params, key: str, weight: Weight) -> pl.Expr:
@@ -198,9 +200,11 @@ def fixed_keys(formula: Formula) -> list[str]:
 
 
 def components(formula: Formula, p: Params, pupil_columns: tuple[str, ...]) -> list[list[pl.Expr]]:
-    """Expression stages: the base first, then weights (which read it) and foundations."""
+    """Expression stages: the base first, its amount per pupil, then weights (which read them)
+    and foundations."""
     return [
         [base_expr(formula, p, pupil_columns)],
+        [base_per_pupil()],
         [weight_expr(formula, p, k, w) for k, w in formula.weights.items()]
         + [foundation_expr(p, k, f) for k, f in formula.foundations.items()],
     ]

@@ -25,7 +25,7 @@ import polars as pl
 
 from wsf.allocate import component_frame, prior_reference, rules, school_inputs
 from wsf.errors import WsfError
-from wsf.expressions import BASE, Params, components, fixed_keys, key_parts, lookup, scaled_keys
+from wsf.expressions import BASE, BASE_PER_PUPIL, Params, components, fixed_keys, key_parts, lookup, scaled_keys
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import SchoolData
 from wsf.solve import Rules, Solution, fold, half_up, row_sums, solve
@@ -136,10 +136,13 @@ class _Plan:
         once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
         self.once = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
         self.touched = [k for k in self.once if _touched(model, k, swept)]
-        reads = sorted(set().union(*(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE})
-        self.read_frame = inputs.select(reads) if BASE in self.touched else inputs.select(reads).with_columns(pl.Series(BASE, self.once[BASE]))
-        first, second = components(model, Params(model, swept), pupil_columns)
-        self.stages = [first if BASE in self.touched else [], [e for e in second if e.meta.output_name() in self.touched]]
+        base, per_pupil, rest = components(model, Params(model, swept), pupil_columns)
+        rest = [e for e in rest if e.meta.output_name() in self.touched]
+        reads = inputs.select(sorted(set().union({"enrollment"}, *(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE, BASE_PER_PUPIL}))
+        if BASE in self.touched:
+            self.read_frame, self.stages = reads, [base, per_pupil, rest]
+        else:  # the base and its amount per pupil are the same at every point: computed before the join
+            self.read_frame, self.stages = reads.with_columns(pl.Series(BASE, self.once[BASE])).with_columns(per_pupil), [rest]
         self.prior, self.reference = prior_reference(model, inputs)
         if "_prior" in inputs.columns:
             last_year = inputs["_prior"].fill_null(0.0).to_numpy().astype(float)
@@ -213,7 +216,7 @@ def _reads(model, key: str, pupil_columns: tuple[str, ...]) -> set[str]:
     if key == BASE:
         return set(pupil_columns)
     if key in model.weights:
-        return {model.weights[key].column, "enrollment", BASE}
+        return {model.weights[key].column, "enrollment", BASE_PER_PUPIL}
     when = model.foundations[key].when
     return {"enrollment", BASE} | ({"level"} if when is not None and when.level else set())
 
@@ -257,10 +260,10 @@ class Spread:
                                               (("gathered", float), ("ascending", float), ("pupils", self.counts.dtype), ("below", self.counts.dtype)))
         ranked, order, orders = np.empty(shape[0]), self.start, buffers("order", (2, shape[1]), np.intp)
         for i, row in enumerate(x):
-            perm = np.take(row, order, out=gathered).argsort(kind="stable")
-            order = np.take(order, perm, out=orders[i % 2])  # the previous point's order is the other row
-            np.cumsum(np.take(self.counts, order, out=pupils), out=below)
-            ranked[i] = np.take(gathered, perm, out=ascending) @ np.multiply(pupils, below, out=below)
+            perm = row.take(order, out=gathered).argsort(kind="stable")
+            order = order.take(perm, out=orders[i % 2])  # the previous point's order is the other row
+            self.counts.take(order, out=pupils).cumsum(out=below)
+            ranked[i] = gathered.take(perm, out=ascending) @ np.multiply(pupils, below, out=below)
         spent = dollars.sum(axis=1)
         mean = spent / self.total_weight
         gini = (2 * ranked - dollars @ self.w - self.total_weight * spent) / (self.total_weight * spent)
