@@ -259,11 +259,11 @@ class Spread:
         gathered, ascending, pupils, below = (buffers(name, row_shape, dtype)[0] for name, dtype in
                                               (("gathered", float), ("ascending", float), ("pupils", self.counts.dtype), ("below", self.counts.dtype)))
         ranked, order, orders = np.empty(shape[0]), self.start, buffers("order", (2, shape[1]), np.intp)
-        for i, row in enumerate(x):
-            perm = row.take(order, out=gathered).argsort(kind="stable")
-            order = order.take(perm, out=orders[i % 2])  # the previous point's order is the other row
-            self.counts.take(order, out=pupils).cumsum(out=below)
-            ranked[i] = gathered.take(perm, out=ascending) @ np.multiply(pupils, below, out=below)
+        for i, row in enumerate(x):  # (mode="wrap": the indices are in range, and "raise" copies through a buffer)
+            perm = row.take(order, out=gathered, mode="wrap").argsort(kind="stable")
+            order = order.take(perm, out=orders[i % 2], mode="wrap")  # the previous point's order is the other row
+            self.counts.take(order, out=pupils, mode="wrap").cumsum(out=below)
+            ranked[i] = gathered.take(perm, out=ascending, mode="wrap") @ np.multiply(pupils, below, out=below)
         spent = dollars.sum(axis=1)
         mean = spent / self.total_weight
         gini = (2 * ranked - dollars @ self.w - self.total_weight * spent) / (self.total_weight * spent)
