@@ -18,6 +18,7 @@ from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import read_amounts
 from wsf import measures
 from wsf.scenarios import compare, glide
+import wsf.sweep
 from wsf.sweep import parse_axis, sweep, weighted_spread
 
 
@@ -152,10 +153,29 @@ def test_cli_scenarios(run, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "makes the formula invalid" in bad.stderr
 
 
+def test_blocks_and_cores_do_not_change_a_sweep(example, monkeypatch) -> None:
+    """Blocks of points are shared among threads; neither the blocks nor the number of cores
+    may change a byte of the money, and the statistics agree to rounding."""
+    formula, data, prior = example
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:7", formula), parse_axis("pot.amount=240000000:250000000:3", formula)]
+    whole = sweep(formula, data, axes, prior)
+    monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)  # 2 points a block: 11 blocks
+    runs = {}
+    for cores in (1, 2, 3):
+        monkeypatch.setattr(wsf.sweep.os, "cpu_count", lambda cores=cores: cores)
+        runs[cores] = sweep(formula, data, axes, prior)
+    assert runs[1].equals(runs[2]) and runs[1].equals(runs[3])
+    statistics = ["cv", "gini"]
+    assert runs[1].drop(statistics).equals(whole.drop(statistics))
+    for column in statistics:
+        assert runs[1][column].to_numpy() == pytest.approx(whole[column].to_numpy(), rel=1e-12)
+
+
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.floats(100, 50_000), st.integers(0, 2_000)), min_size=2, max_size=40), st.floats(0.5, 2.0))
+@given(st.lists(st.tuples(st.floats(100, 50_000), st.integers(0, 2_000) | st.floats(0, 2_000)), min_size=2, max_size=40), st.floats(0.5, 2.0))
 def test_sweep_statistics_agree_with_the_equity_measures(schools, k) -> None:
-    """The sweep's per-point CV and Gini are the equity module's, computed for many points at once."""
+    """The sweep's per-point CV and Gini are the equity module's, computed for many points at
+    once, for whole pupils (summed as integers) and for average daily attendance (fractions)."""
     per_pupil = np.array([x for x, _ in schools])
     pupils = np.array([float(w) for _, w in schools])
     if pupils.sum() == 0:
