@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,26 @@ def test_blocks_and_cores_do_not_change_a_sweep(example, monkeypatch) -> None:
     assert runs[1].drop(statistics).equals(whole.drop(statistics))
     for column in statistics:
         assert runs[1][column].to_numpy() == pytest.approx(whole[column].to_numpy(), rel=1e-12)
+
+
+def test_a_school_with_no_pupils_is_swept_but_has_no_per_pupil_amount(example, monkeypatch) -> None:
+    """A school with a prior but no enrollment reported stays in every point (its prior counts
+    toward losses) and is left out of CV and Gini, in blocks on several threads."""
+    formula, data, prior = example
+    empty = data.frame["school_id"][0]
+    numbers = [c for c, dtype in data.frame.schema.items() if dtype.is_numeric()]
+    data = replace(data, frame=data.frame.with_columns(pl.when(pl.col("school_id") == empty).then(0).otherwise(pl.col(c)).cast(data.frame.schema[c]).alias(c) for c in numbers))
+    monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)
+    monkeypatch.setattr(wsf.sweep.os, "cpu_count", lambda: 2)
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:5", formula)]
+    for row in sweep(formula, data, axes, prior).iter_rows(named=True):
+        single = allocate(with_values(formula, {a.path: row[a.path] for a in axes}), data, prior)
+        assert round(row["total"] * 100) == single.summary()["total_cents"]
+        final = single.amounts["_final_total"].to_numpy()
+        pupils = single.inputs["enrollment"].to_numpy().astype(float)
+        assert pupils[single.inputs["school_id"].to_list().index(empty)] == 0
+        cv, gini = weighted_spread(final[None, pupils > 0], pupils[pupils > 0])
+        assert row["cv"] == pytest.approx(cv[0], rel=1e-12) and row["gini"] == pytest.approx(gini[0], rel=1e-12)
 
 
 @settings(max_examples=80, deadline=None)

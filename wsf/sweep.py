@@ -4,11 +4,13 @@ The points are cross-joined with the schools, the formula's expressions read the
 as columns, and `wsf.solve` solves all points together, so a point computes exactly what
 `wsf allocate` computes for that formula.
 
-Points are independent, so they are taken in blocks of consecutive points, sized to stay in
-the processor's cache, and the blocks are shared among the cores. Each core writes its
-blocks into the same few buffers: a fresh multi-megabyte array per step would cost a page
-fault per 4 KiB, as much as the arithmetic on it. Block boundaries depend only on the number
-of points and schools, never on the number of cores, so the output bytes do not either.
+Points are independent, so they are taken in blocks of consecutive points (one Polars query
+each), handed to threads, one per core, as the threads free up. Each thread writes its blocks
+into the same few buffers: a fresh multi-megabyte array per step would cost a page fault per
+4 KiB, as much as the arithmetic on it. Block boundaries depend only on the number of points
+and schools, never on the number of cores or on which thread took a block, so neither does a
+byte of the output. Most of the time goes to sorting each point's schools for the Gini
+(`Spread`).
 """
 
 from __future__ import annotations
@@ -115,12 +117,13 @@ class _Buffers(threading.local):
     """Each thread's arrays (rows x schools), reused block after block."""
 
     def __init__(self) -> None:
-        self._arrays: dict[str, np.ndarray] = {}
+        self._arrays: dict[tuple, np.ndarray] = {}
 
     def __call__(self, name: str, shape: tuple[int, int], dtype: type = float) -> np.ndarray:
-        array = self._arrays.get(name)
-        if array is None or array.shape[0] < shape[0] or array.shape[1:] != shape[1:] or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(shape, dtype)
+        key = (name, shape[1], np.dtype(dtype))
+        array = self._arrays.get(key)
+        if array is None or len(array) < shape[0]:
+            array = self._arrays[key] = np.empty(shape, dtype)
         return array[: shape[0]]
 
 
@@ -147,12 +150,13 @@ class _Plan:
         if "_prior" in inputs.columns:
             last_year = inputs["_prior"].fill_null(0.0).to_numpy().astype(float)
         else:  # no prior: losses are measured against the formula as written, as `wsf allocate` computes it
-            last_year = self.solve(self.once, rules(model), 1).final[0]
+            last_year = self.solve_points(self.once, rules(model), 1).final[0]
         self.loss_line = np.where(last_year > 0, (1 - threshold) * last_year, -np.inf)  # below it: losing more than threshold
         self.spread = Spread(inputs["enrollment"].to_numpy().astype(float), last_year)
         self.buffers = _Buffers()
 
-    def solve(self, amounts: dict[str, np.ndarray], point_rules: Rules, points: int, buffers: _Buffers | None = None) -> Solution:
+    def solve_points(self, amounts: dict[str, np.ndarray], point_rules: Rules, points: int, buffers: _Buffers | None = None) -> Solution:
+        """`wsf.solve` on the components, as `allocate` calls it, in the thread's buffers."""
         model, shape = self.formula.model, (points, self.schools)
         space = buffers or (lambda name, shape: None)
         variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=space("variable", shape))
@@ -162,7 +166,7 @@ class _Plan:
     def block(self, rows: slice) -> dict[str, np.ndarray]:
         model, shape, buffers = self.formula.model, (rows.stop - rows.start, self.schools), self.buffers
         block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
-        solution = self.solve(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
+        solution = self.solve_points(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
         final = solution.final
         cv, gini = self.spread(final, buffers)
         work = buffers("scratch", shape)
@@ -239,7 +243,8 @@ class Spread:
 
     Sorting is the cost. Each point is sorted starting from the previous point's order (the
     first of a block from a reference order): neighbouring points differ a little, so the row
-    is nearly sorted, which a stable sort takes in close to linear time.
+    is nearly sorted, which a stable sort takes in close to linear time. The rest of a row's
+    work is done while the row is in cache, a few array calls per row.
     """
 
     def __init__(self, pupils: np.ndarray, reference: np.ndarray | None = None) -> None:
