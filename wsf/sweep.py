@@ -253,8 +253,10 @@ class Spread:
         whole = self.w.astype(np.int64)
         self.counts = whole if (whole == self.w).all() else self.w  # whole pupils add up exactly, and faster, as integers
         self.total_weight = self.w.sum()
-        reference = np.ones_like(self.w) if reference is None else (reference if self.kept is None else reference[self.kept])
-        self.start = (reference / self.w).argsort(kind="stable")
+        if reference is None:
+            self.start = np.arange(len(self.w))
+        else:
+            self.start = ((reference if self.kept is None else reference[self.kept]) / self.w).argsort(kind="stable")
 
     def __call__(self, totals: np.ndarray, buffers: _Buffers) -> tuple[np.ndarray, np.ndarray]:
         shape = (len(totals), len(self.w))
