@@ -163,7 +163,7 @@ def test_blocks_and_cores_do_not_change_a_sweep(example, monkeypatch) -> None:
     monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)  # 2 points a block: 11 blocks
     runs = {}
     for cores in (1, 2, 3):
-        monkeypatch.setattr(wsf.sweep.os, "cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr(wsf.sweep, "cores", lambda cores=cores: cores)
         runs[cores] = sweep(formula, data, axes, prior)
     assert runs[1].equals(runs[2]) and runs[1].equals(runs[3])
     statistics = ["cv", "gini"]
@@ -180,7 +180,7 @@ def test_a_school_with_no_pupils_is_swept_but_has_no_per_pupil_amount(example, m
     numbers = [c for c, dtype in data.frame.schema.items() if dtype.is_numeric()]
     data = replace(data, frame=data.frame.with_columns(pl.when(pl.col("school_id") == empty).then(0).otherwise(pl.col(c)).cast(data.frame.schema[c]).alias(c) for c in numbers))
     monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)
-    monkeypatch.setattr(wsf.sweep.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(wsf.sweep, "cores", lambda: 2)
     axes = [parse_axis("weights.english_learner.weight=0.1:0.5:5", formula)]
     for row in sweep(formula, data, axes, prior).iter_rows(named=True):
         single = allocate(with_values(formula, {a.path: row[a.path] for a in axes}), data, prior)

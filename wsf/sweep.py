@@ -97,7 +97,7 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     plan = _Plan(formula, school_inputs(schools, prior), points, axes, schools.pupil_columns, threshold)
     size = max(1, BLOCK_VALUES // max(plan.schools, 1))
     blocks = [slice(start, min(start + size, points.height)) for start in range(0, points.height, size)]
-    workers = min(os.cpu_count() or 1, len(blocks))
+    workers = min(cores(), len(blocks))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(plan.block, blocks))
     columns = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
@@ -111,6 +111,11 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
         pl.Series("gini", columns["gini"]),
     )
     return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
+
+
+def cores() -> int:
+    """The cores this process may run on (a container may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class _Buffers(threading.local):
