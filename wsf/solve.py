@@ -69,33 +69,42 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
     prior = np.where(old, prior, 0.0)
     floor = np.where(old, (1 - rules.max_loss[:, None]) * reference, -np.inf) if rules.max_loss is not None else np.full(variable.shape, -np.inf)
 
-    def final(amount: np.ndarray, cap: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        target = amount if rules.gap_closure is None else np.where(old, prior + rules.gap_closure[:, None] * (amount - prior), amount)
+    def closed(amount: np.ndarray) -> np.ndarray:
+        """The target: the formula amount, or last year's plus a share of the gap."""
+        return amount if rules.gap_closure is None else np.where(old, prior + rules.gap_closure[:, None] * (amount - prior), amount)
+
+    def held(target: np.ndarray, amount: np.ndarray, cap: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+        """Schools with a prior: the target held between the floor and the cap. New schools:
+        the formula amount. (`out` lets a bisection step reuse one array.)"""
         if cap is None:
-            ceiling = np.inf
+            result = np.maximum(floor, target, out=out)
         else:
             with np.errstate(invalid="ignore"):
-                ceiling = np.where(old, (1 + cap[:, None]) * reference, np.inf)
-        return target, np.where(old, np.maximum(floor, np.minimum(target, ceiling)), amount)
+                result = np.multiply(1 + cap[:, None], reference, out=out)
+            np.maximum(floor, np.minimum(target, result, out=result), out=result)
+        np.copyto(result, amount, where=~old)
+        return result
 
     if rules.pot is None or rules.solves_cap:
         amount = scale[:, None] * variable + fixed
-        cap = rules.max_gain
+        target, cap = closed(amount), rules.max_gain
         if rules.solves_cap:
             if (row_sums(np.where(old, floor, amount)) > rules.pot).any():
                 raise WsfError("the loss floor alone costs more than the pot", file=path, key="transition.max_loss",
                                fix="raise max_loss (allow larger losses) or raise pot.amount")
             ratio = np.where(old, amount / np.where(old, reference, 1.0), 0.0)
             top = np.maximum(ratio.max(axis=1, initial=0.0), 0.0)
-            cap = bisect(lambda g: row_sums(final(amount, g)[1]) - rules.pot, np.full_like(scale, -1.0), top)
-        target, result = final(amount, cap)
-        return Solution(scale, cap, amount, target, result)
+            step = np.empty_like(amount)
+            cap = bisect(lambda g: row_sums(held(target, amount, g, out=step), out=step) - rules.pot, np.full_like(scale, -1.0), top)
+        return Solution(scale, cap, amount, target, held(target, amount, cap))
 
     # A pot with the gains fixed (an explicit max_gain or gap closure): re-solve the scale.
     cap = rules.max_gain
+    trial, step = np.empty((len(scale), variable.shape[1])), np.empty((len(scale), variable.shape[1]))
 
     def spent(s: np.ndarray) -> np.ndarray:
-        return row_sums(final(s[:, None] * variable + fixed, cap)[1])
+        np.add(np.multiply(s[:, None], variable, out=trial), fixed, out=trial)
+        return row_sums(held(closed(trial), trial, cap, out=step), out=step)
 
     high = np.maximum(scale, 1.0)
     for _ in range(64):
@@ -108,8 +117,8 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
                        fix="remove max_gain (and gap_closure) to have the gain cap solved from the pot, or widen the bounds")
     scale = bisect(lambda s: spent(s) - rules.pot, np.zeros_like(scale), high)
     amount = scale[:, None] * variable + fixed
-    target, result = final(amount, cap)
-    return Solution(scale, cap, amount, target, result)
+    target = closed(amount)
+    return Solution(scale, cap, amount, target, held(target, amount, cap))
 
 
 def _pot_scale(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules) -> np.ndarray:
