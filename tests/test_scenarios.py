@@ -190,6 +190,9 @@ def test_a_school_with_no_pupils_is_swept_but_has_no_per_pupil_amount(example, m
         assert pupils[single.inputs["school_id"].to_list().index(empty)] == 0
         cv, gini = weighted_spread(final[None, pupils > 0], pupils[pupils > 0])
         assert row["cv"] == pytest.approx(cv[0], rel=1e-12) and row["gini"] == pytest.approx(gini[0], rel=1e-12)
+        last_year = single.inputs.join(prior, on="school_id", how="left")["prior"].fill_null(0).to_numpy()
+        assert row["schools_losing_over_5%"] == int(((final < 0.95 * last_year) & (last_year > 0)).sum())
+        assert row["hold_harmless"] == round(single.summary()["hold_harmless_total"], 2)
 
 
 @settings(max_examples=80, deadline=None)
