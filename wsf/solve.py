@@ -8,7 +8,7 @@ step is vectorised over schools and points; the only loops are bisection steps.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +28,16 @@ class Rules:
     gap_closure: np.ndarray | None = None
     transition: bool = False
 
+    def _values(self) -> dict[str, np.ndarray]:
+        return {f: v for f in ("pot", "max_loss", "max_gain", "gap_closure") if (v := getattr(self, f)) is not None}
+
     def points(self, *arrays: np.ndarray) -> int:
         """How many points: the rules' values per point, or the arrays' rows."""
-        values = [v for v in (self.pot, self.max_loss, self.max_gain, self.gap_closure) if v is not None]
-        return max([len(v) for v in values] + [len(a) for a in arrays])
+        return max([len(v) for v in self._values().values()] + [len(a) for a in arrays])
+
+    def select(self, rows: slice) -> Rules:
+        """The rules of these points only."""
+        return replace(self, **{f: v[rows] for f, v in self._values().items()})
 
     @property
     def solves_cap(self) -> bool:

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -170,7 +170,7 @@ class _Plan:
 
     def block(self, rows: slice) -> dict[str, np.ndarray]:
         model, shape, buffers = self.formula.model, (rows.stop - rows.start, self.schools), self.buffers
-        block_rules = replace(self.rules, **{f: getattr(self.rules, f)[rows] for f in ("pot", "max_loss", "max_gain", "gap_closure") if getattr(self.rules, f) is not None})
+        block_rules = self.rules.select(rows)
         solution = self.solve_points(self.once | self._touched_amounts(self.points[rows], buffers), block_rules, shape[0], buffers)
         final = solution.final
         cv, gini = self.spread(final, buffers)
