@@ -15,7 +15,7 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from wsf.equity import Equity
+from wsf.equity import POVERTY_STEP, Equity
 from wsf.explain import money
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -169,7 +169,7 @@ def scatter_chart(equity: Equity) -> Chart:
                 float(ty[0]),
                 float(tx[1]),
                 float(ty[1]),
-                f"trend {labels[key].lower()}: {money(line.slope / 10, 0)} per pupil for each 10 points of poverty",
+                f"trend {labels[key].lower()}: {money(line.slope * POVERTY_STEP, 0)} per pupil for each 10 points of poverty",
             )
         points = tuple(Point(float(a), float(b), float(r), t) for a, b, r, t in zip(px, py, radius, titles))
         series.append(Series(key, labels[key], colours[key], points, trend))

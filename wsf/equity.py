@@ -62,6 +62,7 @@ DOLLAR_MEASURES = {
 SPED_PREFIX = "sped"
 EL = "el"
 SERIES = ("current", "formula")
+POVERTY_STEP = 0.10  # the slope is reported per 10 percentage points more poverty: slope x 0.10
 NO_CURRENT = "no current spending"
 NOT_IN_DATA = "not in the school data"
 
@@ -83,6 +84,12 @@ class Equity:
     def stat(self, measure: str, series: str) -> float | None:
         row = self.statistics.filter(pl.col("measure") == measure)
         return None if row.height == 0 else row[series][0]
+
+    def per_poverty_step(self, series: str) -> float | None:
+        """Extra dollars per pupil for `POVERTY_STEP` (10 points) more poverty: the one place the
+        slope (dollars for a share of 1.0 rather than 0.0) becomes what people read."""
+        slope = self.stat("slope_poverty", series)
+        return None if slope is None else slope * POVERTY_STEP
 
     @property
     def analysed(self) -> pl.DataFrame:

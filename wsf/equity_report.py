@@ -225,7 +225,7 @@ def summary_of(equity: Equity, scatter: Markup, bands: Markup, options: dict) ->
         if name in ("range", "restricted_range"):
             cells = (_usd(None if cur is None else cur * 100), _usd(None if form is None else form * 100))
         elif name == "slope_poverty":
-            cells = (_usd(None if cur is None else cur * 10), _usd(None if form is None else form * 10))
+            cells = tuple(money(v, 0) if v is not None else "n/a" for v in map(equity.per_poverty_step, ("current", "formula")))
         elif name == "correlation_poverty":
             cells = (_num(cur, 2), _num(form, 2))
         else:
@@ -367,11 +367,11 @@ def _findings(equity: Equity) -> list[str]:
     pair = _same_poverty_pair(data.join(equity.allocation.inputs.select("school_id", "level"), on="school_id", how="left"))
     if pair:
         out.append(pair)
-    slope_c, slope_f = stat("slope_poverty", "current"), stat("slope_poverty", "formula")
-    if slope_c is not None and slope_f is not None:
+    step_c, step_f = equity.per_poverty_step("current"), equity.per_poverty_step("formula")
+    if step_c is not None and step_f is not None:
         out.append(
-            f"For every 10 percentage points more low-income pupils, a school spends {_usd(slope_c * 10)} more per pupil today; "
-            f"under the formula it would get {_usd(slope_f * 10)} more."
+            f"For every 10 percentage points more low-income pupils, a school spends {money(step_c, 0)} more per pupil today; "
+            f"under the formula it would get {money(step_f, 0)} more."
         )
     bands = equity.bands
     if bands.height >= 2:

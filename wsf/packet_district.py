@@ -16,7 +16,7 @@ from wsf.packet_charts import Stack, stack
 from wsf.packet_context import Document, Figure, Row, Run, document, median_cents
 
 MOVERS = 8  # schools listed among the largest gains and losses
-# measure -> (how it is shown, which way is more equal): "usd", "usd10" (per 10 points), or places
+# measure -> (how it is shown, which way is more equal): "usd", "usd_step" (per 10 points of poverty), or places
 MEASURES = {
     "mean": ("usd", "none"),
     "median": ("usd", "none"),
@@ -25,7 +25,7 @@ MEASURES = {
     "mcloone": (3, "one"),
     "gini": (3, "lower"),
     "correlation_poverty": (2, "higher"),
-    "slope_poverty": ("usd10", "higher"),
+    "slope_poverty": ("usd_step", "higher"),
 }
 
 
@@ -179,13 +179,12 @@ def _transition(run: Run, lang: Language) -> tuple[Markup, ...]:
     return tuple(out)
 
 
-def _measure(lang: Language, shown, value: float | None) -> str:
+def _measure(lang: Language, equity, name: str, shown, series: str) -> str:
+    value = equity.per_poverty_step(series) if shown == "usd_step" else equity.stat(name, series)
     if value is None:
         return lang.sentence("common.not_available")
-    if shown == "usd":
+    if shown in ("usd", "usd_step"):
         return lang.dollars(value, 0)
-    if shown == "usd10":
-        return lang.dollars(value * 10, 0)
     return lang.decimal(value, shown)
 
 
@@ -198,8 +197,8 @@ def _equity(run: Run, lang: Language) -> EquitySummary | None:
         Row(
             (
                 lang.sentence(f"measures.{name}"),
-                _measure(lang, shown, equity.stat(name, "current")),
-                _measure(lang, shown, equity.stat(name, "formula")),
+                _measure(lang, equity, name, shown, "current"),
+                _measure(lang, equity, name, shown, "formula"),
                 lang.sentence(f"measures.better_{better}"),
             )
         )
