@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import write_csv
 from wsf.allocate import allocate
+from wsf.errors import WsfError
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.inputs import SchoolData, read_schools
 from wsf.roster import read_students
@@ -73,6 +75,23 @@ def run(formula: dict, schools: list[dict], priors: list[dict], shuffle_seed: in
     return allocate(loaded, SchoolData(frame, data.pupil_columns), prior)
 
 
+def run_in_memory(formula: dict, schools: list[dict], priors: list[dict]):
+    """As `run`, without the CSV round trip (the same frame `read_schools` returns): fast enough
+    for thousands of examples. A formula the data cannot satisfy (the fixed parts or the floor
+    cost more than the pot) is a user error: the example is discarded, never passed."""
+    model = validate_formula(formula)
+    loaded = LoadedFormula(model=model, path=Path("property.toml"), sha256="0" * 64)
+    grades = [f"grade_{g}" for g in ["K", *GRADES[1:]]]
+    frame = pl.DataFrame(schools).with_columns(pl.col(c).cast(pl.Float64) for c in [*grades, "frl", "el", "unduplicated", "sped"] if c in schools[0])
+    pupils = [c for c in ["grade_K", *(f"grade_{g}" for g in GRADES[1:])] if c in frame.columns]
+    frame = frame.with_columns(pl.sum_horizontal(pupils).alias("enrollment"))
+    prior = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64}) if "transition" in formula else None
+    try:
+        return allocate(loaded, SchoolData(frame, tuple(pupils)), prior)
+    except WsfError:
+        assume(False)
+
+
 def solvable(formula: dict, schools: list[dict]) -> bool:
     return "pot" not in formula or sum(s.get(c, 0) for s in schools for c in s if c.startswith("grade_")) > 0
 
@@ -83,11 +102,8 @@ def test_every_school_once_and_totals_reconcile(district) -> None:
     formula, schools, priors = district
     try:
         result = run(formula, schools, priors)
-    except Exception as error:  # a pot the fixed parts exceed is a user error, not a failure
-        from wsf.errors import WsfError
-
-        assert isinstance(error, WsfError), error
-        return
+    except WsfError:  # a pot the fixed parts exceed is a user error, not a failure; anything else fails
+        assume(False)
     cents = result.cents
     assert sorted(cents["school_id"]) == sorted(s["school_id"] for s in schools)
     keys = result.component_keys
@@ -102,12 +118,11 @@ def test_every_school_once_and_totals_reconcile(district) -> None:
 @given(districts(), st.integers(0, 2**32 - 1))
 def test_shuffling_rows_changes_nothing(district, seed) -> None:
     formula, schools, priors = district
-    if not solvable(formula, schools):
-        return
+    assume(solvable(formula, schools))
     try:
         first = run(formula, schools, priors)
-    except Exception:
-        return
+    except WsfError:
+        assume(False)
     assert first.cents.equals(run(formula, schools, priors, shuffle_seed=seed).cents)
 
 
@@ -160,6 +175,35 @@ def test_roster_gives_the_same_allocation_as_school_counts(district, rng) -> Non
         from_table = read_schools(write_csv(Path(tmp) / "schools.csv", schools), model)
     try:
         expected = allocate(loaded, from_table)
-    except Exception:
-        return
+    except WsfError:
+        assume(False)
     assert allocate(loaded, from_roster).cents.equals(expected.cents)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(districts(pot=True, transition=True))
+def test_with_a_pot_the_transition_moves_money_and_adds_none(district) -> None:
+    """Components sum to totals and totals to the pot, to the cent; where the gain cap is solved,
+    the transition column sums to exactly zero (it once summed to -$0.01 in 42 of 77 districts),
+    the cap is the gain of the schools it holds back, and without a lifted school there is none."""
+    formula, schools, priors = district
+    assume(any(s[c] for s in schools for c in s if c.startswith("grade_")))
+    result = run_in_memory(formula, schools, priors)
+    cents = result.cents
+    assert (cents.select(pl.sum_horizontal(result.component_keys)).to_series() == cents["total"]).all()
+    assert cents["total"].sum() == formula["pot"]["amount"] * 100
+    pieces = result.pieces.select(pl.sum_horizontal("phase_in", "hold_harmless", "gain_cap")).to_series()
+    assert (pieces == cents["transition"]).all()
+    if "max_gain" in formula["transition"]:
+        return
+    assert cents["transition"].sum() == 0
+    amounts = result.amounts.join(result.inputs.select("school_id", "_prior"), on="school_id")
+    old = amounts.filter(pl.col("_prior") > 0)
+    lifted = old.filter(pl.col("_formula_total") < (1 - formula["transition"]["max_loss"]) * pl.col("_prior"))
+    if lifted.height == 0:
+        assert result.gain_cap is None
+        assert (cents["transition"] == 0).all()
+    else:
+        assert result.gain_cap is not None and result.gain_cap >= -1
+        gains = old.select(pl.col("_final_total") / pl.col("_prior") - 1).to_series()
+        assert gains.max() == pytest.approx(result.gain_cap, rel=1e-9, abs=1e-9)

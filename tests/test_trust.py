@@ -46,3 +46,59 @@ def test_board_packet_and_equity_summary_give_the_same_dollars_per_ten_points_of
     write_report(example_equity, tmp_path / "equity")
     summary = (tmp_path / "equity" / "summary.html").read_text()
     assert f"spends {expected[0]} more per pupil today" in summary and f"it would get {expected[1]} more" in summary
+
+
+@pytest.fixture
+def loose_floor(tmp_path: Path) -> Path:
+    """The example district with a 90% loss floor: no school falls below it, so no gain need be capped."""
+    text = EXAMPLE_FORMULA.read_text().replace("max_loss = 0.05", "max_loss = 0.9")
+    assert "max_loss = 0.9" in text
+    path = tmp_path / "loose.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_gain_cap_that_binds_no_school_is_reported_as_none(run, loose_floor: Path, tmp_path: Path):
+    """It printed "gain cap +160.71%" (or the largest gain) although no school was capped."""
+    args = [loose_floor, "--schools", EXAMPLE / "schools.csv", "--prior", EXAMPLE / "prior.csv"]
+    out = tmp_path / "a.csv"
+    result = run("allocate", *args, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "gain cap   no gain cap: the loss floor lifts no school" in result.output
+    assert "%" not in result.output.split("gain cap", 1)[1].splitlines()[0]
+    meta = json.loads(out.with_name("a.csv.meta.json").read_text())
+    assert meta["gain_cap"] is None and meta["schools_capped"] == 0 and meta["schools_held_harmless"] == 0
+    explained = run("explain", *args, "--school", "EX104").output
+    assert "no gain cap: the loss floor lifts no school" in explained and "gain cap +" not in explained
+    table = pl.read_csv(out)
+    assert (table["transition"] == 0).all()
+
+    allocation = allocate_files(loose_floor, EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    write_packets(allocation, tmp_path / "p", langs=["en"], kinds=["district"], formats=["html"])
+    assert "No gain is capped" in (tmp_path / "p" / "en" / "district.district.html").read_text()
+
+
+def test_a_solved_gain_cap_is_the_gain_of_the_schools_it_holds_back():
+    allocation = allocate_files(EXAMPLE_FORMULA, EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    amounts = allocation.amounts.join(allocation.inputs.select("school_id", "_prior"), on="school_id")
+    gains = amounts.select(pl.col("_final_total") / pl.col("_prior") - 1)["_final_total"]
+    formula_gains = amounts.select(pl.col("_formula_total") / pl.col("_prior") - 1)["_formula_total"]
+    assert allocation.gain_cap == pytest.approx(gains.max(), rel=1e-12)
+    assert allocation.gain_cap < formula_gains.max()  # it binds: some school would gain more at full formula
+    assert allocation.summary()["schools_capped"] == int((formula_gains > allocation.gain_cap + 1e-9).sum()) > 0
+
+
+def test_per_pupil_with_fractional_attendance_is_rounded_half_up_exactly(run, tmp_path: Path):
+    """$5,000,027.76 over 300.16 ADA is exactly $16,657.875: it was written 16,657.87 (a float quotient)."""
+    formula = tmp_path / "ada.toml"
+    formula.write_text(
+        '[formula]\nid = "ada"\nunit = "ada"\nsource = "test"\n\n[base]\nall = 16657.875\n'
+    )
+    schools = write_csv(tmp_path / "schools.csv", [{"school_id": "A", "name": "A", "enrollment": "300.16"}])
+    out = tmp_path / "a.csv"
+    result = run("allocate", formula, "--schools", schools, "-o", out)
+    assert result.exit_code == 0, result.output
+    row = pl.read_csv(out, schema_overrides={"total": pl.String, "per_pupil": pl.String}).row(0, named=True)
+    assert row["total"] == "5000027.76"
+    assert Decimal("5000027.76") / Decimal("300.16") == Decimal("16657.875")
+    assert row["per_pupil"] == "16657.88"

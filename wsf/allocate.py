@@ -18,11 +18,13 @@ from wsf.errors import WsfError
 from wsf.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
 from wsf.formula import Formula, LoadedFormula
 from wsf.inputs import SchoolData
-from wsf.solve import Rules, fold, round_totals, row_sums, solve, split
+from wsf.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
 from wsf.tables import Table
 
 TRANSITION = "transition"
 LINES = ("_phase_in", "_hold_harmless", "_gain_cap")  # the transition, taken apart
+MICRO = 1_000_000  # fractional pupils (ADA) are exact to a millionth
+MAX_CENTS = 10**14  # $1 trillion: a district total beyond it is a typo, and beyond ~$90 trillion floats lose cents
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Allocation:
     inputs: pl.DataFrame  # per school, sorted by school_id: the data (and `_prior`, `_prior_enrollment`)
     amounts: pl.DataFrame  # per school, unrounded: component dollars, `_formula_total`, `_final_total`, LINES
     cents: pl.DataFrame  # the allocation table with money as integer cents: the arithmetic truth
+    pieces: pl.DataFrame  # per school, cents: the transition taken apart (LINES, without "_"), summing to its line
     scale: float
     gain_cap: float | None
     sources: tuple[Table, ...]
@@ -60,10 +63,45 @@ class Allocation:
             "per_pupil_min": per_pupil.min(),
             "per_pupil_median": None if per_pupil.is_empty() else int(per_pupil.median() + 0.5),  # to the cent, half up
             "per_pupil_max": per_pupil.max(),
-            **{f"{line.strip('_')}_total": float(row_sums(self.amounts[line].to_numpy())) for line in LINES},
-            "schools_held_harmless": int((self.amounts["_hold_harmless"] > 0.005).sum()) if "_hold_harmless" in self.amounts.columns else 0,
-            "schools_capped": int((self.amounts["_gain_cap"] < -0.005).sum()) if "_gain_cap" in self.amounts.columns else 0,
+            **{f"{line.strip('_')}_total": float(row_sums(self.amounts[line].to_numpy())) for line in LINES},  # exact, as a sweep reports it
+            **{f"{line.strip('_')}_cents": int(self.pieces[line.strip("_")].sum()) for line in LINES},  # the schools' rounded lines
+            "schools_phased_in": int((self.pieces["phase_in"] != 0).sum()),
+            "schools_held_harmless": int((self.pieces["hold_harmless"] > 0).sum()),
+            "schools_capped": int((self.pieces["gain_cap"] < 0).sum()),
         }
+
+
+def per_pupil(cents: str, enrollment: str = "enrollment") -> pl.Expr:
+    """Cents per pupil, rounded half up in exact integer arithmetic (null without pupils).
+
+    Fractional enrollment (ADA) is taken to a millionth of a pupil, so 500,002,776 cents over
+    300.16 ADA is exactly 1,665,787.5 and rounds up, where a float division gives 1,665,787.4999.
+    """
+    pupils = (pl.col(enrollment).cast(pl.Float64) * MICRO).round(0).cast(pl.Int128)
+    amount = pl.col(cents).cast(pl.Int128) * MICRO
+    return pl.when(pupils > 0).then(((2 * amount + pupils) // (2 * pupils)).cast(pl.Int64)).otherwise(None)
+
+
+def round_allocation(model: Formula, parts: np.ndarray, formula_total: np.ndarray, final: np.ndarray, unit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whole units per school: the totals, and the components (the formula's, then the transition).
+
+    Totals are rounded half up, or with a pot by largest remainder so they sum to it. The
+    transition is rounded as an allocation of its own: without a pot, the rounded total minus
+    the rounded formula amount; with one, by largest remainder to its exact sum, so where the
+    transition only moves money between schools its column sums to exactly zero, and a school
+    it does not touch gets no cent of it. The formula's components are split to what remains.
+    """
+    to_units = 100 / unit
+    pot_units = None if model.pot is None else np.array([round(model.pot.amount * 100) // unit])
+    totals = round_totals(final[None, :] * to_units, pot_units)[0]
+    if model.transition is None:
+        moved = np.zeros(len(totals), dtype=np.int64)
+    elif pot_units is None:
+        moved = totals - round_totals(formula_total[None, :] * to_units, None)[0]
+    else:
+        exact = (final - formula_total)[None, :] * to_units
+        moved = round_totals(exact, half_up(np.round(row_sums(exact), 6)).astype(np.int64))[0]
+    return totals, np.column_stack([split(parts * to_units, totals - moved), moved])
 
 
 def dollars(column: str) -> pl.Expr:
@@ -103,27 +141,40 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
     )
     keys = ["base", *model.weights, *model.foundations, TRANSITION]
     unit = model.rounding.unit_cents
+    _check_magnitude(formula, inputs, final, formula_total)
     if model.rounding.per_span:
         parts = _round_per_span(model, schools.pupil_columns, inputs, amounts, keys, scale, unit)
         totals = parts.sum(axis=1)
     else:
-        pot_units = None if model.pot is None else np.array([round(model.pot.amount * 100) // unit])
-        totals = round_totals(final[None, :] * (100 / unit), pot_units)[0]
-        parts = split(amounts.select(keys).to_numpy() * (100 / unit), totals)
+        totals, parts = round_allocation(model, amounts.select(keys[:-1]).to_numpy(), formula_total, final, unit)
     enrollment = inputs["enrollment"]
     cents = inputs.select("school_id", "name").with_columns(
         (enrollment.cast(pl.Int64) if (enrollment == enrollment.round()).all() else enrollment).alias("enrollment"),
         *[pl.Series(k, parts[:, i] * unit) for i, k in enumerate(keys)],
         pl.Series("total", totals * unit),
-    ).with_columns(
-        pl.when(pl.col("enrollment") > 0)
-        .then((pl.col("total") / pl.col("enrollment") + 0.5).floor().cast(pl.Int64))
-        .otherwise(None)
-        .alias("per_pupil")
+    ).with_columns(per_pupil("total").alias("per_pupil"))
+    pieces = inputs.select("school_id").with_columns(
+        pl.Series(line.strip("_"), column * unit)
+        for line, column in zip(LINES, split(amounts.select(LINES).to_numpy() * (100 / unit), parts[:, -1]).T)
     )
-    cap = None if solution.gain_cap is None else float(solution.gain_cap[0])
+    cap = None if solution.gain_cap is None or np.isnan(solution.gain_cap[0]) else float(solution.gain_cap[0])
     sources = (*schools.sources, *([prior_source] if prior_source else []))
-    return Allocation(formula, inputs, amounts, cents, scale, cap, sources)
+    return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources)
+
+
+def _check_magnitude(formula: LoadedFormula, inputs: pl.DataFrame, *amounts: np.ndarray) -> None:
+    """Refuse amounts no district has: beyond $1 trillion, floats stop being exact to the cent."""
+    for values in amounts:
+        cents = np.abs(values) * 100
+        if np.isfinite(cents).all() and cents.max(initial=0) <= MAX_CENTS and row_sums(cents[None, :])[0] <= MAX_CENTS:
+            continue
+        worst = int(np.argmax(np.where(np.isfinite(cents), cents, np.inf)))
+        raise WsfError(
+            f"school {inputs['school_id'][worst]} would receive ${values[worst]:,.2f} and the district more than "
+            f"${MAX_CENTS / 100:,.0f}, the most wsf computes exactly to the cent",
+            file=formula.path,
+            fix="check the rates (dollars, not cents) and the enrollment columns (pupils, not dollars)",
+        )
 
 
 def _check_prior(formula: LoadedFormula, prior: pl.DataFrame | None) -> None:

@@ -48,7 +48,9 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
         "pupils": summary["pupils"],
         "total": f"{summary['total_cents'] / 100:.2f}",
         "scale": summary["scale"],
-        "gain_cap": summary["gain_cap"],
+        "gain_cap": summary["gain_cap"],  # null: no cap, or (solved) none needed because the floor lifts no school
+        "schools_held_harmless": summary["schools_held_harmless"],
+        "schools_capped": summary["schools_capped"],
     }
 
 

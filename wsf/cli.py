@@ -17,7 +17,7 @@ from wsf import __version__, scenarios
 from wsf.allocate import dollars
 from wsf.api import allocate_files, load_schools, provenance
 from wsf.errors import WsfError
-from wsf.explain import explain, money, render_text
+from wsf.explain import explain, money, render_summary, render_text
 from wsf.formula import load_formula
 from wsf.inputs import read_amounts
 from wsf.outputs import write_table
@@ -94,26 +94,7 @@ def allocate(formula: Path, schools: Path | None, students: Path | None, mapping
     """
     result = allocate_files(formula, schools, students, prior, mapping)
     written = write_table(result.table, output, provenance(result))
-    summary = result.summary()
-    info = result.formula.model.formula
-    click.echo(f"{info.title or info.id}")
-    click.echo(f"  schools    {summary['schools']:,}")
-    click.echo(f"  {'ADA' if result.formula.model.formula.unit == 'ada' else 'pupils':<10} {summary['pupils']:,.0f}")
-    click.echo(f"  total      {money(summary['total_cents'] / 100)}")
-    click.echo(f"  scale      {summary['scale']:.6f}" + ("  (base solved to the pot)" if result.formula.model.pot else ""))
-    if summary["gain_cap"] is not None:
-        click.echo(f"  gain cap   {summary['gain_cap']:+.2%}")
-    if result.formula.model.transition is not None:
-        click.echo(
-            f"  transition hold harmless {money(summary['hold_harmless_total'])} to {summary['schools_held_harmless']} schools; "
-            f"gain cap {money(summary['gain_cap_total'])} from {summary['schools_capped']} schools"
-        )
-    if summary["per_pupil_min"] is not None:
-        click.echo(
-            "  per pupil  min {}  median {}  max {}".format(
-                *(money(summary[k] / 100) for k in ("per_pupil_min", "per_pupil_median", "per_pupil_max"))
-            )
-        )
+    click.echo(render_summary(result))
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from wsf import measures
-from wsf.allocate import TRANSITION, Allocation
+from wsf.allocate import TRANSITION, Allocation, per_pupil
 from wsf.errors import WsfError
 from wsf.spending import Spending
 
@@ -176,7 +176,7 @@ def per_school(allocation: Allocation, spending: Spending, poverty: str, needs: 
     formula = formula.with_columns(pl.lit(True).alias("_in_data"))
     current = spending.frame.with_columns(pl.lit(True).alias("_in_spending"))
     joined = formula.join(current, on="school_id", how="full", coalesce=True, validate="1:1")
-    per_pupil = {s: _per_pupil(s) for s in SERIES}
+    per_pupil_of = {s: per_pupil(s) for s in SERIES}
     return (
         joined.with_columns(
             pl.when(pl.col("_in_spending").is_null())
@@ -187,7 +187,7 @@ def per_school(allocation: Allocation, spending: Spending, poverty: str, needs: 
             .alias("missing"),
             pl.when(pl.col("enrollment") > 0).then(pl.col(poverty) / pl.col("enrollment")).otherwise(None).alias("poverty_share"),
             (pl.col("formula") - pl.col("current")).alias("gap"),
-            *[e.alias(f"{s}_per_pupil") for s, e in per_pupil.items()],
+            *[e.alias(f"{s}_per_pupil") for s, e in per_pupil_of.items()],
             pl.when(pl.col("formula") > 0)
             .then((100 * pl.col("current") / pl.col("formula")).round(2))
             .otherwise(None)
@@ -224,15 +224,6 @@ def per_school(allocation: Allocation, spending: Spending, poverty: str, needs: 
     )
 
 
-def _per_pupil(column: str) -> pl.Expr:
-    """Integer cents per pupil, rounded half up (as the allocation's per_pupil); none without pupils."""
-    return (
-        pl.when(pl.col("enrollment") > 0)
-        .then((pl.col(column) / pl.col("enrollment") + 0.5).floor().cast(pl.Int64))
-        .otherwise(None)
-    )
-
-
 def poverty_bands(analysed: pl.DataFrame, bands: int) -> pl.DataFrame:
     """Equal numbers of schools per band by poverty share (tied schools share a band)."""
     n = analysed.height
@@ -248,8 +239,8 @@ def poverty_bands(analysed: pl.DataFrame, bands: int) -> pl.DataFrame:
             pl.col("formula").sum().alias("_formula"),
         )
         .with_columns(
-            ((pl.col("_current") / pl.col("pupils") + 0.5).floor().cast(pl.Int64)).alias("current_per_pupil"),
-            ((pl.col("_formula") / pl.col("pupils") + 0.5).floor().cast(pl.Int64)).alias("formula_per_pupil"),
+            per_pupil("_current", "pupils").alias("current_per_pupil"),
+            per_pupil("_formula", "pupils").alias("formula_per_pupil"),
             pl.col("poverty_from", "poverty_to").round(4),
         )
         .with_columns((pl.col("formula_per_pupil") - pl.col("current_per_pupil")).alias("difference_per_pupil"))

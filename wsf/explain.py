@@ -32,11 +32,12 @@ class Line:
 
 @dataclass(frozen=True)
 class Rows:
-    """An allocation's tables as rows by school_id: `inputs`, `amounts` (unrounded) and `cents`."""
+    """An allocation's tables as rows by school_id: `inputs`, `amounts` (unrounded), `cents` and `pieces`."""
 
     inputs: dict[str, dict]
     amounts: dict[str, dict]
     cents: dict[str, dict]
+    pieces: dict[str, dict]
 
 
 def by_school(allocation: Allocation, school_ids: list[str] | None = None) -> Rows:
@@ -47,7 +48,7 @@ def by_school(allocation: Allocation, school_ids: list[str] | None = None) -> Ro
             frame = frame.filter(pl.col("school_id").is_in(school_ids))
         return {row["school_id"]: row for row in frame.iter_rows(named=True)}
 
-    return Rows(rows(allocation.inputs), rows(allocation.amounts), rows(allocation.cents))
+    return Rows(rows(allocation.inputs), rows(allocation.amounts), rows(allocation.cents), rows(allocation.pieces))
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def explain(allocation: Allocation, school_id: str, rows: Rows | None = None) ->
         else:
             line = _subsidy_line(key, foundation, cents[key], enrollment, amounts["base"], condition, model.source_of(foundation))
         lines.append(replace(line, labels=foundation.labels))
-    lines.append(_transition_line(allocation, row.get("_prior"), amounts, cents[TRANSITION]))
+    lines.append(_transition_line(allocation, row.get("_prior"), amounts, cents[TRANSITION], rows.pieces[school_id]))
     if sum(line.amount_cents for line in lines) != cents["total"]:
         raise AssertionError(f"explain lines do not sum to the total of {school_id}")
     return Explanation(school_id, row["name"], enrollment, tuple(lines), cents["total"], cents["per_pupil"])
@@ -180,27 +181,84 @@ def _base_detail(allocation: Allocation, row: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _transition_line(allocation: Allocation, prior: float | None, amounts: dict, amount: int) -> Line:
-    """The transition, taken apart: phase-in (gap closure), hold harmless (floor), gain cap."""
+def _transition_line(allocation: Allocation, prior: float | None, amounts: dict, amount: int, pieces: dict) -> Line:
+    """The transition, taken apart: phase-in (gap closure), hold harmless (floor), gain cap; the
+    pieces are the engine's, in cents that sum to the line."""
     rules = allocation.formula.model.transition
     if rules is None:
         return Line(TRANSITION, "Transition from last year", amount, how="no transition in this formula")
     formula_amount = money(amounts["_formula_total"])
     if not prior:
         return Line(TRANSITION, "Transition from last year", amount, how=f"new school (no prior allocation): funded at formula, {formula_amount}")
+    basis = " per pupil" if rules.basis == "per_pupil" else ""
     parts = [f"prior {money(prior)}; formula {formula_amount}"]
     if rules.gap_closure is not None:
-        parts.append(f"phase-in closes {rules.gap_closure:.0%} of the gap: {money(amounts['_phase_in'])}")
+        parts.append(f"phase-in closes {rules.gap_closure:.0%} of the gap")
     if rules.max_loss is not None:
-        parts.append(f"floor: lose at most {rules.max_loss:.1%}" + (" per pupil" if rules.basis == "per_pupil" else ""))
+        parts.append(f"floor: lose at most {rules.max_loss:.1%}{basis}")
+    parts.append(cap_text(allocation))
+    detail = [f"phase-in: {money(pieces['phase_in'] / 100)}"] if rules.gap_closure is not None else []
+    if rules.max_loss is not None:
+        detail.append(f"hold harmless (the floor lifts this school): {money(pieces['hold_harmless'] / 100)}")
     if allocation.gain_cap is not None:
-        parts.append(f"gain cap +{allocation.gain_cap:.2%}" + (" per pupil" if rules.basis == "per_pupil" else ""))
-    detail = (
-        f"hold harmless (the floor lifts this school): {money(amounts['_hold_harmless'])}",
-        f"gain cap (what the cap holds back): {money(amounts['_gain_cap'])}",
-    )
+        detail.append(f"gain cap (what the cap holds back): {money(pieces['gain_cap'] / 100)}")
     source = allocation.formula.model.formula.source or ""
-    return Line(TRANSITION, "Transition from last year (phase-in, loss floor and gain cap)", amount, how="; ".join(parts), source=source, detail=detail)
+    return Line(TRANSITION, "Transition from last year (phase-in, loss floor and gain cap)", amount, how="; ".join(parts), source=source, detail=tuple(detail))
+
+
+def cap_text(allocation: Allocation) -> str:
+    """The gain cap in force, or why there is none, in a few words."""
+    rules = allocation.formula.model.transition
+    basis = " per pupil" if rules is not None and rules.basis == "per_pupil" else ""
+    if allocation.gain_cap is None:
+        return "no gain cap: the loss floor lifts no school" if rules is not None and rules.max_gain is None and allocation.formula.model.pot else "no gain cap"
+    binds = "" if allocation.summary()["schools_capped"] else " (binds no school)"
+    solved = ", solved so capped gains pay for the floor" if rules is not None and rules.max_gain is None else ""
+    return f"gain cap {allocation.gain_cap:+.2%}{basis}{solved}{binds}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def transition_facts(allocation: Allocation) -> list[tuple[str, str]]:
+    """The transition district-wide, as (heading, sentence) pairs for the run's summary."""
+    rules = allocation.formula.model.transition
+    if rules is None:
+        return []
+    s = allocation.summary()
+    basis = " per pupil" if rules.basis == "per_pupil" else ""
+    facts = []
+    if rules.gap_closure is not None:
+        facts.append(("phase-in", f"{plural(s['schools_phased_in'], 'school')} closes {rules.gap_closure:.0%} of the gap to formula: {money(s['phase_in_cents'] / 100)}"))
+    if rules.max_loss is not None:
+        held = s["schools_held_harmless"]
+        facts.append(("loss floor", f"{plural(held, 'school')} held to a loss of {rules.max_loss:.1%}{basis}: {money(s['hold_harmless_cents'] / 100)}"
+                      if held else f"no school loses more than {rules.max_loss:.1%}{basis}, so the floor lifts none"))
+    if allocation.gain_cap is not None or (rules.max_gain is None and allocation.formula.model.pot):
+        capped = s["schools_capped"]
+        text = cap_text(allocation)
+        facts.append(("gain cap", text.removeprefix("gain cap ") + (f": {plural(capped, 'school')} held back {money(s['gain_cap_cents'] / 100)}" if capped else "")))
+    return facts
+
+
+def render_summary(allocation: Allocation) -> str:
+    """What `wsf allocate` prints: the district's totals, the pot and the transition."""
+    model = allocation.formula.model
+    s = allocation.summary()
+    lines = [
+        model.formula.title or model.formula.id,
+        f"  {'schools':<11}{s['schools']:,}",
+        f"  {'ADA' if model.formula.unit == 'ada' else 'pupils':<11}{number(s['pupils'])}",
+        f"  {'total':<11}{money(s['total_cents'] / 100)}",
+    ]
+    if model.pot:
+        lines.append(f"  {'scale':<11}{s['scale']:.6f} on the base and the weights on it, solved to the pot of {money(model.pot.amount)}")
+    lines += [f"  {head:<11}{text}" for head, text in transition_facts(allocation)]
+    if s["per_pupil_min"] is not None:
+        low, middle, high = (money(s[k] / 100) for k in ("per_pupil_min", "per_pupil_median", "per_pupil_max"))
+        lines.append(f"  {'per pupil':<11}min {low}  median {middle}  max {high}")
+    return "\n".join(lines)
 
 
 def render_text(explanation: Explanation, allocation: Allocation) -> str:

@@ -23,7 +23,7 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from wsf import __version__
-from wsf.allocate import TRANSITION, Allocation
+from wsf.allocate import TRANSITION, Allocation, per_pupil
 from wsf.equity import Equity
 from wsf.explain import Line, Rows, by_school
 from wsf.formula import Formula
@@ -36,7 +36,7 @@ POVERTY = "frl"  # the count whose share of enrollment finds similar schools
 SIMILAR = 5  # similar schools compared with
 PER_CAPITA = "per_capita"
 CREATED = FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ")  # fixed (W3C date), so reruns give identical PDFs
-PIECES = (("_phase_in", "phase"), ("_hold_harmless", "floor"), ("_gain_cap", "cap"))  # the transition line, taken apart by the engine
+PIECES = (("phase_in", "phase"), ("hold_harmless", "floor"), ("gain_cap", "cap"))  # the transition line in cents, taken apart by the engine
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,7 @@ def prepare(
             "prior"
         ),
     )
-    pieces = allocation.amounts.select(
-        "school_id", *[pl.col(c) if c in allocation.amounts.columns else pl.lit(0.0).alias(c) for c, _ in PIECES]
-    )
+    pieces = allocation.pieces.select("school_id", *[c for c, _ in PIECES])
     table = allocation.cents.select("school_id", "name", "enrollment", "total", TRANSITION, "per_pupil").join(
         data, on="school_id", how="left"
     )
@@ -105,11 +103,7 @@ def prepare(
         if spending is not None
         else pl.DataFrame(schema={"school_id": pl.String, "current": pl.Int64})
     )
-    table = table.join(current, on="school_id", how="left").with_columns(
-        pl.when(pl.col("enrollment") > 0)
-        .then((pl.col("current") / pl.col("enrollment") + 0.5).floor().cast(pl.Int64))
-        .alias("current_per_pupil")
-    )
+    table = table.join(current, on="school_id", how="left").with_columns(per_pupil("current").alias("current_per_pupil"))
     return Run(allocation, spending, equity, poverty if has_poverty else None, table.sort("school_id"))
 
 
@@ -430,9 +424,8 @@ def transition(lang: Language, run: Run, school: dict) -> Transition:
             )
         if cap is not None:
             rows.append(Row((lang.plain(t + "cap_row", share=lang.percent(cap, 2)), lang.money((1 + cap) * prior))))
-    pieces = [(case, school[column]) for column, case in PIECES if round(school[column] * 100) != 0]
-    for case, dollars in pieces:
-        cents = amount if len(pieces) == 1 else round(dollars * 100)  # one piece is the whole line, to the cent
+    pieces = [(case, school[column]) for column, case in PIECES if school[column] != 0]  # they sum to the line
+    for case, cents in pieces:
         rows.append(Row((lang.sentence(f"{t}{case}_piece_row"), lang.signed_money(cents))))
     rows += [
         Row((lang.sentence(t + "transition_row"), lang.signed_money(amount))),

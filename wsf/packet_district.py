@@ -140,7 +140,7 @@ def _transition(run: Run, lang: Language) -> tuple[Markup, ...]:
     table = run.table
     out = []
     basis = lang.sentence("principal.per_pupil_basis") if rules.basis == "per_pupil" else ""
-    phased = table.filter(pl.col("_phase_in").round(2) != 0)
+    phased = table.filter(pl.col("phase_in") != 0)
     if rules.gap_closure is not None:
         out.append(
             lang.say(
@@ -149,30 +149,32 @@ def _transition(run: Run, lang: Language) -> tuple[Markup, ...]:
                 closure=lang.percent(rules.gap_closure, 0),
             )
         )
-    floor = table.filter(pl.col("_hold_harmless").round(2) > 0)
-    if rules.max_loss is not None:
-        cost = bold(lang.dollars(float(floor["_hold_harmless"].sum()), 0))
+    floor = table.filter(pl.col("hold_harmless") > 0)
+    if rules.max_loss is not None and floor.height == 0:
+        out.append(lang.say(t + "transition_floor_none", max_loss=lang.percent(rules.max_loss, 1), basis=basis))
+    elif rules.max_loss is not None:
         out.append(
             lang.say(
                 lang.counted(t + "transition_floor", floor.height),
                 count=bold(lang.number(floor.height)),
                 max_loss=lang.percent(rules.max_loss, 1),
                 basis=basis,
-                cost=cost,
+                cost=bold(lang.money(int(floor["hold_harmless"].sum()), 0)),
             )
         )
-    capped = table.filter(pl.col("_gain_cap").round(2) < 0)
+    capped = table.filter(pl.col("gain_cap") < 0)
     if run.allocation.gain_cap is not None:
-        freed = bold(lang.dollars(-float(capped["_gain_cap"].sum()), 0))
         out.append(
             lang.say(
                 lang.counted(t + "transition_cap", capped.height),
                 count=bold(lang.number(capped.height)),
                 cap=lang.percent(run.allocation.gain_cap, 2),
                 basis=basis,
-                cost=freed,
+                cost=bold(lang.money(-int(capped["gain_cap"].sum()), 0)),
             )
         )
+    elif rules.max_gain is None and run.allocation.formula.model.pot is not None:
+        out.append(lang.say(t + "transition_cap_none"))
     new = table.filter(pl.col("prior").is_null() | (pl.col("prior") == 0))
     if new.height:
         out.append(lang.say(lang.counted(t + "transition_new", new.height), count=bold(lang.number(new.height))))

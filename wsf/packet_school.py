@@ -14,6 +14,7 @@ from wsf.explain import Explanation, explain
 from wsf.i18n import Language, bold
 from wsf.packet_charts import NEGATIVE, Bars, Stack, bars, stack
 from wsf.packet_context import (
+    PIECES,
     Document,
     Figure,
     Row,
@@ -322,11 +323,7 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
             continue
         label = line_label(lang, line)
         if line.key == TRANSITION:
-            rules = model.transition
-            if line.amount_cents > 0 and rules is not None:
-                text = lang.say(t + "line_transition_up", max_loss=lang.percent(rules.max_loss, 0))
-            else:
-                text = lang.say(t + "line_transition_down", cap=lang.percent(allocation.gain_cap or 0.0, 1))
+            text = _council_transition(lang, run, row)
         elif line.key == "base" and line.count is not None and line.rate is not None:
             text = lang.say(t + "line_base", count=lang.number(line.count), rate=lang.dollars(line.rate, 0))
         elif line.key in model.foundations:
@@ -352,6 +349,17 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
         compare=_compare(run, lang, row),
         questions=tuple(lang.sentence(f"{t}q{i}") for i in range(1, 5)),
     )
+
+
+def _council_transition(lang: Language, run: Run, row: dict) -> Markup:
+    """The transition line in a sentence, by its largest piece: the floor, the cap or the phase-in."""
+    rules = run.allocation.formula.model.transition
+    case = max(PIECES, key=lambda piece: abs(row[piece[0]]))[1]
+    if case == "floor":
+        return lang.say("council.line_transition_up", max_loss=lang.percent(rules.max_loss, 0))
+    if case == "cap":
+        return lang.say("council.line_transition_down", cap=lang.percent(run.allocation.gain_cap, 1))
+    return lang.say("council.line_transition_phase", closure=lang.percent(rules.gap_closure, 0))
 
 
 def _compare(run: Run, lang: Language, row: dict) -> tuple[Markup, ...]:

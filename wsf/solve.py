@@ -48,7 +48,7 @@ class Rules:
 @dataclass(frozen=True)
 class Solution:
     scale: np.ndarray  # (points,)
-    gain_cap: np.ndarray | None  # (points,): solved, or the formula's max_gain
+    gain_cap: np.ndarray | None  # (points,): solved (NaN where the floor lifts no school, so none is needed), or the formula's max_gain
     formula: np.ndarray  # (points, schools): formula amounts at the solved scale
     target: np.ndarray  # after gap closure (the formula amount where there is none)
     final: np.ndarray  # after the loss floor and gain cap
@@ -71,7 +71,9 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
             amount += fixed
         return Solution(scale, None, amount, amount, amount)
     assert prior is not None and reference is not None
-    old = np.nan_to_num(prior, nan=0.0) > 0
+    # a school with no prior, or nothing this year to measure bounds against (no pupils under a
+    # per-pupil basis), is funded at formula
+    old = (np.nan_to_num(prior, nan=0.0) > 0) & (reference > 0)
     prior = np.where(old, prior, 0.0)
     floor = np.where(old, (1 - rules.max_loss[:, None]) * reference, -np.inf) if rules.max_loss is not None else np.full(variable.shape, -np.inf)
 
@@ -98,10 +100,14 @@ def solve(path: Path, variable: np.ndarray, fixed: np.ndarray, rules: Rules, pri
             if (row_sums(np.where(old, floor, amount)) > rules.pot).any():
                 raise WsfError("the loss floor alone costs more than the pot", file=path, key="transition.max_loss",
                                fix="raise max_loss (allow larger losses) or raise pot.amount")
-            ratio = np.where(old, amount / np.where(old, reference, 1.0), 0.0)
-            top = np.maximum(ratio.max(axis=1, initial=0.0), 0.0)
+            gain = np.where(old, amount / np.where(old, reference, 1.0) - 1, -1.0)
+            top = gain.max(axis=1, initial=-1.0)  # a cap at the largest gain holds back nothing
             step = np.empty_like(amount)
             cap = bisect(lambda g: row_sums(held(target, amount, g, out=step), out=step) - rules.pot, np.full_like(scale, -1.0), top)
+            # where the floor lifts no school, no gain is capped: there is no cap (NaN), only the formula
+            lifted = (old & (target < floor)).any(axis=1)
+            final = held(target, amount, np.where(lifted, cap, top))
+            return Solution(scale, np.where(lifted, cap, np.nan), amount, target, final)
         return Solution(scale, cap, amount, target, held(target, amount, cap))
 
     # A pot with the gains fixed (an explicit max_gain or gap closure): re-solve the scale.
@@ -185,7 +191,8 @@ def row_sums(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray:
-    """Whole units per school: half up, or by largest remainder so each point sums to its pot."""
+    """Whole units per school: half up, or by largest remainder so each point sums to its pot (a
+    school with nothing gets no unit before the others)."""
     if pot_units is None:
         return half_up(totals).astype(np.int64)
     totals = np.round(totals, 6)  # float noise below a millionth of a unit is not money
@@ -193,7 +200,7 @@ def round_totals(totals: np.ndarray, pot_units: np.ndarray | None) -> np.ndarray
     short = pot_units - floors.sum(axis=1)
     if ((short < 0) | (short > totals.shape[1])).any():
         raise AssertionError(f"rounding to the pot is off by {short} units")
-    return floors + (_ranks(totals - floors) < short[:, None])
+    return floors + (_ranks(np.where(totals == 0, -1.0, totals - floors)) < short[:, None])
 
 
 def half_up(units: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -208,13 +215,18 @@ def half_up(units: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def split(parts: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Round each school's components (schools x components) so they sum exactly to its total."""
+    """Round each school's parts (schools x parts, of any sign) to whole units that sum exactly to
+    its total: floors, then the units still short go one each to the largest remainders (a total
+    below the floors takes them back from the smallest)."""
     parts = np.round(parts, 6)
     floors = np.floor(parts).astype(np.int64)
     short = totals - floors.sum(axis=1)
-    if parts.size and ((short < 0) | (short > parts.shape[1])).any():
-        raise AssertionError("component rounding cannot reach a school's total")
-    return floors + (_ranks(parts - floors) < short[:, None])
+    width = max(parts.shape[1], 1)
+    if parts.size and (np.abs(short) > 2 * width).any():
+        raise AssertionError("rounding cannot reach a school's total")
+    whole, extra = np.divmod(short, width)
+    remainders = np.where(parts == 0, -1.0, parts - floors)  # a part that is nothing gets no unit before the others
+    return floors + whole[:, None] + (_ranks(remainders) < extra[:, None])
 
 
 def _ranks(remainders: np.ndarray) -> np.ndarray:

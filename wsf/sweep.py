@@ -110,7 +110,8 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
         pl.Series("cv", columns["cv"]),
         pl.Series("gini", columns["gini"]),
     )
-    return out if model.transition is not None or model.pot is not None else out.drop("gain_cap")
+    # a cap exists only with a transition; where none binds (or none is solved) the cell is empty, not NaN
+    return out.with_columns(pl.col("gain_cap").fill_nan(None)) if model.transition is not None else out.drop("gain_cap")
 
 
 def cores() -> int:

@@ -286,6 +286,10 @@ def _rate_rows(allocation: Allocation) -> list[dict[str, Any]]:
                     "solved by wsf",
                 )
             )
+        elif model.pot is not None and rules.gap_closure is None:
+            rows.append(
+                _row(TRANSITION, f"Gain cap{basis}: none needed, the loss floor lifts no school", "solved", None, "", None, "", "solved by wsf")
+            )
         if rules.gap_closure is not None:
             rows.append(
                 _row(
