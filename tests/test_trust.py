@@ -102,3 +102,20 @@ def test_per_pupil_with_fractional_attendance_is_rounded_half_up_exactly(run, tm
     assert row["total"] == "5000027.76"
     assert Decimal("5000027.76") / Decimal("300.16") == Decimal("16657.875")
     assert row["per_pupil"] == "16657.88"
+
+
+def test_equity_reads_a_formula_that_mixes_count_and_share_weights(run, tmp_path: Path):
+    """`wsf equity` crashed with a TypeError (sorting a None count) on such a formula."""
+    formula = tmp_path / "mixed.toml"
+    formula.write_text(
+        '[formula]\nid = "mixed"\nsource = "test"\n\n[base]\nall = 5000\n\n'
+        '[weights.poverty]\nlabel = "Poverty"\ncount = "frl"\nweight = 0.2\n\n'
+        '[weights.concentration]\nlabel = "Concentration"\nshare = "upp"\nweight = 0.5\nabove_share = 0.55\n'
+    )
+    rows = [{"school_id": f"S{i}", "name": f"School {i}", "enrollment": 300 + 40 * i, "frl": 100 + 25 * i, "upp": f"{0.4 + 0.05 * i:.2f}"} for i in range(6)]
+    schools = write_csv(tmp_path / "schools.csv", rows)
+    current = write_csv(tmp_path / "current.csv", [{"school_id": r["school_id"], "current": 1_800_000 + 90_000 * i} for i, r in enumerate(rows)])
+    result = run("equity", formula, "--schools", schools, "--current", current, "-o", tmp_path / "equity")
+    assert result.exit_code == 0, result.output
+    vertical = pl.read_csv(tmp_path / "equity" / "vertical.csv")
+    assert vertical["need"].to_list() == ["frl"] and vertical["formula_weights"].to_list() == ["poverty"]

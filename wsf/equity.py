@@ -141,7 +141,7 @@ def need_columns(allocation: Allocation, poverty: str) -> dict[str, list[str]]:
     """Need shares for vertical equity: poverty, English learners, special education (summed)."""
     inputs = allocation.inputs
     counts = sorted(
-        {w.count for w in allocation.formula.model.weights.values()}
+        {w.count for w in allocation.formula.model.weights.values() if w.count}
         | {c for c in inputs.columns if c == EL or c.startswith(SPED_PREFIX)}
     )
     if poverty not in inputs.columns or poverty in ("school_id", "name", "level", "enrollment") or poverty.startswith("grade_"):
