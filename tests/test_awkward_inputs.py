@@ -22,6 +22,7 @@ SAME_AS_CLEAN = {
     "latin1.csv": "Windows-1252/Latin-1 text (read with a warning)",
     "spaces_around_values.csv": "spaces around ids and numbers",
     "title_row.xlsx": "a workbook with a title row above the header, read through a mapping file",
+    "unfunded_grade_no_pupils.csv": "a grade column the formula does not fund, with no pupils in it",
 }
 
 

@@ -119,3 +119,64 @@ def test_equity_reads_a_formula_that_mixes_count_and_share_weights(run, tmp_path
     assert result.exit_code == 0, result.output
     vertical = pl.read_csv(tmp_path / "equity" / "vertical.csv")
     assert vertical["need"].to_list() == ["frl"] and vertical["formula_weights"].to_list() == ["poverty"]
+
+
+# -- crashes that are clear errors (or, where the input is fine, no error at all) ----------------
+
+BAD_INPUTS = Path(__file__).parent / "bad_inputs"
+
+
+def test_a_parquet_roster_with_float_flags_reads_them_as_true_and_false(run, tmp_path: Path):
+    """1.0/0.0 flags (as many Parquet writers store them) crashed the roster reader."""
+    pupils = pl.read_csv(BAD_INPUTS / "students.csv")
+    flags = pupils.with_columns(pl.col("frl", "el").cast(pl.Float64))
+    flags.write_parquet(tmp_path / "floats.parquet")
+    pupils.write_parquet(tmp_path / "booleans.parquet")
+    results = []
+    for name in ("floats", "booleans"):
+        out = tmp_path / f"{name}.csv"
+        result = run("allocate", BAD_INPUTS / "formula.toml", "--students", tmp_path / f"{name}.parquet",
+                     "--schools", BAD_INPUTS / "schools.csv", "-o", out)
+        assert result.exit_code == 0, result.output
+        results.append(out.read_text())
+    assert results[0] == results[1]
+    flags.with_columns(pl.lit(0.5).alias("frl")).write_parquet(tmp_path / "half.parquet")
+    result = run("allocate", BAD_INPUTS / "formula.toml", "--students", tmp_path / "half.parquet", "-o", tmp_path / "half.csv")
+    assert result.exit_code == 2 and "column frl" in result.stderr and "not true/false" in result.stderr
+
+
+def test_current_spending_of_nan_is_refused_by_row(run, tmp_path: Path):
+    """`current = nan` crashed casting NaN to cents."""
+    current = write_csv(tmp_path / "current.csv", [{"school_id": "A1", "current": "nan"}, {"school_id": "B2", "current": "1"},
+                                                    {"school_id": "C3", "current": "2"}])
+    result = run("equity", BAD_INPUTS / "formula.toml", "--schools", BAD_INPUTS / "schools.csv", "--current", current, "-o", tmp_path / "eq")
+    assert result.exit_code == 2 and "current.csv: column current: 1 row with an absurd value, e.g. row 2 (A1: nan)" in result.stderr
+    assert not (tmp_path / "eq").exists()
+
+
+@pytest.mark.parametrize("vary, expected", [
+    ("weights.poverty.weight=1..2:3:2", "is not KEY=START:STOP:STEPS"),
+    ("weights.poverty.weight=1e:3:2", "is not KEY=START:STOP:STEPS"),
+    ("weights.poverty.weight=0.1:0.2:0", "STEPS must be between 1 and 100,000"),
+])
+def test_a_malformed_vary_is_a_clear_error(run, vary: str, expected: str, example_args):
+    result = run("sweep", *example_args, "--vary", vary)
+    assert result.exit_code == 2 and expected in result.stderr and "--vary: --vary" not in result.stderr
+
+
+def test_the_same_key_varied_twice_is_refused(run, example_args):
+    result = run("sweep", *example_args, "--vary", "weights.poverty.weight=0.1:0.2:2", "--vary", "weights.poverty.weight=0.3:0.4:2")
+    assert result.exit_code == 2 and "weights.poverty.weight is varied twice" in result.stderr
+
+
+def test_a_pot_only_sweep_to_xlsx_has_no_nan_gain_cap(run, tmp_path: Path):
+    """A formula with a pot and no transition swept to .xlsx wrote a NaN gain cap (CSV: `NaN`)."""
+    formula = tmp_path / "pot.toml"
+    formula.write_text(EXAMPLE_FORMULA.read_text().replace("[transition]\nmax_loss = 0.05\n", ""))
+    for suffix in ("xlsx", "csv"):
+        out = tmp_path / f"sweep.{suffix}"
+        result = run("sweep", formula, "--schools", EXAMPLE / "schools.csv", "--vary", "weights.poverty.weight=0.1:0.3:3", "-o", out)
+        assert result.exit_code == 0, result.output
+    table = pl.read_csv(tmp_path / "sweep.csv")
+    assert "gain_cap" not in table.columns and "NaN" not in (tmp_path / "sweep.csv").read_text()
+    assert pl.read_excel(tmp_path / "sweep.xlsx").columns == table.columns

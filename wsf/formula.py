@@ -341,6 +341,9 @@ def load_formula(path: str | Path) -> LoadedFormula:
         ) from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise WsfError("not a formula: arrays or tables nested hundreds deep", file=path,
+                       fix="a formula file nests tables two or three levels deep; see docs/formula-files.md") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) if match else None
@@ -371,7 +374,7 @@ def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text
 def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     loc = [part for part in err["loc"] if part not in ("function-after", "function-before")]
     key = _key_path(loc)
-    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+    kind, ctx, got = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
     fix = None
     if kind == "extra_forbidden":
         problem = f"unknown key {loc[-1]!r}"
@@ -397,6 +400,20 @@ def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     if inner and not key:
         key, problem = inner.group(1), inner.group(2)
     return WsfError(problem, file=path, line=_line_of(text, key), key=key or None, fix=fix)
+
+
+class _Shown:
+    """A value as a message quotes it: its repr, cut short (a pasted column or a nested table is not news)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        text = repr(self.value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 def _key_path(loc: list[Any]) -> str:

@@ -313,6 +313,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise WsfError(f"not valid TOML: {exc}", file=path, fix='each sentence is key = "text" under its [table]') from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WsfError(f"cannot read translation file: {exc}", file=path) from None
+    except RecursionError:
+        raise WsfError("not a translation file: arrays or tables nested hundreds deep", file=path) from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -112,6 +112,8 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     _uncovered_grades(checks, frame, formula)
     _counts_within_enrollment(checks, frame, counts)
     checks.done()
+    # a grade no span funds passed only with no pupils in it: it contributes nothing, and is not a pupil column
+    pupil_columns = [c for c in pupil_columns if not c.startswith("grade_") or c.removeprefix("grade_") in formula.grade_span]
     keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts, *shares]))
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
 

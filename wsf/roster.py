@@ -89,7 +89,7 @@ def _duplicate_ids(frame: pl.LazyFrame, student: pl.Expr) -> int:
 
 
 def _flag(column: str, dtype: pl.DataType) -> pl.Expr:
-    """True/false as stored: a Boolean, 1/0, or text (true/false, yes/no, y/n, 1/0; blank is false)."""
+    """True/false as stored: a Boolean, 1/0 (integers or floats), or text (true/false, yes/no, y/n, 1/0; blank is false)."""
     if dtype == pl.Boolean:
         return pl.col(column).fill_null(False)
     if dtype.is_numeric():
@@ -100,8 +100,8 @@ def _flag(column: str, dtype: pl.DataType) -> pl.Expr:
 def _not_a_flag(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Boolean:
         return pl.lit(False)
-    if dtype.is_numeric():
-        return ~pl.col(column).is_in([0, 1]) & pl.col(column).is_not_null()
+    if dtype.is_numeric():  # 1/0 as integers or as floats (1.0/0.0, as Parquet writers often store flags)
+        return ~pl.col(column).cast(pl.Float64).is_in([0.0, 1.0]) & pl.col(column).is_not_null()
     return ~pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("").is_in([*TRUE, *FALSE])
 
 

@@ -223,6 +223,7 @@ def cents(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> pl.DataFra
             "amounts are dollars with at most two decimals, e.g. 1234.56",
         )
     frame = _numbers(checks, frame, columns, whole=False)
+    checks.done()  # NaN, text and blanks are refused here, before they meet an integer cast
     return frame.with_columns(*[(pl.col(c) * 100).round(0).cast(pl.Int64) for c in columns])
 
 

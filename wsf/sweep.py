@@ -38,6 +38,7 @@ SWEEPABLE = re.compile(
     r"|weights\.[a-z0-9_]+\.(weight|per_pupil|above_share)|foundations\.[a-z0-9_]+\.(amount|per_pupil_short|cap|cap_share_of_base)"
     r"|pot\.amount|transition\.(max_loss|max_gain|gap_closure))$"
 )
+NUMBER = r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"  # what TOML and Python both read as a number
 BLOCK_VALUES = 400_000  # points x schools in a block: one Polars query, buffers of 3.2 MB (larger measured slower)
 
 
@@ -49,21 +50,22 @@ class Axis:
 
 def parse_axis(text: str, formula: LoadedFormula) -> Axis:
     """`weights.english_learner.weight=0.1:0.5:41` -> 41 evenly spaced values, validated."""
-    match = re.fullmatch(r"\s*([^=\s]+)\s*=\s*([-+0-9.e_]+):([-+0-9.e_]+):(\d+)\s*", text)
+    match = re.fullmatch(r"\s*([^=\s]+)\s*=\s*({0}):({0}):(\d+)\s*".format(NUMBER), text)
     if not match:
-        raise WsfError(f"--vary {text!r} is not KEY=START:STOP:STEPS", key="--vary", fix="e.g. --vary weights.english_learner.weight=0.1:0.5:41")
+        raise WsfError(f"{text!r} is not KEY=START:STOP:STEPS (START and STOP numbers such as 0.1 or 2e5, STEPS a whole number)",
+                       key="--vary", fix="e.g. --vary weights.english_learner.weight=0.1:0.5:41")
     path, start, stop, steps = match.group(1), float(match.group(2)), float(match.group(3)), int(match.group(4))
     if not SWEEPABLE.match(path):
-        raise WsfError(f"--vary: {path!r} is not a rate that can be swept", key="--vary",
+        raise WsfError(f"{path!r} is not a rate that can be swept", key="--vary",
                        fix="sweep a weight's weight/per_pupil/above_share, a base span, a base_adjustment, a foundation amount, pot.amount or a transition bound")
     try:
         current = lookup(formula.model, path)
     except (KeyError, AttributeError, IndexError):
         current = None
     if current is None:
-        raise WsfError(f"--vary: the formula has no {path!r}", file=formula.path, key="--vary", fix="name a key the formula sets")
+        raise WsfError(f"the formula has no {path!r}", file=formula.path, key="--vary", fix="name a key the formula sets")
     if not 1 <= steps <= 100_000:
-        raise WsfError("--vary: STEPS must be between 1 and 100,000", key="--vary")
+        raise WsfError(f"STEPS must be between 1 and 100,000, got {steps:,}", key="--vary")
     values = np.linspace(start, stop, steps)
     for value in (start, stop):  # every constraint is an interval, so the ends decide
         _with_value(formula, path, value)
@@ -81,13 +83,17 @@ def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
     try:
         validate_formula(data, path=formula.path)
     except WsfError as error:
-        raise WsfError(f"--vary {path}={value:g} makes the formula invalid: {error}", key="--vary") from None
+        raise WsfError(f"{path}={value:g} makes the formula invalid: {error}", key="--vary") from None
 
 
 def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None, threshold: float = 0.05) -> pl.DataFrame:
     """One row per point: the swept values, total, scale, schools losing more than `threshold`,
     hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts."""
     model = formula.model
+    paths = [axis.path for axis in axes]
+    repeated = sorted({p for p in paths if paths.count(p) > 1})
+    if repeated:
+        raise WsfError(f"{repeated[0]} is varied twice", key="--vary", fix="give each key one --vary (its range can have any number of steps)")
     if model.rounding.per_span:
         raise WsfError("a sweep cannot reproduce per-span rounding", file=formula.path, key="rounding.per_span", fix="sweep a copy of the formula without per_span")
     if model.transition is not None and prior is None:
@@ -110,8 +116,9 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
         pl.Series("cv", columns["cv"]),
         pl.Series("gini", columns["gini"]),
     )
-    # a cap exists only with a transition; where none binds (or none is solved) the cell is empty, not NaN
-    return out.with_columns(pl.col("gain_cap").fill_nan(None)) if model.transition is not None else out.drop("gain_cap")
+    # a cap exists only with a transition; where none binds, and where a measure is undefined, the cell is empty, not NaN
+    out = out if model.transition is not None else out.drop("gain_cap")
+    return out.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def cores() -> int:

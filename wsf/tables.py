@@ -11,6 +11,8 @@ import hashlib
 import re
 import tomllib
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +24,7 @@ from wsf.errors import WsfError
 
 ROW = "_row"
 FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".xlsx")
+MAX_XLSX_BYTES = 256 << 20  # unpacked: a statewide school table is a few MB; more is a roster for CSV, or a zip bomb
 
 
 class DataWarning(UserWarning):
@@ -74,6 +77,8 @@ def load_mapping(path: str | Path | None) -> Mapping:
         raise WsfError(f"cannot read mapping file: {exc.strerror}", file=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise WsfError(f"not a valid TOML mapping file: {exc}", file=path) from None
+    except RecursionError:
+        raise WsfError("not a mapping file: arrays or tables nested hundreds deep", file=path) from None
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -106,9 +111,9 @@ def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
     if suffix == ".parquet":
         frame = _read_parquet(path)
     elif suffix == ".xlsx":
-        frame = _read_xlsx(path, mapping.read.sheet, skip)
+        frame = _named(_read_xlsx(path, mapping.read.sheet, skip), path)
     else:
-        frame = _read_csv(path, mapping.read.separator, skip)
+        frame = _named(_read_csv(path, mapping.read.separator, skip), path)
     if frame.height == 0:
         raise WsfError("the file has a header but no rows", file=path, fix="export the table again, with its data rows")
     frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
@@ -154,6 +159,7 @@ def _read_csv(path: Path, separator: str | None, skip: int) -> pl.DataFrame:
             text.encode(),
             separator=separator,
             skip_rows=skip,
+            has_header=False,  # the header row is read as data and named by `_named`, which sees duplicates
             infer_schema=False,
             truncate_ragged_lines=False,
         )
@@ -162,22 +168,62 @@ def _read_csv(path: Path, separator: str | None, skip: int) -> pl.DataFrame:
         raise WsfError(f"cannot be read as CSV: {first}", file=path, fix="check that every row has as many fields as the header") from None
 
 
+def _named(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """A frame read without a header, its first row the header: named by it, spaces collapsed.
+
+    Two headers that name the same column (`frl, frl`, or `frl` and `frl `) are refused: the
+    reader would otherwise keep one and silently drop the other."""
+    if frame.height == 0:
+        raise WsfError("the file is empty", file=path, fix="export the table again, with its header row")
+    names = [re.sub(r"\s+", " ", str(v)).strip() if v is not None else "" for v in frame.row(0)]
+    check_headers(names, path)
+    # a column without a header carries nothing wsf can use; it gets an internal name and is dropped
+    named = [name or f"_blank_{i + 1}" for i, name in enumerate(names)]
+    return frame.slice(1).rename(dict(zip(frame.columns, named)))
+
+
+def check_headers(names: list[str], path: Path) -> None:
+    """Refuse repeated headers and wsf's own row-number column, by column position."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name == ROW:
+            raise WsfError(f"column {i} is named {ROW!r}, which wsf uses for row numbers", file=path, key=f"column {ROW}",
+                           fix="rename the column (or remove it); wsf does not read it")
+        if name and name in seen:
+            raise WsfError(
+                f"columns {seen[name]} and {i} are both named {name!r} (spaces ignored), so wsf cannot tell which to read",
+                file=path,
+                key=f"column {name}",
+                fix="rename or remove one of them",
+            )
+        seen.setdefault(name, i)
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several unrelated types for a corrupt file
         raise WsfError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", file=path) from None
-    return frame.with_columns(pl.all().cast(pl.String))
+    return _clean_names(frame.with_columns(pl.all().cast(pl.String)), path)
+
+
+def _clean_names(frame, path: Path):
+    """Column names as stored, spaces collapsed: a DataFrame or a LazyFrame (Parquet has no header row)."""
+    names = [re.sub(r"\s+", " ", c).strip() for c in columns_of(frame)]
+    check_headers(names, path)
+    return frame.rename(dict(zip(columns_of(frame), [n or f"_blank_{i + 1}" for i, n in enumerate(names)])))
 
 
 def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
+    inflated_size(path)
     try:
         frame = pl.read_excel(
             path,
             sheet_name=sheet,
-            read_options={"header_row": skip},
+            has_header=False,
+            read_options={"header_row": None, "skip_rows": skip},
             infer_schema_length=0,
-            drop_empty_rows=True,
+            drop_empty_rows=False,  # blank rows are dropped after numbering, so row numbers stay the sheet's
         )
     except Exception as exc:  # fastexcel errors carry no common base class
         raise WsfError(
@@ -186,6 +232,27 @@ def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
             fix="name the sheet and header row in a mapping file ([read] sheet, header_row)",
         ) from None
     return frame.with_columns(pl.all().cast(pl.String))
+
+
+def inflated_size(path: Path) -> int:
+    """The bytes an XLSX file unpacks to, counted by unpacking (a zip's own sizes can lie), up to
+    `MAX_XLSX_BYTES`: a sheet that inflates beyond it is refused before any is read into memory."""
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for entry in archive.infolist():
+                with archive.open(entry) as member:
+                    while block := member.read(1 << 20):
+                        total += len(block)
+                        if total > MAX_XLSX_BYTES:
+                            raise WsfError(
+                                f"unpacks to more than {MAX_XLSX_BYTES >> 20} MB, more than a school or roster table needs",
+                                file=path,
+                                fix="save the table as CSV (or Parquet) and give that file instead",
+                            )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+        raise WsfError(f"is not a valid .xlsx workbook ({exc})", file=path, fix="open it in a spreadsheet and save it again as .xlsx") from None
+    return total
 
 
 def scan_parquet(path: str | Path, mapping: Mapping | None = None) -> tuple[pl.LazyFrame, Table]:
@@ -200,7 +267,7 @@ def scan_parquet(path: str | Path, mapping: Mapping | None = None) -> tuple[pl.L
     except Exception as exc:  # polars raises several unrelated types for a corrupt file
         raise WsfError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", file=path) from None
     table = Table(path=path, sha256=file_sha256(path), frame=pl.DataFrame())
-    return _apply_mapping(frame, mapping or Mapping(), path), table
+    return _apply_mapping(_clean_names(frame, path), mapping or Mapping(), path), table
 
 
 def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
@@ -210,7 +277,6 @@ def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 def _apply_mapping(frame, mapping: Mapping, path: Path):
     """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school).
     Works on a DataFrame or a LazyFrame alike."""
-    frame = frame.rename({c: re.sub(r"\s+", " ", c).strip() for c in columns_of(frame) if c != ROW})
     wanted: list[str] = [*mapping.rows.keep, *mapping.rows.drop]
     for source in mapping.columns.values():
         wanted += [source] if isinstance(source, str) else source
@@ -226,11 +292,11 @@ def _apply_mapping(frame, mapping: Mapping, path: Path):
         frame = frame.filter(_text(column).is_in(_listed(values)))
     for column, values in mapping.rows.drop.items():
         frame = frame.filter(~_text(column).is_in(_listed(values)).fill_null(False))
-    if not mapping.columns:
-        return frame
     mapped = [(pl.col(src) if isinstance(src, str) else pl.concat_str([_text(c) for c in src])).alias(dst) for dst, src in mapping.columns.items()]
     used = set(wanted) | set(mapping.columns)
-    return frame.select(*([ROW] if ROW in columns else []), *mapped, *[c for c in columns if c not in used and c != ROW])
+    # names beginning with "_" are wsf's own (no formula key can start with one): unread columns so named are dropped
+    rest = [c for c in columns if c not in used and not c.startswith("_")]
+    return frame.select(*([ROW] if ROW in columns else []), *mapped, *rest)
 
 
 def _text(column: str) -> pl.Expr:
