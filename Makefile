@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# PDF packets (WeasyPrint) need Pango and fonts; the tests read PDFs back with poppler.
-SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+# PDF packets (WeasyPrint) need Pango, fonts and HarfBuzz's subsetter (without it WeasyPrint
+# subsets fonts itself and the PDF bytes differ run to run); the tests read PDFs back with poppler.
+SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
 .PHONY: demo test bench clean system
 

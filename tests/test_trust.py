@@ -180,3 +180,24 @@ def test_a_pot_only_sweep_to_xlsx_has_no_nan_gain_cap(run, tmp_path: Path):
     table = pl.read_csv(tmp_path / "sweep.csv")
     assert "gain_cap" not in table.columns and "NaN" not in (tmp_path / "sweep.csv").read_text()
     assert pl.read_excel(tmp_path / "sweep.xlsx").columns == table.columns
+
+
+def test_an_xlsx_that_unpacks_beyond_the_cap_is_refused_before_it_is_read(monkeypatch, tmp_path: Path):
+    """A sheet that inflates to 1 GB was read into 1.1 GB of memory; the cap is checked by unpacking."""
+    import zipfile
+
+    import wsf.tables
+    from wsf.errors import WsfError
+    from wsf.tables import read_table
+
+    book = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(book, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 400_000)  # 2.4 MB that packs to a few KB
+    assert book.stat().st_size < 50_000
+    monkeypatch.setattr(wsf.tables, "MAX_XLSX_BYTES", 2_000_000)
+    monkeypatch.setattr(wsf.tables.pl, "read_excel", lambda *a, **k: pytest.fail("the sheet was read"))
+    with pytest.raises(WsfError, match="bomb.xlsx: unpacks to more than 1 MB.*\n  fix: save the table as CSV"):
+        read_table(book)
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(WsfError, match="broken.xlsx: is not a valid .xlsx workbook"):
+        read_table(tmp_path / "broken.xlsx")
