@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +41,38 @@ Labels = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")], A
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# The largest value of each kind of rate that a published formula uses, with room to spare; a value
+# beyond it is almost always a percentage typed as a whole number (20 for 0.20) and is refused
+# unless the table says `unusual = true`. (Boston's largest disability weight is 6.70 of base;
+# base adjustments and transition bounds are fractions: LCFF's K-3 adjustment is 0.104.)
+USUAL = {  # kind: (the largest usual value, the smallest that a whole-number slip can have meant, why)
+    "weight": (7.0, 0.0, "a weight of {v} is {v} times the base per pupil, more than any published formula gives (the largest is Boston's 6.70)"),
+    "grade_weight": (3.0, 0.5, "a grade weight of {v} is more than published grade weights give (1.00 to 1.80)"),
+    "rate": (1.0, 0.0, "a rate of {v} adds {p}% to the base; base adjustments are fractions (LCFF's K-3 adjustment is 0.104)"),
+    "max_gain": (1.0, 0.0, "a gain cap of {v} lets a school gain {p}% over last year; caps are fractions (0.10 for 10%)"),
+}
+FIX = "\nfix: "  # a validator's message may end with what to do, after this
+
+
+def as_fraction(value: float) -> str:
+    """A whole-number percentage as the fraction it probably meant: 20 -> 0.20, 10.4 -> 0.104."""
+    meant = Decimal(repr(value)) / 100
+    return f"{meant:.{max(2, -meant.as_tuple().exponent)}f}"
+
+
+def check_usual(value: float | None, kind: str, field: str, table: str, unusual: bool) -> None:
+    """Refuse a rate beyond what real formulas use, saying what was probably meant."""
+    most, least, why = USUAL[kind]
+    if value is None or unusual or value <= most:
+        return
+    meant = f"; did you mean {as_fraction(value)}?" if least <= value / 100 <= most else ""
+    raise ValueError(
+        f"{field}: {why.format(v=f'{value:g}', p=f'{value * 100:,g}')}{meant}"
+        f"{FIX}a percentage is written as a fraction (20% is 0.20, 108% is 1.08); if {value:g} is right, add `unusual = true` to {table}"
+    )
 
 
 class FormulaInfo(Strict):
@@ -57,11 +89,13 @@ class BaseAdjustment(Strict):
     per_pupil: Money | None = None  # a dollar add-on, as CDE publishes LCFF's ($776 for K-3)
     label: str
     source: str | None = None
+    unusual: bool = False  # a rate beyond USUAL is meant
 
     @model_validator(mode="after")
     def _one_rate(self) -> BaseAdjustment:
         if (self.rate is None) == (self.per_pupil is None):
             raise ValueError("give exactly one of `rate` (a share of the base) or `per_pupil` (dollars)")
+        check_usual(self.rate, "rate", "rate", "this [[base_adjustment]]", self.unusual)
         return self
 
     @field_validator("span")
@@ -81,11 +115,13 @@ class Weight(Strict):
     of: str | None = None
     above_share: Share | None = None
     source: str | None = None
+    unusual: bool = False  # a weight beyond USUAL is meant
 
     @model_validator(mode="after")
     def _one_rate(self) -> Weight:
         if (self.weight is None) == (self.per_pupil is None):
             raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
+        check_usual(self.weight, "weight", "weight", "this weight's table", self.unusual)
         if self.of is not None and self.weight is None:
             raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
         if (self.count is None) == (self.share is None):
@@ -160,11 +196,13 @@ class Transition(Strict):
     max_gain: Rate | None = None
     gap_closure: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
     basis: Literal["total", "per_pupil"] = "total"
+    unusual: bool = False  # a gain cap beyond USUAL is meant
 
     @model_validator(mode="after")
     def _some_rule(self) -> Transition:
         if self.max_loss is None and self.max_gain is None and self.gap_closure is None:
             raise ValueError("give at least one of max_loss, max_gain or gap_closure")
+        check_usual(self.max_gain, "max_gain", "max_gain", "[transition]", self.unusual)
         return self
 
 
@@ -180,6 +218,12 @@ class GradeWeight(Strict):
     """A [base] span written as a multiple of [per_capita]: `"6-8" = { weight = 1.08 }`."""
 
     weight: Rate
+    unusual: bool = False  # a grade weight beyond USUAL is meant
+
+    @model_validator(mode="after")
+    def _usual(self) -> GradeWeight:
+        check_usual(self.weight, "grade_weight", "weight", "this span's table", self.unusual)
+        return self
 
 
 class Rounding(Strict):
@@ -367,12 +411,39 @@ def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text
     try:
         return Formula.model_validate(data)
     except ValidationError as exc:
-        errors = [_to_wsf_error(err, path, text) for err in exc.errors(include_url=False)]
-        raise WsfError.many(errors) from None
+        errors: dict[str, WsfError] = {}
+        for err in exc.errors(include_url=False):
+            member = _union_member(err)
+            if member == "table" and err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                continue  # the value is not a table at all: the number form's error says what it should be
+            if member == "number" and isinstance(err.get("input"), dict):
+                continue  # a table: its own fields' errors say what is wrong
+            error = _to_wsf_error(err, path, text)
+            if member == "number" and err["type"].endswith(("_type", "_parsing")):  # the wrong kind of value
+                error = WsfError(f"{UNION_FORMS.get(str(err['loc'][0]), 'has the wrong type')}, got {_Shown(err.get('input'))!r}",
+                                 file=path, line=error.line, key=error.key)
+            errors.setdefault(f"{error.key}:{error.problem}", error)
+        raise WsfError.many(list(errors.values())) from None
+
+
+# Pydantic puts the member of a union a value failed, and validator wrappers, in an error's
+# location: they are not keys of the file.
+TAGS = re.compile(r"^(function-(after|before|wrap|plain)(\[.*\])?|constrained-\w+|lax-or-strict|json-or-python|[A-Z][a-z]+[A-Z][A-Za-z]*)$")
+UNION_FORMS = {"base": "must be dollars per pupil (a number), or a grade weight such as { weight = 1.08 }"}
+
+
+def _union_member(err: dict[str, Any]) -> str | None:
+    """Which member of a `number | table` union an error belongs to, if any."""
+    for part in err["loc"]:
+        if isinstance(part, str) and part.startswith("constrained-"):
+            return "number"
+        if isinstance(part, str) and (re.match(r"^[A-Z][a-z]+[A-Z]", part) or "GradeWeight" in part):
+            return "table"
+    return None
 
 
 def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
-    loc = [part for part in err["loc"] if part not in ("function-after", "function-before")]
+    loc = [part for part in err["loc"] if not (isinstance(part, str) and TAGS.match(part))]
     key = _key_path(loc)
     kind, ctx, got = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
     fix = None
@@ -381,24 +452,31 @@ def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
         fix = "check the spelling against the formula-file reference in the README"
     elif kind == "missing":
         problem = "required key is missing"
+    elif kind == "less_than_equal" and next(iter(ctx.values())) == 1 and isinstance(got.value, (int, float)):
+        problem = f"must be a share between 0 and 1, got {got!r}; did you mean {as_fraction(got.value)}?"
+        fix = "a percentage is written as a fraction: 5% is 0.05"
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
         problem = f"must be {op} {bound:g}, got {got!r}"
+        if kind == "less_than_equal" and isinstance(got.value, (int, float)) and got.value / 100 <= bound:
+            problem += f"; did you mean {as_fraction(got.value)}?"
+            fix = "a percentage is written as a fraction: 108% is 1.08"
     elif kind == "finite_number":
         problem = f"must be a finite number, got {got!r}"
     elif kind == "string_pattern_mismatch":
         problem = f"{got!r} is not a valid name; use lowercase letters, digits and _ (or - for formula.id)"
     elif kind == "value_error":
-        problem = str(ctx.get("error", err["msg"]))
+        problem, _, fix = str(ctx.get("error", err["msg"])).partition(FIX)
+        fix = fix or None
     elif kind == "too_short":
         problem = "must not be empty"
     else:
         problem = f"{err['msg'][0].lower()}{err['msg'][1:]}, got {got!r}"
     # A cross-check names its own key path inside the message ("weights.x.of: ...").
-    inner = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z0-9_]+)*): (.*)$", problem)
-    if inner and not key:
-        key, problem = inner.group(1), inner.group(2)
+    inner = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z0-9_]+)*): (.*)$", problem, flags=re.S)
+    if inner:  # a cross-check names its key path from the top; a table's own check, its field
+        key, problem = (f"{key}.{inner.group(1)}" if key else inner.group(1)), inner.group(2)
     return WsfError(problem, file=path, line=_line_of(text, key), key=key or None, fix=fix)
 
 
