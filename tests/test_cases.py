@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write_csv
+from conftest import ROOT, every_grade, write_csv
 from wsf.api import allocate_files
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.toml"))
@@ -26,7 +26,7 @@ def test_case(path: Path, tmp_path: Path) -> None:
     else:
         formula = tmp_path / "formula.toml"
         formula.write_text(path.read_text().split("[formula]", 1)[1].join(["[formula]", ""]))
-    schools = write_csv(tmp_path / "schools.csv", case["schools"])
+    schools = write_csv(tmp_path / "schools.csv", every_grade(case["schools"]))
     prior = write_csv(tmp_path / "prior.csv", case["prior"]) if "prior" in case else None
 
     result = allocate_files(formula, schools=schools, prior=prior)

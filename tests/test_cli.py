@@ -176,11 +176,11 @@ def test_houston_small_school_subsidy_explains_pupils_short_times_rate(run) -> N
     import tomllib
 
     case = tomllib.loads((ROOT / "tests/cases/real_houston_2017_18.toml").read_text())["case"]
-    from conftest import write_csv
+    from conftest import every_grade, write_csv
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        schools = write_csv(Path(tmp) / "schools.csv", case["schools"])
+        schools = write_csv(Path(tmp) / "schools.csv", every_grade(case["schools"]))
         text = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "MS").output
         capped = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "ES").output
     assert "50 x $850.00 = $42,500.00" in text

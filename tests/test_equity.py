@@ -225,7 +225,7 @@ FULL = ["school_id", "current", "restricted", "unrestricted"]
             ["current.csv", "row 2", "column current", "not restricted + unrestricted", "100.0 vs 90.0"],
         ),
         (FULL, [["A", "100", "50", "50"], ["A", "100", "50", "50"]], ["column school_id", "duplicate school_id", "row 3"]),
-        (["school_id", "current"], [["A", "lots"]], ["row 2", "column current", "not numbers"]),
+        (["school_id", "current"], [["A", "lots"]], ["row 2", "column current", "1 row that is not a number"]),
         (["school_id", "current"], [["A", "-5"]], ["column current", "negative"]),
         (["school", "current"], [["A", "5"]], ["required column 'school_id' is missing"]),
     ],
@@ -317,7 +317,7 @@ def test_salary_shifts_sum_to_zero_to_the_cent(tmp_path_factory, lines):
     ("row", "fragment"),
     [
         (["A", "teacher", "-1", "100", "0"], "negative FTE"),
-        (["A", "teacher", "full", "100", "0"], "not numbers"),
+        (["A", "teacher", "full", "100", "0"], "1 row that is not a number"),
         (["A", "", "1", "100", "0"], "with no position"),
         (["A", "teacher", "1", "100.001", "0"], "fractions of a cent"),
     ],

@@ -14,10 +14,12 @@ from conftest import write_csv
 from wsf.allocate import allocate
 from wsf.errors import WsfError
 from wsf.formula import LoadedFormula, validate_formula
+from wsf.grades import GRADES as ALL_GRADES
 from wsf.inputs import SchoolData, read_schools
 from wsf.roster import read_students
 
-GRADES = ["K", "1", "2", "6", "7", "9", "12"]
+GRADES = ["K", "1", "2", "6", "7", "9", "12"]  # grades with pupils
+FUNDED = [g for g in ALL_GRADES if g != "TK"]  # the formula's spans: each has a column, as in a real export
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -27,7 +29,7 @@ def districts(draw, pot: bool | None = None, transition: bool | None = None):
     n = draw(st.integers(1, 9))
     schools = []
     for i in range(n):
-        grades = {"grade_K": 0} | {f"grade_{g}": draw(st.integers(0, 120)) for g in draw(st.lists(st.sampled_from(GRADES), max_size=4, unique=True))}
+        grades = {f"grade_{g}": 0 for g in FUNDED} | {f"grade_{g}": draw(st.integers(0, 120)) for g in draw(st.lists(st.sampled_from(GRADES), max_size=4, unique=True))}
         enrollment = sum(grades.values())
         frl = draw(st.integers(0, enrollment))
         el = draw(st.integers(0, enrollment))
@@ -81,9 +83,8 @@ def run_in_memory(formula: dict, schools: list[dict], priors: list[dict]):
     cost more than the pot) is a user error: the example is discarded, never passed."""
     model = validate_formula(formula)
     loaded = LoadedFormula(model=model, path=Path("property.toml"), sha256="0" * 64)
-    grades = [f"grade_{g}" for g in ["K", *GRADES[1:]]]
-    frame = pl.DataFrame(schools).with_columns(pl.col(c).cast(pl.Float64) for c in [*grades, "frl", "el", "unduplicated", "sped"] if c in schools[0])
-    pupils = [c for c in ["grade_K", *(f"grade_{g}" for g in GRADES[1:])] if c in frame.columns]
+    pupils = [f"grade_{g}" for g in FUNDED]
+    frame = pl.DataFrame(schools).with_columns(pl.col(c).cast(pl.Float64) for c in [*pupils, "frl", "el", "unduplicated", "sped"])
     frame = frame.with_columns(pl.sum_horizontal(pupils).alias("enrollment"))
     prior = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64}) if "transition" in formula else None
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 GRADES: tuple[str, ...] = ("TK", "K", *(str(g) for g in range(1, 13)))
 GRADE_COLUMNS: tuple[str, ...] = tuple(f"grade_{g}" for g in GRADES)
 ALL = "all"
@@ -28,11 +30,36 @@ def parse_span(span: str) -> tuple[str, ...]:
     return GRADES[i : j + 1]
 
 
-def normalise_grade(value: str) -> str | None:
-    """A roster grade as written ("k", "01", "tk", 3) in the canonical form, or None."""
-    text = str(value).strip().upper()
-    if text in ("TK", "K"):
-        return text
-    if text.isdigit() and 1 <= int(text) <= 12:
-        return str(int(text))
+WORDS = {"k": "K", "kn": "K", "kg": "K", "kinder": "K", "kindergarten": "K", "tk": "TK", "transitional kindergarten": "TK",
+         "transitional k": "TK", "transitionalkindergarten": "TK"}
+PREFIX = re.compile(r"^(grade|grd|gr)[\s_.\-]*(?=\S)", re.IGNORECASE)
+ORDINAL = re.compile(r"^0*(\d{1,2})(st|nd|rd|th)?(\s*grade)?$")
+
+
+def _grade_word(core: str) -> str | None:
+    core = re.sub(r"\s+", " ", core.strip().lower())
+    if core in WORDS:
+        return WORDS[core]
+    if (match := ORDINAL.match(core)) and 1 <= int(match.group(1)) <= 12:
+        return str(int(match.group(1)))
     return None
+
+
+def normalise_grade(value: str) -> str | None:
+    """A roster grade as written in the canonical form, or None: "k", "KN" (CALPADS), "Kindergarten",
+    "tk", "01", "3", "3rd", "Grade 3", "Gr 3" -> TK, K, 1 .. 12."""
+    text = str(value).strip()
+    return _grade_word(PREFIX.sub("", text)) or _grade_word(text)
+
+
+def grade_of_header(header: str) -> str | None:
+    """The grade a column header that is not wsf's `grade_<g>` seems to count ("Grade K", "Gr 1",
+    "grade_01", "Kindergarten", "K", "TK", "1st grade"), or None. A bare number is not a grade:
+    "3" could count anything."""
+    if header in GRADE_COLUMNS:
+        return None
+    stripped = PREFIX.sub("", header.strip())
+    if stripped != header.strip():  # it said grade / gr
+        return _grade_word(stripped)
+    word = _grade_word(header)
+    return word if word is not None and not header.strip().isdigit() else None

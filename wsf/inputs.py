@@ -8,6 +8,7 @@ sees one kind of input.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import polars as pl
 
 from wsf.errors import WsfError
 from wsf.formula import Formula
-from wsf.grades import ALL, GRADE_COLUMNS, GRADES
+from wsf.grades import ALL, GRADE_COLUMNS, GRADES, grade_of_header, parse_span
 from wsf.tables import ROW, Mapping, Table, read_table
 
 MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong column
@@ -41,18 +42,21 @@ class Checks:
         self.table = table
         self.errors: list[WsfError] = []
 
-    def rows(self, frame: pl.DataFrame, bad: pl.Expr, column: str, problem: str, fix: str, show: pl.Expr | None = None) -> None:
+    def rows(self, frame: pl.DataFrame, bad: pl.Expr, column: str, problem: str, fix: str, show: pl.Expr | None = None,
+             one: str | None = None) -> None:
+        """Rows failing a rule: how many, and up to three by row number, id and value. `problem`
+        follows "3 rows"; `one`, if the singular differs, follows "1 row"."""
         failed = frame.filter(bad.fill_null(False))
         if failed.height == 0:
             return
-        label = pl.col("school_id") if "school_id" in failed.columns else pl.col(column)
+        label = pl.col("school_id") if "school_id" in failed.columns and column != "school_id" else pl.lit(None, pl.String)
         shown = show if show is not None else pl.col(column)
         examples = failed.head(3).select(ROW, label.cast(pl.String).alias("who"), shown.cast(pl.String).alias("what"))
         listed = "; ".join(
-            f"row {r} ({who}: {what if what not in (None, '') else 'empty'})" for r, who, what in examples.iter_rows()
+            f"row {r} ({who + ': ' if who else ''}{what if what not in (None, '') else 'empty'})" for r, who, what in examples.iter_rows()
         )
-        count = f"{failed.height} row{'s' if failed.height > 1 else ''}"
-        self.errors.append(WsfError(f"{count} {problem}, e.g. {listed}", file=self.table.path, key=f"column {column}", fix=fix))
+        count = "1 row " + (one or problem) if failed.height == 1 else f"{failed.height:,} rows {problem}"
+        self.errors.append(WsfError(f"{count}, e.g. {listed}", file=self.table.path, key=f"column {column}", fix=fix))
 
     def add(self, problem: str, column: str | None = None, fix: str | None = None) -> None:
         self.errors.append(WsfError(problem, file=self.table.path, key=f"column {column}" if column else None, fix=fix))
@@ -88,14 +92,13 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
 
     frame = _ids(checks, frame, "school_id")
     frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
-    whole = formula.formula.unit == "pupils"
     numbers = [*pupil_columns, *counts]
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
         numbers.append("enrollment")
-    frame = _numbers(checks, frame, numbers, whole=whole)
-    frame = _numbers(checks, frame, shares, whole=False)
+    frame = _numbers(checks, frame, numbers, formula.formula.unit)
+    frame = _numbers(checks, frame, shares, "share")
     for column in shares:
-        checks.rows(frame, pl.col(column) > 1, column, "with a share above 1", "a share of enrollment is between 0 and 1 (55% is 0.55)")
+        checks.rows(frame, pl.col(column) > 1, column, "with a share above 1", "a share of enrollment is between 0 and 1 (55% is 0.55, and may be written 55%)")
     checks.done()
 
     frame = frame.with_columns(pl.sum_horizontal(pupil_columns).alias("_pupils"))
@@ -109,6 +112,8 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
             show=pl.format("{} vs {}", _shown(pl.col("enrollment")), _shown(pl.col("_pupils"))),
         )
     frame = frame.drop("enrollment", strict=False).rename({"_pupils": "enrollment"})
+    total_rows(checks, frame, ["enrollment", *pupil_columns, *counts], "every count")
+    _missing_grade_columns(checks, frame, formula, pupil_columns)
     _uncovered_grades(checks, frame, formula)
     _counts_within_enrollment(checks, frame, counts)
     checks.done()
@@ -128,7 +133,8 @@ def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Ma
     checks.done()
     frame = _ids(checks, table.frame, "school_id")
     extra = [c for c in optional if c in frame.columns]
-    frame = _numbers(checks, frame, [column, *extra], whole=False)
+    frame = _numbers(checks, frame, [column], "dollars")
+    frame = _numbers(checks, frame, extra, "ada")
     checks.rows(
         frame,
         ~pl.col("school_id").is_in(schools.frame["school_id"].implode()),
@@ -167,10 +173,10 @@ def _level(frame: pl.DataFrame) -> pl.Expr:
 
 def _ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
     frame = frame.with_columns(pl.col(column).str.strip_chars())
-    checks.rows(frame, pl.col(column).is_null(), column, "with an empty id", "give every row an id")
+    checks.rows(frame, pl.col(column).is_null() | (pl.col(column) == ""), column, "with an empty id", "give every row an id")
     checks.rows(
         frame,
-        pl.col(column).is_not_null() & pl.col(column).is_duplicated(),
+        pl.col(column).is_not_null() & (pl.col(column) != "") & pl.col(column).is_duplicated(),
         column,
         f"with a duplicate {column}",
         "each id must appear once; remove or merge the duplicates",
@@ -181,9 +187,16 @@ def _ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 def _pupil_columns(checks: Checks, frame: pl.DataFrame, formula: Formula) -> list[str]:
     """Grade columns, or one `enrollment_<span>` column per [base] span, or `enrollment` with `all`."""
-    unknown = [c for c in frame.columns if c.lower().startswith("grade_") and c not in GRADE_COLUMNS]
-    for column in unknown:
-        checks.add(f"{column!r} looks like a grade column but names no grade", column, fix=f"grade columns are {', '.join(GRADE_COLUMNS)}")
+    for column in frame.columns:
+        grade = grade_of_header(column)
+        if grade is not None:
+            checks.add(
+                f"{column!r} looks like {_grade_name(grade)} enrollment, but wsf reads grade columns named grade_{grade}",
+                column,
+                fix=f'rename the header to grade_{grade}, or map it in a mapping file: [columns] grade_{grade} = "{column}"',
+            )
+        elif column.lower().startswith("grade_") and column not in GRADE_COLUMNS:
+            checks.add(f"{column!r} looks like a grade column but names no grade", column, fix=f"grade columns are {', '.join(GRADE_COLUMNS)}")
     grade_columns = [c for c in GRADE_COLUMNS if c in frame.columns]
     span_columns = [c for c in frame.columns if c.startswith(SPAN_PREFIX)]
     if grade_columns and span_columns:
@@ -204,23 +217,99 @@ def _pupil_columns(checks: Checks, frame: pl.DataFrame, formula: Formula) -> lis
     return []
 
 
-def _numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], whole: bool = True) -> pl.DataFrame:
-    """Parse text to numbers; `"1,234"` is read as 1234; text, blanks and nonsense are errors."""
+# What a number column holds: (how a person writes it, the largest plausible value, whole numbers only)
+KINDS = {
+    "pupils": ("a whole number of pupils", MAX_PUPILS, True),
+    "ada": ("a number of pupils (average daily attendance may have decimals)", MAX_PUPILS, False),
+    "dollars": ("an amount in dollars, such as 3200000 or $3,200,000.00", 1e12, False),
+    "share": ("a share of enrollment between 0 and 1 (55% is 0.55; 55% is read as 0.55 too)", 1e12, False),
+}
+
+
+def _numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind: str = "pupils") -> pl.DataFrame:
+    """Parse text to numbers as spreadsheets save them: `"1,234"` is 1234; dollars may carry a `$`
+    (`$3,200,000.00`), shares a `%` (`55%` is 0.55). Text, blanks and nonsense are errors."""
+    what, most, whole = KINDS[kind]
     parsed = {}
     for column in columns:
         text = pl.col(column).cast(pl.String).str.strip_chars()
+        if kind == "dollars":  # "$3,200,000.00", "-$5", "$ 12"
+            text = text.str.replace(r"^(-?)\s*(?:US)?\$\s*", "${1}")
+        percent = text.str.ends_with("%") if kind == "share" else pl.lit(False)
+        text = pl.when(percent).then(text.str.strip_suffix("%").str.strip_chars()).otherwise(text)
         clean = pl.when(text.str.contains(THOUSANDS)).then(text.str.replace_all(",", "")).otherwise(text)
-        parsed[column] = clean.cast(pl.Float64, strict=False)
+        number = clean.cast(pl.Float64, strict=False)
+        parsed[column] = pl.when(percent).then(number / 100).otherwise(number)
     frame = frame.with_columns(**{f"_{c}": e for c, e in parsed.items()})
-    what = "a whole number of pupils" if whole else "an amount in dollars"
     for column in columns:
         value = pl.col(f"_{column}")
-        checks.rows(frame, value.is_null(), column, "that are not numbers", f"write {what} (no text, no blanks)")
-        checks.rows(frame, ~value.is_finite() | (value.abs() > (MAX_PUPILS if whole else 1e12)), column, "with an absurd value", f"write {what}")
+        checks.rows(frame, value.is_null(), column, "that are not numbers", f"write {what} (no text, no blanks)", one="that is not a number")
+        checks.rows(frame, ~value.is_finite() | (value.abs() > most), column, "with an absurd value", f"write {what}")
         checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
         if whole:
             checks.rows(frame, value.is_finite() & (value != value.round()), column, "with a fractional count", "counts of pupils are whole numbers")
     return frame.drop(columns).rename({f"_{c}": c for c in columns})
+
+
+def _grade_name(grade: str) -> str:
+    return {"K": "kindergarten", "TK": "transitional kindergarten"}.get(grade, f"grade {grade}")
+
+
+# The grades a school of a level serves, for the levels districts commonly write; a level written as
+# a span ("K-8", "6-12") serves that span. Other levels say nothing about grades.
+LEVEL_GRADES = {"elementary": "K-5", "es": "K-5", "middle": "6-8", "ms": "6-8", "high": "9-12", "hs": "9-12"}
+
+
+def _level_grades(level: str | None) -> tuple[str, ...]:
+    if not level:
+        return ()
+    span = LEVEL_GRADES.get(level, level.upper())
+    try:
+        return parse_span(span)
+    except ValueError:
+        return ()
+
+
+def _missing_grade_columns(checks: Checks, frame: pl.DataFrame, formula: Formula, pupil_columns: list[str]) -> None:
+    """A grade the formula funds, with no column for it, at schools whose level says they serve it:
+    their pupils in that grade would silently get nothing (a kindergarten header wsf did not read)."""
+    if not pupil_columns or not pupil_columns[0].startswith("grade_"):
+        return
+    for grade in formula.grade_span:
+        if f"grade_{grade}" in frame.columns:
+            continue
+        serving = frame.filter(pl.col("level").map_elements(lambda lv, g=grade: g in _level_grades(lv), return_dtype=pl.Boolean))
+        if serving.height:
+            shown = ", ".join(serving["school_id"].head(3).to_list())
+            checks.add(
+                f"the formula funds {_grade_name(grade)} and {serving.height} school{'s' if serving.height > 1 else ''} "
+                f"({shown}{', ...' if serving.height > 3 else ''}) serve it by their level, but the file has no grade_{grade} column",
+                f"grade_{grade}",
+                fix=f"add a grade_{grade} column (0 where a school has none), or map the file's {_grade_name(grade)} header to grade_{grade}",
+            )
+
+
+TOTAL_NAMES = re.compile(r"^(grand |district |school |all schools )?(sub)?totals?:?$|^all schools$|^district$", re.IGNORECASE)
+
+
+def total_rows(checks: Checks, frame: pl.DataFrame, columns: list[str], what: str) -> None:
+    """A spreadsheet's total row read as a school: named total, or holding, in every number column,
+    the sum of the other rows (at least three of them: with fewer, one school can be the others' sum)."""
+    label = frame["name"].fill_null("") if "name" in frame.columns else pl.Series([""] * frame.height)
+    named = frame["school_id"].str.strip_chars().str.contains(TOTAL_NAMES.pattern) | label.str.strip_chars().str.contains(TOTAL_NAMES.pattern)
+    summed = pl.Series([frame.height >= 4] * frame.height)
+    for column in columns:
+        values = frame[column].cast(pl.Float64)
+        summed &= (values - (values.sum() - values)).abs() < 0.005
+    summed &= frame[columns[0]].cast(pl.Float64) > 0
+    checks.rows(
+        frame,
+        pl.lit(named | summed),
+        columns[0],
+        f"that look like a spreadsheet's total, not a school (named total, or {what} the sum of the other rows)",
+        'delete the total row, or drop it in a mapping file: [rows] drop = { school_id = "..." }',
+        show=pl.format("{}: {}", label.alias("_label"), _shown(pl.col(columns[0]))),
+    )
 
 
 def _uncovered_grades(checks: Checks, frame: pl.DataFrame, formula: Formula) -> None:

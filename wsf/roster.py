@@ -147,7 +147,8 @@ def _name_the_rows(table: Table, formula: Formula, schools: SchoolData | None) -
         "add a span for that grade to [base] or remove those pupils",
     )
     for flag in flags:
-        checks.rows(frame, ~pl.col(flag).is_in([*TRUE, *FALSE]), flag, "that are not true/false", "write true or false (or 1/0, yes/no)")
+        checks.rows(frame, ~pl.col(flag).is_in([*TRUE, *FALSE]), flag, "that are not true/false", "write true or false (or 1/0, yes/no)",
+                    one="that is not true/false")
     if schools is not None:
         checks.rows(
             frame,

@@ -222,7 +222,7 @@ def cents(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> pl.DataFra
             "with fractions of a cent",
             "amounts are dollars with at most two decimals, e.g. 1234.56",
         )
-    frame = _numbers(checks, frame, columns, whole=False)
+    frame = _numbers(checks, frame, columns, "dollars")
     checks.done()  # NaN, text and blanks are refused here, before they meet an integer cast
     return frame.with_columns(*[(pl.col(c) * 100).round(0).cast(pl.Int64) for c in columns])
 
@@ -231,7 +231,7 @@ def _fte(checks: Checks, frame: pl.DataFrame) -> pl.DataFrame:
     value = pl.col("_fte")
     frame = frame.with_columns(pl.col("fte").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).alias("_fte"))
     fix = "write the line's full-time equivalent as a number, e.g. 1.0 or 0.5"
-    checks.rows(frame, value.is_null(), "fte", "that are not numbers", fix)
+    checks.rows(frame, value.is_null(), "fte", "that are not numbers", fix, one="that is not a number")
     checks.rows(frame, value < 0, "fte", "with a negative FTE", fix)
     checks.rows(
         frame,
