@@ -1,68 +1,30 @@
 """Writing results: atomically, byte-for-byte reproducibly, and safe to open in a spreadsheet.
 
 Every file is written to a temporary name beside its target and moved into place only when
-complete, so an interrupted or failed run leaves nothing half-written. Each output has a
-`<name>.meta.json` beside it recording the formula and every input by SHA-256.
+complete (`wsf.atomic`), so an interrupted or failed run leaves nothing half-written. Each
+output has a `<name>.meta.json` beside it recording the formula and every input by SHA-256.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from wsf import __version__
+from wsf.atomic import atomic_path, swap_folder_into_place
 from wsf.errors import WsfError
+
+__all__ = ["atomic_path", "swap_folder_into_place", "write_json", "write_table"]
 
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
 MONEY = "#,##0.00;-#,##0.00"
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path in the target's folder, moved onto the target only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    temp = Path(name)
-    temp.chmod(0o666 & ~umask())  # mkstemp makes 0600; outputs get the user's usual mode
-    try:
-        yield temp
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def swap_folder_into_place(temp: Path, output: Path) -> None:
-    """Replace `output` with the finished folder `temp` by renames: a reader sees the old folder
-    or the new one, never a half-written one; if the last rename fails, the old one comes back."""
-    if not output.exists():
-        os.rename(temp, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
-    os.rename(output, old)  # an empty folder is replaced by the rename
-    try:
-        os.rename(temp, output)
-    except OSError:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def neutralise(value: str | None) -> str | None:

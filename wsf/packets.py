@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -35,11 +33,12 @@ from jinja2.bccache import Bucket
 
 from wsf.allocate import Allocation
 from wsf.api import provenance
+from wsf.atomic import folder_into_place
 from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
-from wsf.outputs import safe_filename, swap_folder_into_place, umask
+from wsf.outputs import safe_filename
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
@@ -163,9 +162,7 @@ def write_packets(
     _check_target(output)
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
-    try:
+    with folder_into_place(output) as temp:
         written = _write_all(run, languages, kinds, formats, env, {sid: names[sid] for sid in chosen}, temp, templates, progress)
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
@@ -176,10 +173,6 @@ def write_packets(
             "files": sorted(written),
         }
         (temp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        _permissions(temp)
-        swap_folder_into_place(temp, output)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
     return [output / name for name in sorted(written)]
 
 
@@ -371,9 +364,3 @@ def _check_target(output: Path) -> None:
             key="-o",
             fix="choose a new folder, or empty this one",
         )
-
-
-def _permissions(folder: Path) -> None:
-    """The folder as the umask would have made it: mkdtemp made it private. (What is inside was
-    created under the umask already, so the files need no change, and at 10,000 schools no walk.)"""
-    os.chmod(folder, 0o777 & ~umask())
