@@ -93,6 +93,28 @@ def test_a_run_killed_while_writing_leaves_the_previous_pair_and_the_next_run_cl
     assert entries(tmp_path) == ["allocations.csv", "allocations.csv.meta.json"]
 
 
+def test_runs_at_once_to_one_table_never_mix_their_halves(run, tmp_path: Path) -> None:
+    """One run stops after its first rename into place; another run to the same table starts.
+    The second must wait for the first, so the table and meta.json left are one run's pair."""
+    out = tmp_path / "allocations.csv"
+    with child(tmp_path, "first-rename", "allocate", *EXAMPLE_RUN, "-o", out) as first:
+        reaches(first)
+        with child(tmp_path, "writing", "allocate", *HAYWARD, "-o", out) as second:
+            reaches(second)  # the second run is writing (or waiting to)
+            try:
+                second.wait(timeout=5)  # without the lock it would finish here, between the first's renames
+            except subprocess.TimeoutExpired:
+                pass
+            let_go(first)
+            assert first.wait(timeout=PATIENCE) == 0, first.communicate()
+            assert second.wait(timeout=PATIENCE) == 0, second.communicate()
+    meta = json.loads(out.with_name("allocations.csv.meta.json").read_text(encoding="utf-8"))
+    table = out.read_text(encoding="utf-8")
+    assert meta["formula"]["id"] == "hayward-unduplicated-2018-19"  # the second run's, as it ran last
+    assert "EX101" not in table, "the first run's table is paired with the second run's meta.json"
+    assert entries(tmp_path) == ["allocations.csv", "allocations.csv.meta.json"]
+
+
 def test_a_live_runs_temporaries_are_left_alone(run, tmp_path: Path) -> None:
     out = tmp_path / "allocations.csv"
     with child(tmp_path, "writer", "allocate", *EXAMPLE_RUN, "-o", out) as live:

@@ -10,7 +10,7 @@
   temporary a live run still holds.
 - **Several files together.** `atomic_files` renames all its files under one lock, and puts the
   old versions back if a rename fails; only a kill in the instant between two renames can split
-  them.
+  them, which the SHA-256 a meta.json records of its table shows.
 - **Folders.** `folder_into_place` builds a new folder beside the old and swaps the two in one
   step (Linux `renameat2(RENAME_EXCHANGE)`). Where that is missing, two renames; a kill between
   them leaves the old folder as `.NAME.xxxxxxxx.old`, which the next run puts back.

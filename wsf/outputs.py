@@ -1,13 +1,15 @@
 """Writing results: atomically, byte-for-byte reproducibly, and safe to open in a spreadsheet.
 
 Every file is written to a temporary name beside its target and moved into place only when
-complete (`wsf.atomic`), so an interrupted or failed run leaves nothing half-written. Each
-output has a `<name>.meta.json` beside it recording the formula and every input by SHA-256.
+complete (`wsf.atomic`), so a failed or interrupted run leaves nothing half-written and the
+previous output as it was. Each table has a `<name>.meta.json` beside it recording the formula,
+every input by SHA-256 and the table's own SHA-256; the two are renamed into place together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -17,14 +19,15 @@ from typing import Any
 import polars as pl
 
 from wsf import __version__
-from wsf.atomic import atomic_path, swap_folder_into_place
+from wsf.atomic import atomic_files, atomic_path, swap_folder_into_place, write_errors
 from wsf.errors import WsfError
 
-__all__ = ["atomic_path", "swap_folder_into_place", "write_json", "write_table"]
+__all__ = ["atomic_path", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
 MONEY = "#,##0.00;-#,##0.00"
+META = ".meta.json"  # beside every table: what it was made from, and its own SHA-256
 
 
 def neutralise(value: str | None) -> str | None:
@@ -41,8 +44,11 @@ def safe_filename(name: str, fallback: str = "school") -> str:
     return (name or fallback)[:80]
 
 
+# -- tables ------------------------------------------------------------------------------------
+
 def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None) -> list[Path]:
-    """Write a frame as CSV, Parquet or XLSX by extension; returns the paths written."""
+    """Write a frame as CSV, Parquet or XLSX by extension, and with `meta` its `.meta.json`
+    (the two land together); returns the paths written."""
     target = Path(target)
     writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
         ".csv": _write_csv,
@@ -52,18 +58,44 @@ def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | 
     writer = writers.get(target.suffix.lower())
     if writer is None:
         raise WsfError(f"cannot write {target.suffix or 'a file without extension'!r}", file=target, fix="name the output .csv, .parquet or .xlsx")
-    with atomic_path(target) as temp:
-        writer(frame, temp)
-    written = [target]
-    if meta is not None:
-        written.append(write_json(meta, target.with_name(target.name + ".meta.json")))
-    return written
+    if meta is None:
+        with atomic_path(target) as temp:
+            writer(frame, temp)
+        return [target]
+    return write_with_meta(target, lambda temp: writer(frame, temp), meta)
+
+
+def write_with_meta(target: Path, write: Callable[[Path], None], meta: dict[str, Any]) -> list[Path]:
+    """A file and its `<name>.meta.json`, which adds the file's own SHA-256 to `meta` so a reader
+    can check the two belong together. Both are written to temporaries, then renamed under the
+    folder's lock, the meta.json first and the file last: concurrent runs to one target never
+    mix their halves, and a failure leaves the previous pair as it was."""
+    target = Path(target)
+    meta_target = target.with_name(target.name + META)
+    with atomic_files([meta_target, target]) as (meta_temp, temp):
+        write(temp)
+        meta = {**meta, "output": {"file": target.name, "sha256": _sha256(temp)}}
+        with write_errors(meta_target):
+            _write_json(meta, meta_temp)
+    return [target, meta_target]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(data: dict[str, Any], target: Path) -> Path:
     with atomic_path(target) as temp:
-        temp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write_json(data, temp)
     return target
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _text_columns(frame: pl.DataFrame) -> list[str]:

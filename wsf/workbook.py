@@ -30,7 +30,7 @@ from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
 from wsf.api import provenance
 from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, RISKY, atomic_path, write_json, write_sheet
+from wsf.outputs import FIXED_DATE, MONEY, RISKY, write_sheet, write_with_meta
 from wsf.spending import Spending
 
 SHARE = "0.0%"
@@ -56,33 +56,27 @@ class Formats:
 def write_workbook(
     allocation: Allocation, target: str | Path, spending: Spending | None = None, equity: Equity | None = None
 ) -> list[Path]:
-    """Write the workbook (atomically) and `<target>.meta.json` beside it; returns both paths."""
+    """Write the workbook and `<target>.meta.json` beside it (they land together, or neither
+    does); returns both paths."""
     target = Path(target)
-    with atomic_path(target) as temp:
-        book = xlsxwriter.Workbook(
-            str(temp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        info = allocation.formula.model.formula
-        book.set_properties(
-            {
-                "title": info.title or info.id,
-                "subject": info.id,
-                "author": "wsf",
-                "created": FIXED_DATE,
-                "comments": f"wsf {__version__}",
-            }
-        )
-        formats = Formats(book)
-        allocations_sheet(book, formats, allocation)
-        formula_sheet(book, formats, allocation)
-        if equity is not None:
-            equity_sheet(book, formats, equity)
-        inputs_sheet(book, formats, allocation, spending)
-        book.close()
     meta = provenance(allocation)
     if spending is not None:
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources]
-    return [target, write_json(meta, target.with_name(target.name + ".meta.json"))]
+    return write_with_meta(target, lambda temp: _write_book(temp, allocation, spending, equity), meta)
+
+
+def _write_book(path: Path, allocation: Allocation, spending: Spending | None, equity: Equity | None) -> None:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    info = allocation.formula.model.formula
+    properties = {"title": info.title or info.id, "subject": info.id, "author": "wsf", "created": FIXED_DATE, "comments": f"wsf {__version__}"}
+    book.set_properties(properties)
+    formats = Formats(book)
+    allocations_sheet(book, formats, allocation)
+    formula_sheet(book, formats, allocation)
+    if equity is not None:
+        equity_sheet(book, formats, equity)
+    inputs_sheet(book, formats, allocation, spending)
+    book.close()
 
 
 def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
