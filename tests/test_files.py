@@ -56,6 +56,141 @@ def refused(result, *fragments: str) -> None:
         assert fragment in result.stderr, result.stderr
 
 
+# -- 1. never an input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "option"),
+    [
+        ("allocate", "prior.csv", "--prior"),
+        ("allocate", "schools.csv", "--schools"),
+        ("allocate", "schools.xlsx", "--schools"),
+        ("compare", "schools.csv", "--schools"),
+        ("sweep", "prior.csv", "--prior"),
+        ("glide", "prior.csv", "--prior"),
+        ("workbook", "schools.xlsx", "--schools"),
+    ],
+)
+def test_no_command_writes_over_an_input(run, inputs: Path, command: str, output: str, option: str) -> None:
+    pl.read_csv(inputs / "schools.csv").write_excel(inputs / "schools.xlsx")  # a district's own spreadsheet
+    schools = ["--schools", inputs / output] if output == "schools.xlsx" else ["--schools", inputs / "schools.csv"]
+    args = [inputs / "formula.toml", *schools, "--prior", inputs / "prior.csv"]
+    args = {
+        "compare": [inputs / "formula.toml", *args],
+        "sweep": [*args, "--vary", "weights.english_learner.weight=0.1:0.5:3"],
+    }.get(command, args)
+    before = snapshot(inputs)
+    result = run(command, *args, "-o", inputs / output)
+    refused(result, "-o", option, "would overwrite the input")
+    assert snapshot(inputs) == before
+
+
+def test_a_link_to_an_input_is_the_input(run, inputs: Path, tmp_path: Path) -> None:
+    (tmp_path / "soft.csv").symlink_to(inputs / "prior.csv")
+    os.link(inputs / "prior.csv", tmp_path / "hard.csv")
+    before = snapshot(inputs)
+    for link in ("soft.csv", "hard.csv"):
+        refused(run("allocate", *data(inputs), "-o", tmp_path / link), "--prior", "would overwrite the input")
+    assert (tmp_path / "soft.csv").is_symlink() and snapshot(inputs) == before
+
+
+def test_an_outputs_meta_json_may_not_be_an_input(run, inputs: Path) -> None:
+    formula = inputs / "allocations.csv.meta.json"  # a formula file may have any name
+    shutil.copy(inputs / "formula.toml", formula)
+    args = [formula, "--schools", inputs / "schools.csv", "--prior", inputs / "prior.csv"]
+    refused(run("allocate", *args, "-o", inputs / "allocations.csv"), "the output's .meta.json", "FORMULA")
+    assert formula.read_bytes() == (inputs / "formula.toml").read_bytes() and not (inputs / "allocations.csv").exists()
+
+
+def test_a_folder_output_holding_an_input_is_not_replaced(run, inputs: Path, tmp_path: Path) -> None:
+    """`--schools DIR/schools.csv -o DIR`: the report's own schools.csv would replace the input."""
+    folder = tmp_path / "district"
+    folder.mkdir()
+    shutil.copy(inputs / "schools.csv", folder / "schools.csv")
+    equity = [inputs / "formula.toml", "--schools", folder / "schools.csv", "--prior", inputs / "prior.csv", "--current", inputs / "current.csv"]
+    before = snapshot(folder)
+    refused(run("equity", *equity, "-o", folder), "holds the --schools input", "would delete it")
+    assert snapshot(folder) == before
+    report = tmp_path / "report"
+    assert run("equity", *data(inputs), "--current", inputs / "current.csv", "-o", report).exit_code == 0
+    for option in (["--current", report / "schools.csv"], ["--spending-mapping", report / "m.toml"]):
+        refused(run("equity", *data(inputs), *option, "-o", report), option[0], "would delete it")
+
+
+def test_packets_are_not_written_over_their_templates(run, inputs: Path, tmp_path: Path) -> None:
+    """A district keeps its templates in the packets folder of an earlier run."""
+    out = tmp_path / "out"
+    assert run("packets", *data(inputs), "--format", "html", "--kind", "council", "--lang", "en", "-o", out).exit_code == 0
+    templates = out / "templates"
+    templates.mkdir()
+    (templates / "council.html").write_text("{{ packet.school.name }}", encoding="utf-8")
+    for output in (out, templates):
+        result = run("packets", *data(inputs), "--templates", templates, "--format", "html", "--lang", "en", "-o", output)
+        refused(result, "--templates", "would delete it")
+    assert (templates / "council.html").read_text(encoding="utf-8") == "{{ packet.school.name }}"
+
+
+def test_every_path_option_of_every_command_is_guarded(tmp_path: Path) -> None:
+    """The rule lives in the CLI's wrapper and reads each command's own parameters, so a new
+    command or option is covered without a line of its own."""
+    from wsf.cli import guard_output
+
+    guarded = set()
+    for command in main.commands.values():
+        kinds = {p.name: p.type for p in command.params if isinstance(p.type, click.Path)}
+        if "output" not in kinds:
+            continue
+        folder_output = not kinds["output"].file_okay
+        for name in kinds.keys() - {"output"}:
+            path = tmp_path / "x" / "input.csv"
+            ctx = click.Context(command)
+            ctx.params = {"output": path.parent if folder_output else path, name: path}
+            with pytest.raises(WsfError, match="-o"):
+                guard_output(ctx)
+            guarded.add((command.name, name))
+    assert {c for c, _ in guarded} == {"allocate", "compare", "sweep", "glide", "equity", "packets", "workbook"}
+    assert {n for c, n in guarded if c == "equity"} >= {"formula", "schools", "students", "mapping", "prior", "current", "staff", "non_personnel", "spending_mapping"}
+    assert ("packets", "templates") in guarded
+
+
+@pytest.mark.parametrize("where", [".", "..", "cwd", "ancestor", "home", "root"])
+@pytest.mark.parametrize("command", ["equity", "packets"])
+def test_a_folder_output_is_never_the_current_home_or_root_folder(run, inputs, tmp_path, monkeypatch, where, command) -> None:
+    work, home = tmp_path / "work" / "here", tmp_path / "home"
+    work.mkdir(parents=True)
+    home.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    output = {"cwd": work, "ancestor": tmp_path, "home": home, "root": Path("/")}.get(where, where)
+    before = snapshot(tmp_path)
+    extra = ["--current", inputs / "current.csv"] + (["--format", "html"] if command == "packets" else [])
+    refused(run(command, *data(inputs), *extra, "-o", output), "-o", "replaced whole")
+    assert snapshot(tmp_path) == before
+
+
+def test_the_library_refuses_too(inputs: Path, tmp_path: Path) -> None:
+    from wsf.api import allocate_files
+    from wsf.equity import analyse
+    from wsf.equity_report import write_report
+    from wsf.spending import read_current
+    from wsf.workbook import write_workbook
+
+    district = tmp_path / "district"
+    district.mkdir()
+    shutil.copy(inputs / "schools.csv", district / "schools.csv")
+    allocation = allocate_files(inputs / "formula.toml", district / "schools.csv", prior=inputs / "prior.csv")
+    spending = read_current(inputs / "current.csv")
+    before = snapshot(tmp_path)
+    with pytest.raises(WsfError, match="would delete it"):
+        write_report(analyse(allocation, spending), district)
+    with pytest.raises(WsfError, match="would overwrite the input"):
+        write_workbook(allocation, inputs / "formula.toml", spending)
+    with pytest.raises(WsfError, match="would overwrite the input"):
+        outputs.check_output(inputs / "x.csv", [("--prior", inputs / "x.csv.meta.json")])
+    outputs.check_output(tmp_path / "new.csv", [("--prior", inputs / "prior.csv")])  # anywhere else is fine
+    assert snapshot(tmp_path) == before
+
+
 # -- 2. a table and its meta.json ---------------------------------------------------------------
 
 

@@ -20,13 +20,13 @@ from markupsafe import Markup
 
 from wsf import __version__
 from wsf.allocate import dollars
-from wsf.api import provenance
+from wsf.api import input_files, provenance
 from wsf.atomic import folder_into_place
 from wsf.charts import bands_chart, render, scatter_chart
 from wsf.equity import MEASURES, NOT_IN_DATA, Equity
 from wsf.errors import WsfError
 from wsf.explain import money
-from wsf.outputs import atomic_path, write_json, write_table
+from wsf.outputs import atomic_path, check_output, write_json, write_table
 from wsf.spending import ROSTER
 
 FILES = (
@@ -114,6 +114,7 @@ class Summary:
 def write_report(equity: Equity, output: Path, options: dict | None = None) -> list[Path]:
     """Write the whole folder atomically; returns the files written (inside `output`)."""
     output = Path(output)
+    check_output(output, input_files(equity.allocation, equity.spending), folder=True)
     _check_target(output)
     with folder_into_place(output) as temp:
         names = _write_files(equity, temp, options or {})

@@ -4,6 +4,7 @@ Every file is written to a temporary name beside its target and moved into place
 complete (`wsf.atomic`), so a failed or interrupted run leaves nothing half-written and the
 previous output as it was. Each table has a `<name>.meta.json` beside it recording the formula,
 every input by SHA-256 and the table's own SHA-256; the two are renamed into place together.
+No output may replace an input (`check_output`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from wsf import __version__
-from wsf.atomic import atomic_files, atomic_path, swap_folder_into_place, write_errors
+from wsf.atomic import atomic_files, atomic_path, refuse_dangerous_folder, swap_folder_into_place, write_errors
 from wsf.errors import WsfError
 
-__all__ = ["atomic_path", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
+__all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
@@ -42,6 +44,49 @@ def safe_filename(name: str, fallback: str = "school") -> str:
     name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE)
     name = re.sub(r"\.{2,}", ".", name).strip(".-_")  # no "..": a name is never a path step
     return (name or fallback)[:80]
+
+
+# -- never an input ---------------------------------------------------------------------------
+
+
+def check_output(output: str | Path, inputs: Iterable[tuple[str, str | Path | None]], *, folder: bool = False) -> None:
+    """Refuse an output that would destroy an input, before anything is computed or written.
+
+    `inputs` are (option, path) pairs, e.g. ("--prior", "prior.csv"). A file output may not be
+    an input (the same real path after symlinks, or the same file by device and inode: a hard
+    link), nor may its `.meta.json`. A folder output is replaced whole, so it may not hold an
+    input (or be one), nor be the current folder, the home folder or one above them.
+    """
+    output = Path(output)
+    given = [(option, Path(path)) for option, path in inputs if path is not None]
+    if folder:
+        refuse_dangerous_folder(output)
+        real = Path(os.path.realpath(output))
+        for option, path in given:
+            if Path(os.path.realpath(path)).is_relative_to(real):
+                raise WsfError(
+                    f"{output} holds the {option} input {path}: replacing the folder would delete it",
+                    key="-o",
+                    fix="write the output to a new folder, or move the input out of this one",
+                )
+        return
+    for written, what in ((output, "the output"), (output.with_name(output.name + META), f"the output's {META}")):
+        for option, path in given:
+            if _same_file(written, path):
+                raise WsfError(
+                    f"{what} {written} is the {option} input {path}: writing it would overwrite the input",
+                    key="-o",
+                    fix="give the output another name, e.g. -o out/allocations.csv",
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # st_dev and st_ino: also a hard link
+    except OSError:  # one of them does not exist
+        return False
 
 
 # -- tables ------------------------------------------------------------------------------------

@@ -32,13 +32,13 @@ import jinja2
 from jinja2.bccache import Bucket
 
 from wsf.allocate import Allocation
-from wsf.api import provenance
+from wsf.api import input_files, provenance
 from wsf.atomic import folder_into_place
 from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
-from wsf.outputs import safe_filename
+from wsf.outputs import check_output, safe_filename
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
@@ -159,6 +159,7 @@ def write_packets(
     if spending is not None and "district" in kinds and POVERTY in allocation.inputs.columns:
         equity = analyse(allocation, spending, poverty=POVERTY, allow_missing=True)
     run = prepare(allocation, spending, equity)
+    check_output(output, [*input_files(allocation, spending), ("--templates", templates)], folder=True)
     _check_target(output)
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)

@@ -28,9 +28,9 @@ from xlsxwriter.utility import xl_col_to_name
 
 from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
-from wsf.api import provenance
+from wsf.api import input_files, provenance
 from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, RISKY, write_sheet, write_with_meta
+from wsf.outputs import FIXED_DATE, MONEY, RISKY, check_output, write_sheet, write_with_meta
 from wsf.spending import Spending
 
 SHARE = "0.0%"
@@ -59,6 +59,7 @@ def write_workbook(
     """Write the workbook and `<target>.meta.json` beside it (they land together, or neither
     does); returns both paths."""
     target = Path(target)
+    check_output(target, input_files(allocation, spending))
     meta = provenance(allocation)
     if spending is not None:
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources]
