@@ -242,3 +242,36 @@ def test_disk_full_writing_the_meta_json_leaves_the_previous_pair(run, inputs, t
     other = [HAYWARD, "--schools", HAYWARD_SCHOOLS]
     refused(run("allocate", *other, "-o", out), "cannot write", "No space left on device", "fix: free some disk space")
     assert snapshot(tmp_path) == before
+
+
+# -- 4. what Excel can hold ---------------------------------------------------------------------
+
+
+def test_an_xlsx_over_excels_rows_is_refused_before_writing(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"school_id": pl.zeros(1_048_576, dtype=pl.Int32, eager=True)})  # + header: one row too many
+    with pytest.raises(WsfError, match=r"1,048,577 rows.*at most 1,048,576 rows") as caught:
+        outputs.write_table(frame, tmp_path / "big.xlsx", {"formula": "f"})
+    assert "big.csv or big.parquet" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_xlsx_over_excels_columns_is_refused_before_writing(tmp_path: Path) -> None:
+    frame = pl.DataFrame({f"point_{i}": [0] for i in range(16_385)})
+    with pytest.raises(WsfError, match=r"16,385 columns.*16,384 columns"):
+        outputs.write_table(frame, tmp_path / "wide.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_largest_sheet_excel_holds_is_written(run, inputs, tmp_path, monkeypatch) -> None:
+    """At the limit exactly (48 schools and the header), with Excel's limit made small."""
+    monkeypatch.setattr(outputs, "XLSX_ROWS", 49)
+    assert run("allocate", *data(inputs), "-o", tmp_path / "a.xlsx").exit_code == 0
+    monkeypatch.setattr(outputs, "XLSX_ROWS", 48)
+    refused(run("allocate", *data(inputs), "-o", tmp_path / "b.xlsx"), "49 rows", "fix: write b.csv or b.parquet")
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_workbook_too_big_for_excel_is_refused_before_writing(run, inputs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(outputs, "XLSX_ROWS", 50)  # 48 schools, header, totals and the pot's two rows: 52
+    refused(run("workbook", *data(inputs), "-o", tmp_path / "book.xlsx"), "Allocations sheet", "52 rows", "book.csv")
+    assert list(tmp_path.iterdir()) == [inputs]

@@ -91,6 +91,21 @@ def _same_file(a: Path, b: Path) -> bool:
 
 # -- tables ------------------------------------------------------------------------------------
 
+XLSX_ROWS, XLSX_COLUMNS = 1_048_576, 16_384  # Excel's sheet size; xlsxwriter drops what is beyond
+
+
+def check_sheet_fits(rows: int, columns: int, target: Path, what: str = "the table") -> None:
+    """Refuse a sheet Excel cannot hold, before anything is written (the header row counts)."""
+    if rows > XLSX_ROWS or columns > XLSX_COLUMNS:
+        raise WsfError(
+            f"{what} would need {rows:,} rows and {columns:,} columns; "
+            f"an XLSX sheet holds at most {XLSX_ROWS:,} rows and {XLSX_COLUMNS:,} columns",
+            file=target,
+            key="-o",
+            fix=f"write {target.with_suffix('.csv').name} or {target.with_suffix('.parquet').name} instead",
+        )
+
+
 def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None) -> list[Path]:
     """Write a frame as CSV, Parquet or XLSX by extension, and with `meta` its `.meta.json`
     (the two land together); returns the paths written."""
@@ -103,6 +118,8 @@ def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | 
     writer = writers.get(target.suffix.lower())
     if writer is None:
         raise WsfError(f"cannot write {target.suffix or 'a file without extension'!r}", file=target, fix="name the output .csv, .parquet or .xlsx")
+    if writer is _write_xlsx:
+        check_sheet_fits(frame.height + 1, frame.width, target)
     if meta is None:
         with atomic_path(target) as temp:
             writer(frame, temp)
