@@ -275,3 +275,106 @@ def test_a_workbook_too_big_for_excel_is_refused_before_writing(run, inputs, tmp
     monkeypatch.setattr(outputs, "XLSX_ROWS", 50)  # 48 schools, header, totals and the pot's two rows: 52
     refused(run("workbook", *data(inputs), "-o", tmp_path / "book.xlsx"), "Allocations sheet", "52 rows", "book.csv")
     assert list(tmp_path.iterdir()) == [inputs]
+
+
+# -- 5. write errors ----------------------------------------------------------------------------
+
+
+@contextmanager
+def read_only(folder: Path):
+    """A folder nobody may write to; for root, whom permissions do not stop, an immutable one."""
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if os.access(folder, os.W_OK):
+            if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+                pytest.skip("cannot make a folder read-only for this user")
+            immutable = True
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def one_line_error(result, *fragments: str) -> None:
+    refused(result, *fragments)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) <= 2 and lines[0].startswith("error: ") and all(not l.startswith("  File") for l in lines), lines
+
+
+@pytest.mark.parametrize("command", ["allocate", "equity"])
+def test_a_read_only_folder_is_one_line_and_nothing_written(run, inputs, tmp_path, command) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    args = [*data(inputs), "--current", inputs / "current.csv"] if command == "equity" else data(inputs)
+    target = folder / ("report" if command == "equity" else "a.csv")
+    with read_only(folder):
+        result = run(command, *args, "-o", target)
+    one_line_error(result, f"cannot write {target}", "fix: choose a folder you can write to")
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_disk_full_is_one_line_and_the_previous_table_stays(run, inputs, tmp_path, monkeypatch, suffix) -> None:
+    """The real writers, writing to /dev/full: each reports running out of space in its own way."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    out = tmp_path / f"allocations{suffix}"
+    assert run("allocate", *data(inputs), "-o", out).exit_code == 0
+    before = snapshot(tmp_path)
+    name = {".csv": "_write_csv", ".parquet": "_write_parquet", ".xlsx": "_write_xlsx"}[suffix]
+    real = getattr(outputs, name)
+    monkeypatch.setattr(outputs, name, lambda frame, path: real(frame, Path("/dev/full")))
+    result = run("allocate", HAYWARD, "--schools", HAYWARD_SCHOOLS, "-o", out)
+    one_line_error(result, f"cannot write {out}: No space left on device", "fix: free some disk space")
+    assert snapshot(tmp_path) == before
+
+
+def test_disk_full_in_a_report_folder_names_the_file_and_keeps_the_old_folder(run, inputs, tmp_path, monkeypatch) -> None:
+    report = tmp_path / "report"
+    equity = [*data(inputs), "--current", inputs / "current.csv"]
+    assert run("equity", *equity, "-o", report).exit_code == 0
+    before = snapshot(tmp_path)
+    real = outputs._write_csv
+    monkeypatch.setattr(outputs, "_write_csv", lambda frame, path: real(frame, Path("/dev/full")))
+    one_line_error(run("equity", *equity, "--bands", "5", "-o", report), f"cannot write {report / 'schools.csv'}: No space left")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("output", "fragment"),
+    [
+        ("a" * 252 + ".csv", "File name too long"),  # 256 bytes
+        ("a" * 243 + ".csv", "File name too long"),  # the table fits; its meta.json (257 bytes) does not
+        ("in/schools.csv/a.csv", "in/schools.csv is a file, not a folder"),
+        ("in/schools.csv/deeper/a.csv", "in/schools.csv is a file, not a folder"),
+    ],
+    ids=["name-too-long", "meta-name-too-long", "parent-is-a-file", "ancestor-is-a-file"],
+)
+def test_impossible_output_paths_are_one_line_and_nothing_written(run, inputs, tmp_path, monkeypatch, output, fragment) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    one_line_error(run("allocate", *data(inputs), "-o", output), fragment)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_output_that_is_a_folder_is_refused(run, inputs, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.csv").mkdir()
+    for output in (".", "a.csv"):
+        result = run("allocate", *data(inputs), "-o", output)
+        assert result.exit_code == 2 and "is a directory" in result.output
+    with pytest.raises(WsfError, match="a.csv: it is a folder"):
+        outputs.write_table(pl.DataFrame({"a": [1]}), tmp_path / "a.csv", {"formula": "f"})
+    assert list((tmp_path / "a.csv").iterdir()) == []
+
+
+def test_an_os_error_no_writer_caught_is_still_one_line(run, inputs, monkeypatch) -> None:
+    import wsf.cli
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "schools.csv")
+
+    monkeypatch.setattr(wsf.cli, "allocate_files", unreadable)
+    one_line_error(run("allocate", *data(inputs), "-o", inputs / "x.csv"), "error: schools.csv: Permission denied")

@@ -30,7 +30,8 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 
 def reports_errors(command):
     """Print a WsfError (and data warnings) for people, not as a traceback; exit 2. Before the
-    command runs, its output is checked against every input it names (`guard_output`)."""
+    command runs, its output is checked against every input it names (`guard_output`); an
+    OSError that no writer turned into a WsfError is still one line and exit 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -41,6 +42,9 @@ def reports_errors(command):
                 result = command(*args, **kwargs)
             except WsfError as error:
                 click.echo(f"error: {error}", err=True)
+                sys.exit(2)
+            except OSError as error:
+                click.echo(f"error: {describe(error)}", err=True)
                 sys.exit(2)
             finally:
                 for warning in caught:
@@ -67,6 +71,12 @@ def guard_output(ctx: click.Context) -> None:
         inputs += [(label, Path(v)) for v in (value if isinstance(value, (tuple, list)) else [value])]
     output_type = next(p.type for p in ctx.command.params if p.name == "output")
     check_output(Path(output), inputs, folder=isinstance(output_type, click.Path) and not output_type.file_okay)
+
+
+def describe(error: OSError) -> str:
+    """An OSError in one line: the file and the reason."""
+    reason = error.strerror or str(error)
+    return f"{error.filename}: {reason}" if error.filename else reason
 
 
 def data_options(command):

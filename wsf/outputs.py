@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from wsf import __version__
-from wsf.atomic import atomic_files, atomic_path, refuse_dangerous_folder, swap_folder_into_place, write_errors
+from wsf.atomic import atomic_files, atomic_path, os_error_number, refuse_dangerous_folder, swap_folder_into_place, write_errors
 from wsf.errors import WsfError
 
 __all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
@@ -122,9 +124,9 @@ def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | 
         check_sheet_fits(frame.height + 1, frame.width, target)
     if meta is None:
         with atomic_path(target) as temp:
-            writer(frame, temp)
+            io_errors(writer, frame, temp)
         return [target]
-    return write_with_meta(target, lambda temp: writer(frame, temp), meta)
+    return write_with_meta(target, lambda temp: io_errors(writer, frame, temp), meta)
 
 
 def write_with_meta(target: Path, write: Callable[[Path], None], meta: dict[str, Any]) -> list[Path]:
@@ -140,6 +142,32 @@ def write_with_meta(target: Path, write: Callable[[Path], None], meta: dict[str,
         with write_errors(meta_target):
             _write_json(meta, meta_temp)
     return [target, meta_target]
+
+
+def io_errors(writer: Callable[..., None], *args: Any) -> None:
+    """Run a writer; an I/O error Polars reports as its own (`... (os error 28)`) becomes an
+    OSError, so the caller names the file and the reason."""
+    try:
+        writer(*args)
+    except pl.exceptions.PolarsError as error:
+        number = os_error_number(str(error))
+        if number is None:
+            raise
+        raise OSError(number, os.strerror(number)) from None
+
+
+@contextmanager
+def xlsx_book(path: Path, options: dict[str, Any] | None = None) -> Iterator[Any]:
+    """An xlsxwriter workbook put together in memory and written to `path` in one write: a full
+    disk is one plain OSError, and no half-written zip is left open for the garbage collector to
+    print a traceback about. Text never becomes a formula or a link."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False, **(options or {})})
+    yield book
+    book.close()
+    path.write_bytes(buffer.getvalue())
 
 
 def _sha256(path: Path) -> str:
@@ -174,12 +202,9 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
-    write_sheet(book, "Allocations", frame)
-    book.close()
+    with xlsx_book(path) as book:
+        book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
+        write_sheet(book, "Allocations", frame)
 
 
 def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None) -> Any:

@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
 from wsf.api import input_files, provenance
 from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, RISKY, check_output, check_sheet_fits, write_sheet, write_with_meta
+from wsf.outputs import FIXED_DATE, MONEY, RISKY, check_output, check_sheet_fits, write_sheet, write_with_meta, xlsx_book
 from wsf.spending import Spending
 
 SHARE = "0.0%"
@@ -80,17 +79,16 @@ def check_fits(allocation: Allocation, spending: Spending | None, equity: Equity
 
 
 def _write_book(path: Path, allocation: Allocation, spending: Spending | None, equity: Equity | None) -> None:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
     info = allocation.formula.model.formula
     properties = {"title": info.title or info.id, "subject": info.id, "author": "wsf", "created": FIXED_DATE, "comments": f"wsf {__version__}"}
-    book.set_properties(properties)
-    formats = Formats(book)
-    allocations_sheet(book, formats, allocation)
-    formula_sheet(book, formats, allocation)
-    if equity is not None:
-        equity_sheet(book, formats, equity)
-    inputs_sheet(book, formats, allocation, spending)
-    book.close()
+    with xlsx_book(path, {"strings_to_numbers": False}) as book:
+        book.set_properties(properties)
+        formats = Formats(book)
+        allocations_sheet(book, formats, allocation)
+        formula_sheet(book, formats, allocation)
+        if equity is not None:
+            equity_sheet(book, formats, equity)
+        inputs_sheet(book, formats, allocation, spending)
 
 
 def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
