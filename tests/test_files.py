@@ -378,3 +378,23 @@ def test_an_os_error_no_writer_caught_is_still_one_line(run, inputs, monkeypatch
 
     monkeypatch.setattr(wsf.cli, "allocate_files", unreadable)
     one_line_error(run("allocate", *data(inputs), "-o", inputs / "x.csv"), "error: schools.csv: Permission denied")
+
+
+# -- 6. the README's promises -------------------------------------------------------------------
+
+
+def test_every_promise_in_the_readme_names_tests_that_exist() -> None:
+    """The table under "Nothing lost": each claim names tests, `file.py::name` or a bare name
+    from the file named before it, and each is a test function in that file."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Nothing lost", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) >= 6
+    for row in rows:
+        file = None
+        for name in re.findall(r"`([^`]+)`", row.split("|")[2]):
+            file, test = name.split("::") if "::" in name else (file, name)
+            source = (ROOT / "tests" / file).read_text(encoding="utf-8")
+            assert re.search(rf"^def {re.escape(test)}\(", source, re.M), f"README names {file}::{test}, which is not a test"
