@@ -244,6 +244,34 @@ def test_disk_full_writing_the_meta_json_leaves_the_previous_pair(run, inputs, t
     assert snapshot(tmp_path) == before
 
 
+def test_a_failed_second_rename_puts_the_first_back(run, inputs, tmp_path, monkeypatch) -> None:
+    """The pair's renames are undone if the second fails: the previous table and meta.json stay
+    a pair (without the exchange, the first rename could not be taken back)."""
+    out = tmp_path / "allocations.csv"
+    assert run("allocate", *data(inputs), "-o", out).exit_code == 0
+    before = snapshot(tmp_path)
+    calls = []
+
+    def failing_second(real):
+        def rename(*args):
+            calls.append(args)
+            if len(calls) == 2:
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(args[1]))
+            return real(*args)
+
+        return rename
+
+    monkeypatch.setattr(os, "replace", failing_second(os.replace))
+    try:
+        from wsf import atomic
+    except ImportError:  # before wsf.atomic, every rename was os.replace
+        atomic = None
+    if atomic is not None:
+        monkeypatch.setattr(atomic, "_exchange", failing_second(atomic._exchange))
+    refused(run("allocate", HAYWARD, "--schools", HAYWARD_SCHOOLS, "-o", out), "cannot write", "Input/output error")
+    assert snapshot(tmp_path) == before
+
+
 # -- 4. what Excel can hold ---------------------------------------------------------------------
 
 
