@@ -54,4 +54,10 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
     }
 
 
-__all__ = ["SchoolData", "allocate_files", "load_schools", "provenance"]
+def input_files(allocation: Allocation, spending: Any = None) -> list[tuple[str, Path]]:
+    """The files an output was made from, as (role, path): what no output may replace."""
+    files = [("formula", allocation.formula.path), *[("data", t.path) for t in allocation.sources]]
+    return files + [("spending", t.path) for t in (spending.sources if spending is not None else ())]
+
+
+__all__ = ["SchoolData", "allocate_files", "input_files", "load_schools", "provenance"]

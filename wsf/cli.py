@@ -20,7 +20,7 @@ from wsf.errors import WsfError
 from wsf.explain import explain, money, render_summary, render_text
 from wsf.formula import load_formula
 from wsf.inputs import read_amounts
-from wsf.outputs import write_table
+from wsf.outputs import check_output, write_table
 from wsf.sweep import parse_axis
 from wsf.sweep import sweep as sweep_formula
 from wsf.tables import DataWarning
@@ -29,16 +29,22 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def reports_errors(command):
-    """Print a WsfError (and data warnings) for people, not as a traceback; exit 2."""
+    """Print a WsfError (and data warnings) for people, not as a traceback; exit 2. Before the
+    command runs, its output is checked against every input it names (`guard_output`); an
+    OSError that no writer turned into a WsfError is still one line and exit 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
             try:
+                guard_output(click.get_current_context())
                 result = command(*args, **kwargs)
             except WsfError as error:
                 click.echo(f"error: {error}", err=True)
+                sys.exit(2)
+            except OSError as error:
+                click.echo(f"error: {describe(error)}", err=True)
                 sys.exit(2)
             finally:
                 for warning in caught:
@@ -47,6 +53,30 @@ def reports_errors(command):
         return result
 
     return wrapper
+
+
+def guard_output(ctx: click.Context) -> None:
+    """Refuse an `-o` that would replace an input: the `output` parameter against every other
+    path parameter of the command, so a new command or option is covered without a line of its
+    own. A folder output (a path that may not be a file) may not hold an input."""
+    output = ctx.params.get("output")
+    if output is None:
+        return
+    inputs = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name == "output" or value is None or not isinstance(param.type, click.Path):
+            continue
+        label = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
+        inputs += [(label, Path(v)) for v in (value if isinstance(value, (tuple, list)) else [value])]
+    output_type = next(p.type for p in ctx.command.params if p.name == "output")
+    check_output(Path(output), inputs, folder=isinstance(output_type, click.Path) and not output_type.file_okay)
+
+
+def describe(error: OSError) -> str:
+    """An OSError in one line: the file and the reason."""
+    reason = error.strerror or str(error)
+    return f"{error.filename}: {reason}" if error.filename else reason
 
 
 def data_options(command):

@@ -11,9 +11,6 @@ template only lays them out.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +20,13 @@ from markupsafe import Markup
 
 from wsf import __version__
 from wsf.allocate import dollars
-from wsf.api import provenance
+from wsf.api import input_files, provenance
+from wsf.atomic import folder_into_place
 from wsf.charts import bands_chart, render, scatter_chart
 from wsf.equity import MEASURES, NOT_IN_DATA, Equity
 from wsf.errors import WsfError
 from wsf.explain import money
-from wsf.outputs import atomic_path, swap_folder_into_place, umask, write_json, write_table
+from wsf.outputs import atomic_path, check_output, write_json, write_table
 from wsf.spending import ROSTER
 
 FILES = (
@@ -116,18 +114,10 @@ class Summary:
 def write_report(equity: Equity, output: Path, options: dict | None = None) -> list[Path]:
     """Write the whole folder atomically; returns the files written (inside `output`)."""
     output = Path(output)
+    check_output(output, input_files(equity.allocation, equity.spending), folder=True)
     _check_target(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
-    try:
+    with folder_into_place(output) as temp:
         names = _write_files(equity, temp, options or {})
-        mode = 0o777 & ~umask()
-        for name in names:
-            os.chmod(temp / name, mode & 0o666)
-        os.chmod(temp, mode)
-        swap_folder_into_place(temp, output)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
     return [output / name for name in names]
 
 

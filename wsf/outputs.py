@@ -1,19 +1,21 @@
 """Writing results: atomically, byte-for-byte reproducibly, and safe to open in a spreadsheet.
 
 Every file is written to a temporary name beside its target and moved into place only when
-complete, so an interrupted or failed run leaves nothing half-written. Each output has a
-`<name>.meta.json` beside it recording the formula and every input by SHA-256.
+complete (`wsf.atomic`), so a failed or interrupted run leaves nothing half-written and the
+previous output as it was. Each table has a `<name>.meta.json` beside it recording the formula,
+every input by SHA-256 and the table's own SHA-256; the two are renamed into place together.
+No output may replace an input (`check_output`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import json
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,48 +23,15 @@ from typing import Any
 import polars as pl
 
 from wsf import __version__
+from wsf.atomic import atomic_files, atomic_path, os_error_number, refuse_dangerous_folder, swap_folder_into_place, write_errors
 from wsf.errors import WsfError
+
+__all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
 MONEY = "#,##0.00;-#,##0.00"
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path in the target's folder, moved onto the target only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    temp = Path(name)
-    temp.chmod(0o666 & ~umask())  # mkstemp makes 0600; outputs get the user's usual mode
-    try:
-        yield temp
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def swap_folder_into_place(temp: Path, output: Path) -> None:
-    """Replace `output` with the finished folder `temp` by renames: a reader sees the old folder
-    or the new one, never a half-written one; if the last rename fails, the old one comes back."""
-    if not output.exists():
-        os.rename(temp, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
-    os.rename(output, old)  # an empty folder is replaced by the rename
-    try:
-        os.rename(temp, output)
-    except OSError:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+META = ".meta.json"  # beside every table: what it was made from, and its own SHA-256
 
 
 def neutralise(value: str | None) -> str | None:
@@ -79,8 +48,69 @@ def safe_filename(name: str, fallback: str = "school") -> str:
     return (name or fallback)[:80]
 
 
+# -- never an input ---------------------------------------------------------------------------
+
+
+def check_output(output: str | Path, inputs: Iterable[tuple[str, str | Path | None]], *, folder: bool = False) -> None:
+    """Refuse an output that would destroy an input, before anything is computed or written.
+
+    `inputs` are (option, path) pairs, e.g. ("--prior", "prior.csv"). A file output may not be
+    an input (the same real path after symlinks, or the same file by device and inode: a hard
+    link), nor may its `.meta.json`. A folder output is replaced whole, so it may not hold an
+    input (or be one), nor be the current folder, the home folder or one above them.
+    """
+    output = Path(output)
+    given = [(option, Path(path)) for option, path in inputs if path is not None]
+    if folder:
+        refuse_dangerous_folder(output)
+        real = Path(os.path.realpath(output))
+        for option, path in given:
+            if Path(os.path.realpath(path)).is_relative_to(real):
+                raise WsfError(
+                    f"{output} holds the {option} input {path}: replacing the folder would delete it",
+                    key="-o",
+                    fix="write the output to a new folder, or move the input out of this one",
+                )
+        return
+    for written, what in ((output, "the output"), (output.with_name(output.name + META), f"the output's {META}")):
+        for option, path in given:
+            if _same_file(written, path):
+                raise WsfError(
+                    f"{what} {written} is the {option} input {path}: writing it would overwrite the input",
+                    key="-o",
+                    fix="give the output another name, e.g. -o out/allocations.csv",
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # st_dev and st_ino: also a hard link
+    except OSError:  # one of them does not exist
+        return False
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+XLSX_ROWS, XLSX_COLUMNS = 1_048_576, 16_384  # Excel's sheet size; xlsxwriter drops what is beyond
+
+
+def check_sheet_fits(rows: int, columns: int, target: Path, what: str = "the table") -> None:
+    """Refuse a sheet Excel cannot hold, before anything is written (the header row counts)."""
+    if rows > XLSX_ROWS or columns > XLSX_COLUMNS:
+        raise WsfError(
+            f"{what} would need {rows:,} rows and {columns:,} columns; "
+            f"an XLSX sheet holds at most {XLSX_ROWS:,} rows and {XLSX_COLUMNS:,} columns",
+            file=target,
+            key="-o",
+            fix=f"write {target.with_suffix('.csv').name} or {target.with_suffix('.parquet').name} instead",
+        )
+
+
 def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None) -> list[Path]:
-    """Write a frame as CSV, Parquet or XLSX by extension; returns the paths written."""
+    """Write a frame as CSV, Parquet or XLSX by extension, and with `meta` its `.meta.json`
+    (the two land together); returns the paths written."""
     target = Path(target)
     writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
         ".csv": _write_csv,
@@ -90,18 +120,72 @@ def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | 
     writer = writers.get(target.suffix.lower())
     if writer is None:
         raise WsfError(f"cannot write {target.suffix or 'a file without extension'!r}", file=target, fix="name the output .csv, .parquet or .xlsx")
-    with atomic_path(target) as temp:
-        writer(frame, temp)
-    written = [target]
-    if meta is not None:
-        written.append(write_json(meta, target.with_name(target.name + ".meta.json")))
-    return written
+    if writer is _write_xlsx:
+        check_sheet_fits(frame.height + 1, frame.width, target)
+    if meta is None:
+        with atomic_path(target) as temp:
+            io_errors(writer, frame, temp)
+        return [target]
+    return write_with_meta(target, lambda temp: io_errors(writer, frame, temp), meta)
+
+
+def write_with_meta(target: Path, write: Callable[[Path], None], meta: dict[str, Any]) -> list[Path]:
+    """A file and its `<name>.meta.json`, which adds the file's own SHA-256 to `meta` so a reader
+    can check the two belong together. Both are written to temporaries, then renamed under the
+    folder's lock, the meta.json first and the file last: concurrent runs to one target never
+    mix their halves, and a failure leaves the previous pair as it was."""
+    target = Path(target)
+    meta_target = target.with_name(target.name + META)
+    with atomic_files([meta_target, target]) as (meta_temp, temp):
+        write(temp)
+        meta = {**meta, "output": {"file": target.name, "sha256": _sha256(temp)}}
+        with write_errors(meta_target):
+            _write_json(meta, meta_temp)
+    return [target, meta_target]
+
+
+def io_errors(writer: Callable[..., None], *args: Any) -> None:
+    """Run a writer; an I/O error Polars reports as its own (`... (os error 28)`) becomes an
+    OSError, so the caller names the file and the reason."""
+    try:
+        writer(*args)
+    except pl.exceptions.PolarsError as error:
+        number = os_error_number(str(error))
+        if number is None:
+            raise
+        raise OSError(number, os.strerror(number)) from None
+
+
+@contextmanager
+def xlsx_book(path: Path, options: dict[str, Any] | None = None) -> Iterator[Any]:
+    """An xlsxwriter workbook put together in memory and written to `path` in one write: a full
+    disk is one plain OSError, and no half-written zip is left open for the garbage collector to
+    print a traceback about. Text never becomes a formula or a link."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False, **(options or {})})
+    yield book
+    book.close()
+    path.write_bytes(buffer.getvalue())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(data: dict[str, Any], target: Path) -> Path:
     with atomic_path(target) as temp:
-        temp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write_json(data, temp)
     return target
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _text_columns(frame: pl.DataFrame) -> list[str]:
@@ -118,12 +202,9 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
-    write_sheet(book, "Allocations", frame)
-    book.close()
+    with xlsx_book(path) as book:
+        book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
+        write_sheet(book, "Allocations", frame)
 
 
 def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None) -> Any:

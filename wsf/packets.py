@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,12 +32,13 @@ import jinja2
 from jinja2.bccache import Bucket
 
 from wsf.allocate import Allocation
-from wsf.api import provenance
+from wsf.api import input_files, provenance
+from wsf.atomic import folder_into_place
 from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
-from wsf.outputs import safe_filename, swap_folder_into_place, umask
+from wsf.outputs import check_output, safe_filename
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
@@ -160,12 +159,11 @@ def write_packets(
     if spending is not None and "district" in kinds and POVERTY in allocation.inputs.columns:
         equity = analyse(allocation, spending, poverty=POVERTY, allow_missing=True)
     run = prepare(allocation, spending, equity)
+    check_output(output, [*input_files(allocation, spending), ("--templates", templates)], folder=True)
     _check_target(output)
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
-    try:
+    with folder_into_place(output) as temp:
         written = _write_all(run, languages, kinds, formats, env, {sid: names[sid] for sid in chosen}, temp, templates, progress)
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
@@ -176,10 +174,6 @@ def write_packets(
             "files": sorted(written),
         }
         (temp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        _permissions(temp)
-        swap_folder_into_place(temp, output)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
     return [output / name for name in sorted(written)]
 
 
@@ -371,9 +365,3 @@ def _check_target(output: Path) -> None:
             key="-o",
             fix="choose a new folder, or empty this one",
         )
-
-
-def _permissions(folder: Path) -> None:
-    """The folder as the umask would have made it: mkdtemp made it private. (What is inside was
-    created under the umask already, so the files need no change, and at 10,000 schools no walk.)"""
-    os.chmod(folder, 0o777 & ~umask())

@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
-from wsf.api import provenance
+from wsf.api import input_files, provenance
 from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, RISKY, atomic_path, write_json, write_sheet
+from wsf.outputs import FIXED_DATE, MONEY, RISKY, check_output, check_sheet_fits, write_sheet, write_with_meta, xlsx_book
 from wsf.spending import Spending
 
 SHARE = "0.0%"
@@ -56,33 +55,40 @@ class Formats:
 def write_workbook(
     allocation: Allocation, target: str | Path, spending: Spending | None = None, equity: Equity | None = None
 ) -> list[Path]:
-    """Write the workbook (atomically) and `<target>.meta.json` beside it; returns both paths."""
+    """Write the workbook and `<target>.meta.json` beside it (they land together, or neither
+    does); returns both paths."""
     target = Path(target)
-    with atomic_path(target) as temp:
-        book = xlsxwriter.Workbook(
-            str(temp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        info = allocation.formula.model.formula
-        book.set_properties(
-            {
-                "title": info.title or info.id,
-                "subject": info.id,
-                "author": "wsf",
-                "created": FIXED_DATE,
-                "comments": f"wsf {__version__}",
-            }
-        )
+    check_output(target, input_files(allocation, spending))
+    check_fits(allocation, spending, equity, target)
+    meta = provenance(allocation)
+    if spending is not None:
+        meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources]
+    return write_with_meta(target, lambda temp: _write_book(temp, allocation, spending, equity), meta)
+
+
+def check_fits(allocation: Allocation, spending: Spending | None, equity: Equity | None, target: Path) -> None:
+    """Every sheet within Excel's limits, or nothing is written (xlsxwriter would drop the rest)."""
+    table = allocation.table
+    rows = 1 + table.height + 1 + (2 if allocation.formula.model.pot is not None else 0)  # header, schools, totals, pot
+    check_sheet_fits(rows, table.width, target, "the workbook's Allocations sheet")
+    data, files = _input_data(allocation), _files(allocation, spending)
+    check_sheet_fits(data.height + 4 + len(files), max(data.width, 3), target, "the workbook's Inputs sheet")
+    if equity is not None:
+        rows = equity.statistics.height + 4 + equity.bands.height
+        check_sheet_fits(rows, max(equity.bands.width, 3), target, "the workbook's Equity sheet")
+
+
+def _write_book(path: Path, allocation: Allocation, spending: Spending | None, equity: Equity | None) -> None:
+    info = allocation.formula.model.formula
+    properties = {"title": info.title or info.id, "subject": info.id, "author": "wsf", "created": FIXED_DATE, "comments": f"wsf {__version__}"}
+    with xlsx_book(path, {"strings_to_numbers": False}) as book:
+        book.set_properties(properties)
         formats = Formats(book)
         allocations_sheet(book, formats, allocation)
         formula_sheet(book, formats, allocation)
         if equity is not None:
             equity_sheet(book, formats, equity)
         inputs_sheet(book, formats, allocation, spending)
-        book.close()
-    meta = provenance(allocation)
-    if spending is not None:
-        meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources]
-    return [target, write_json(meta, target.with_name(target.name + ".meta.json"))]
 
 
 def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
@@ -368,19 +374,27 @@ def equity_sheet(book: Any, formats: Formats, equity: Equity) -> Any:
     return sheet
 
 
-def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
+def _input_data(allocation: Allocation) -> pl.DataFrame:
+    """The school data as read, and last year's allocation as `prior`."""
     data = allocation.inputs.rename({"_prior": "prior"}) if "_prior" in allocation.inputs.columns else allocation.inputs
-    data = data.select([c for c in data.columns if not c.startswith("_")])
+    return data.select([c for c in data.columns if not c.startswith("_")])
+
+
+def _files(allocation: Allocation, spending: Spending | None) -> list[tuple[str, str, str]]:
+    files = [("formula", allocation.formula.path.name, allocation.formula.sha256)]
+    files += [("data", t.path.name, t.sha256) for t in allocation.sources]
+    return files + [("current spending", t.path.name, t.sha256) for t in (spending.sources if spending else ())]
+
+
+def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
+    data = _input_data(allocation)
     sheet = write_sheet(book, "Inputs", data, money=("prior",))
     sheet.freeze_panes(1, 2)
     top = data.height + 3
     put(sheet, top - 1, 0, "Files", formats, formats.title)
     for col, name in enumerate(("role", "file", "sha256")):
         put(sheet, top, col, name, formats, formats.header)
-    files = [("formula", allocation.formula.path.name, allocation.formula.sha256)]
-    files += [("data", t.path.name, t.sha256) for t in allocation.sources]
-    files += [("current spending", t.path.name, t.sha256) for t in (spending.sources if spending else ())]
-    for r, row in enumerate(files, start=top + 1):
+    for r, row in enumerate(_files(allocation, spending), start=top + 1):
         for col, value in enumerate(row):
             put(sheet, r, col, value, formats)
     return sheet
