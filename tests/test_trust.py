@@ -201,3 +201,48 @@ def test_an_xlsx_that_unpacks_beyond_the_cap_is_refused_before_it_is_read(monkey
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(WsfError, match="broken.xlsx: is not a valid .xlsx workbook"):
         read_table(tmp_path / "broken.xlsx")
+
+
+# -- nothing a school name holds runs in a terminal or a spreadsheet ----------------------------
+
+ESCAPES = "Evil\x1b]0;pwned\x07 School\x1b[2J\u202e"
+
+
+def test_control_sequences_in_a_school_name_never_reach_the_terminal(run, tmp_path: Path):
+    """`explain` and the summaries printed ESC ] 0; ... BEL (retitling the terminal) as they were."""
+    rows = [{"school_id": "A1", "name": ESCAPES, "grade_K": 10, "grade_1": 0, "grade_5": 0, "grade_6": 0, "grade_8": 0, "frl": 1, "el": 0},
+            {"school_id": "B\x1b[31m2", "name": "Baker", "grade_K": 5, "grade_1": 0, "grade_5": 0, "grade_6": 0, "grade_8": 0, "frl": 1, "el": 0}]
+    schools = write_csv(tmp_path / "schools.csv", rows)
+    formula = BAD_INPUTS / "formula.toml"
+    outputs = [run("explain", formula, "--schools", schools, "--school", "A1"),
+               run("allocate", formula, "--schools", schools, "-o", tmp_path / "a.csv"),
+               run("explain", formula, "--schools", schools, "--school", "Z\x1b]0;x\x07")]
+    assert outputs[0].exit_code == 0 and "Evil]0;pwned School[2J" in outputs[0].output
+    assert outputs[2].exit_code == 2
+    for result in outputs:
+        for stream in (result.output, result.stderr):
+            assert not any(c in stream for c in "\x1b\x07\u202e"), repr(stream)
+
+
+LOOKALIKES = ["＝HYPERLINK(\"http://x\")", "\u200b=1+1", "\t=1+1", "\r=1+1", " @SUM(A1)", "﹦1", "＋1", "－1", "＠x", "\ufeff=1"]
+
+
+def test_formula_lookalikes_are_neutralised_in_csv(tmp_path: Path):
+    """Full-width ＝, a zero-width space or a tab before = were left live in CSV output."""
+    from wsf.outputs import LEADS, write_table
+
+    frame = pl.DataFrame({"school_id": [f"S{i}" for i in range(len(LOOKALIKES) + 1)], "name": [*LOOKALIKES, "Adams = Baker"]})
+    write_table(frame, tmp_path / "t.csv")
+    names = pl.read_csv(tmp_path / "t.csv")["name"].to_list()
+    assert names[:-1] == ["'" + v for v in LOOKALIKES] and names[-1] == "Adams = Baker"
+
+
+def test_every_unicode_form_of_a_formula_sign_is_listed():
+    """LEADS is every character NFKC folds to = + - or @ (computed here over all of Unicode)."""
+    import sys
+    import unicodedata
+
+    from wsf.outputs import LEADS
+
+    folded = {c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.normalize("NFKC", c)[:1] in "=+-@"}
+    assert folded == set(LEADS)

@@ -20,12 +20,17 @@ from wsf.errors import WsfError
 from wsf.explain import explain, money, render_summary, render_text
 from wsf.formula import load_formula
 from wsf.inputs import read_amounts
-from wsf.outputs import check_output, write_table
+from wsf.outputs import check_output, printable, write_table
 from wsf.sweep import parse_axis
 from wsf.sweep import sweep as sweep_formula
 from wsf.tables import DataWarning
 
 FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Everything wsf prints goes through here: a school name's escape sequences never reach the terminal."""
+    click.echo(printable(str(text)), err=err)
 
 
 def reports_errors(command):
@@ -41,15 +46,15 @@ def reports_errors(command):
                 guard_output(click.get_current_context())
                 result = command(*args, **kwargs)
             except WsfError as error:
-                click.echo(f"error: {error}", err=True)
+                echo(f"error: {error}", err=True)
                 sys.exit(2)
             except OSError as error:
-                click.echo(f"error: {describe(error)}", err=True)
+                echo(f"error: {describe(error)}", err=True)
                 sys.exit(2)
             finally:
                 for warning in caught:
                     if issubclass(warning.category, DataWarning):
-                        click.echo(f"warning: {warning.message}", err=True)
+                        echo(f"warning: {warning.message}", err=True)
         return result
 
     return wrapper
@@ -104,10 +109,10 @@ def validate(formula: Path, schools: Path | None, students: Path | None, mapping
     """
     if schools is None and students is None:
         loaded = load_formula(formula)
-        click.echo(f"ok: {formula.name} ({loaded.model.formula.id}) is a valid formula")
+        echo(f"ok: {formula.name} ({loaded.model.formula.id}) is a valid formula")
         return
     loaded, data = load_schools(formula, schools, students, mapping)
-    click.echo(f"ok: {formula.name} ({loaded.model.formula.id}) and {data.frame.height} schools, {data.frame['enrollment'].sum():,.0f} pupils are valid")
+    echo(f"ok: {formula.name} ({loaded.model.formula.id}) and {data.frame.height} schools, {data.frame['enrollment'].sum():,.0f} pupils are valid")
 
 
 @main.command()
@@ -124,8 +129,8 @@ def allocate(formula: Path, schools: Path | None, students: Path | None, mapping
     """
     result = allocate_files(formula, schools, students, prior, mapping)
     written = write_table(result.table, output, provenance(result))
-    click.echo(render_summary(result))
-    click.echo("wrote " + ", ".join(str(p) for p in written))
+    echo(render_summary(result))
+    echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command(name="explain")
@@ -141,7 +146,7 @@ def explain_command(formula: Path, schools: Path | None, students: Path | None, 
     --prior fixtures/example-district/prior.csv --school EX104
     """
     result = allocate_files(formula, schools, students, prior, mapping)
-    click.echo(render_text(explain(result, school_id), result))
+    echo(render_text(explain(result, school_id), result))
 
 
 @main.command()
@@ -162,18 +167,18 @@ def compare(formula_a: Path, formula_b: Path, schools, students, mapping, prior,
     a, b = (allocate_files(f, schools, students, prior if load_formula(f).model.transition else None, mapping) for f in (formula_a, formula_b))
     table = scenarios.compare(a, b).sort(sort_by, descending=sort_by != "school_id", nulls_last=True)
     summary = scenarios.compare_summary(table, threshold)
-    click.echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
-    click.echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
-    click.echo(f"{summary['gaining']} schools gain and {summary['losing']} lose more than {threshold:.0%} under B")
+    echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
+    echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
+    echo(f"{summary['gaining']} schools gain and {summary['losing']} lose more than {threshold:.0%} under B")
     for title, rows in (("largest gains", table.head(5)), ("largest losses", table.sort("change").head(5))):
-        click.echo(f"{title}:")
+        echo(f"{title}:")
         for row in rows.iter_rows(named=True):
             percent = "" if row["change_percent"] is None else f" ({row['change_percent']:+.1%})"
-            click.echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
+            echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
     if output:
         money_columns = ["total_a", "per_pupil_a", "total_b", "per_pupil_b", "change", "change_per_pupil"]
         written = write_table(table.with_columns(*[dollars(c) for c in money_columns]), output, {"a": provenance(a), "b": provenance(b)})
-        click.echo("wrote " + ", ".join(str(p) for p in written))
+        echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command()
@@ -194,11 +199,11 @@ def sweep(formula: Path, schools, students, mapping, prior, varies: tuple[str, .
     amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0] if prior else None
     result = sweep_formula(loaded, data, [parse_axis(v, loaded) for v in varies], amounts, threshold)
     with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
-        click.echo(str(result))
+        echo(str(result))
     if output:
         written = write_table(result, output, {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
                                                "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]})
-        click.echo("wrote " + ", ".join(str(p) for p in written))
+        echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command()
@@ -219,17 +224,17 @@ def glide(formula: Path, schools, students, mapping, prior: Path, years: int, ou
     table, reached = scenarios.glide(loaded, data, amounts, years)
     year_columns = [c for c in table.columns if c.startswith("year_")]
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
-    click.echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
+    echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
                + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
     for column in year_columns:
         at = int((table[column] == table["formula"]).sum())
-        click.echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
-    click.echo(f"{moved.height} schools start away from their formula amount")
+        echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
+    echo(f"{moved.height} schools start away from their formula amount")
     if output:
         meta = {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
                 "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]}
         written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *year_columns]]), output, meta)
-        click.echo("wrote " + ", ".join(str(p) for p in written))
+        echo("wrote " + ", ".join(str(p) for p in written))
 
 
 # -- equity (issue 3) ----------------------------------------------------------------------
@@ -287,15 +292,15 @@ def equity_command(
     written = write_report(equity, output, {"allow_missing": allow_missing})
     stat = equity.stat
     info = result.formula.model.formula
-    click.echo(f"{info.title or info.id}: equity, {equity.analysed.height} schools")
-    click.echo(f"  {'':<22} {'today':>12} {'formula':>12}")
+    echo(f"{info.title or info.id}: equity, {equity.analysed.height} schools")
+    echo(f"  {'':<22} {'today':>12} {'formula':>12}")
     for name in ("mean", "cv", "mcloone", "gini", "correlation_poverty", "slope_poverty"):
         values = [stat(name, s) for s in ("current", "formula")]
         cells = ["n/a" if v is None else (money(v) if name in ("mean", "slope_poverty") else f"{v:.3f}") for v in values]
-        click.echo(f"  {name:<22} {cells[0]:>12} {cells[1]:>12}")
+        echo(f"  {name:<22} {cells[0]:>12} {cells[1]:>12}")
     if equity.missing.height:
-        click.echo(f"  {equity.missing.height} schools missing from one input: see schools.csv (column missing) and summary.html")
-    click.echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")
+        echo(f"  {equity.missing.height} schools missing from one input: see schools.csv (column missing) and summary.html")
+    echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")
 
 
 # -- budget packets and the finance workbook (issue 4) ----------------------------------------
@@ -353,7 +358,7 @@ def packets_command(
             result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
             schools=school_ids or None, progress=bar.update
         )
-    click.echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
+    echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
 
 
 @main.command(name="workbook")
@@ -381,4 +386,4 @@ def workbook_command(formula: Path, schools: Path | None, students: Path | None,
     if spending is not None and "frl" in result.inputs.columns:
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
-    click.echo("wrote " + ", ".join(str(p) for p in written))
+    echo("wrote " + ", ".join(str(p) for p in written))

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,17 +29,40 @@ from wsf.errors import WsfError
 
 __all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
-RISKY = ("=", "+", "-", "@", "\t", "\r")
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
 MONEY = "#,##0.00;-#,##0.00"
 META = ".meta.json"  # beside every table: what it was made from, and its own SHA-256
 
 
+# A spreadsheet may run text as a formula when it starts with = + - @ (OWASP), or with a form of
+# them that Unicode folds to one (full-width, small, super- and subscript: NFKC), after any
+# leading whitespace (tab, CR), control or invisible format character (a zero-width space).
+LEADS = "=+-@\u207a\u207c\u208a\u208c\u2a75\u2a76\ufb29\ufe62\ufe63\ufe66\ufe6b\uff0b\uff0d\uff1d\uff20"
+RISKY_START = r"^[\s\p{Cc}\p{Cf}]*[" + re.escape(LEADS) + "]"  # the same rule for Polars (Rust regex)
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def risky(value: str) -> bool:
+    """Would a spreadsheet run this text as a formula?"""
+    start = next((c for c in value if not (c.isspace() or unicodedata.category(c) in ("Cc", "Cf"))), "")
+    return start != "" and start in LEADS
+
+
 def neutralise(value: str | None) -> str | None:
     """Text a spreadsheet would run as a formula, made inert (OWASP: prefix a quote)."""
-    if value and value.startswith(RISKY):
-        return "'" + value
-    return value
+    return "'" + value if value and risky(value) else value
+
+
+def neutralised(column: str) -> pl.Expr:
+    """`neutralise` on a text column, vectorised."""
+    text = pl.col(column)
+    return pl.when(text.str.contains(RISKY_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: no control characters (an escape sequence in a school name could retitle
+    or rewrite the terminal) and no bidirectional overrides; line breaks and tabs stay."""
+    return "".join(c for c in text if c in "\n\t" or not (unicodedata.category(c) == "Cc" or c in BIDI))
 
 
 def safe_filename(name: str, fallback: str = "school") -> str:
@@ -193,7 +217,7 @@ def _text_columns(frame: pl.DataFrame) -> list[str]:
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
-    safe = frame.with_columns(pl.col(c).map_elements(neutralise, return_dtype=pl.String) for c in _text_columns(frame))
+    safe = frame.with_columns(neutralised(c) for c in _text_columns(frame))
     safe.write_csv(path, line_terminator="\n")
 
 
@@ -225,7 +249,7 @@ def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ..
             if value is None:
                 continue
             if isinstance(value, str):
-                sheet.write_string(row, col, value, text_fmt if value.startswith(RISKY) else None)
+                sheet.write_string(row, col, value, text_fmt if risky(value) else None)
             else:
                 sheet.write_number(row, col, float(value), money_fmt if is_money else None)
     sheet.freeze_panes(1, 0)

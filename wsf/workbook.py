@@ -29,7 +29,7 @@ from wsf import __version__
 from wsf.allocate import TRANSITION, Allocation
 from wsf.api import input_files, provenance
 from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, RISKY, check_output, check_sheet_fits, write_sheet, write_with_meta, xlsx_book
+from wsf.outputs import FIXED_DATE, MONEY, check_output, risky, check_sheet_fits, write_sheet, write_with_meta, xlsx_book
 from wsf.spending import Spending
 
 SHARE = "0.0%"
@@ -96,7 +96,7 @@ def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any =
     if value is None:
         return
     if isinstance(value, str):
-        sheet.write_string(row, col, value, formats.text if value.startswith(RISKY) else fmt)
+        sheet.write_string(row, col, value, formats.text if risky(value) else fmt)
     else:
         sheet.write_number(row, col, float(value), fmt)
 
