@@ -150,14 +150,17 @@ def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Ma
 
 
 def _require(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> None:
-    present = [c for c in frame.columns if c != ROW]
-    for column in columns:
-        if column not in frame.columns:
-            checks.add(
-                f"required column {column!r} is missing",
-                column,
-                fix=f"the file's columns are: {', '.join(present)}; rename one, or map it in a mapping file ([columns] {column} = \"Header\")",
-            )
+    present = [c for c in frame.columns if c != ROW and not c.startswith("_")]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing and (misplaced := checks.table.misplaced_header(missing)):
+        raise misplaced
+    read = f"; {checks.table.read}" if checks.table.read else ""
+    for column in missing:
+        checks.add(
+            f"required column {column!r} is missing",
+            column,
+            fix=f"the file's columns are: {', '.join(present)}; rename one, or map it in a mapping file ([columns] {column} = \"Header\"){read}",
+        )
 
 
 def _shown(value: pl.Expr) -> pl.Expr:

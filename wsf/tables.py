@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wsf.errors import WsfError
 
 ROW = "_row"
+BLANK = "_blank_"  # a column without a header: `_blank_3` (never read)
 FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".xlsx")
 MAX_XLSX_BYTES = 256 << 20  # unpacked: a statewide school table is a few MB; more is a roster for CSV, or a zip bomb
 
@@ -64,6 +65,32 @@ class Table:
     path: Path
     sha256: str
     frame: pl.DataFrame
+    read: str = ""  # how it was read, when the file could have been read otherwise: "sheet 'Cover' (the first; also 'Schools')"
+    header_row: int = 1
+
+    def misplaced_header(self, names: list[str]) -> WsfError | None:
+        """The error to give when the header naming `names` is a later row than the one read
+        (a title above it): one message with the row to name, instead of every column missing."""
+        found = header_row_of(self.frame, names)
+        if found is None:
+            return None
+        return WsfError(
+            f"row {self.header_row} is not the header: the columns {', '.join(map(repr, names))} are named in row {found}",
+            file=self.path,
+            fix=f"put [read] header_row = {found} in a mapping file and pass it with --mapping FILE (or delete the rows above the header)",
+        )
+
+
+def header_row_of(frame: pl.DataFrame, names: list[str]) -> int | None:
+    """The spreadsheet row (of the first 30) whose cells hold every one of `names`, if any."""
+    if not names or ROW not in frame.columns:
+        return None
+    wanted = {n.strip().lower() for n in names}
+    for row in frame.head(30).iter_rows(named=True):
+        cells = {str(v).strip().lower() for k, v in row.items() if k != ROW and v is not None}
+        if wanted <= cells:
+            return row[ROW]
+    return None
 
 
 def load_mapping(path: str | Path | None) -> Mapping:
@@ -108,20 +135,22 @@ def read_table(path: str | Path, mapping: Mapping | None = None) -> Table:
     if not path.is_file():
         raise WsfError("file not found", file=path)
     skip = mapping.read.header_row - 1
+    read = ""
     if suffix == ".parquet":
         frame = _read_parquet(path)
     elif suffix == ".xlsx":
-        frame = _named(_read_xlsx(path, mapping.read.sheet, skip), path)
+        raw, read = _read_xlsx(path, mapping.read.sheet, skip)
+        frame = _named(raw, path)
     else:
         frame = _named(_read_csv(path, mapping.read.separator, skip), path)
     if frame.height == 0:
         raise WsfError("the file has a header but no rows", file=path, fix="export the table again, with its data rows")
     frame = frame.with_row_index(ROW, offset=mapping.read.header_row + 1)
     frame = frame.filter(~pl.all_horizontal(pl.exclude(ROW).is_null() | (pl.exclude(ROW).str.strip_chars() == "")))  # blank lines
-    frame = _apply_mapping(frame, mapping, path)
+    frame = _apply_mapping(frame, mapping, path, read)
     if frame.height == 0:
         raise WsfError("no rows are left after the mapping's [rows] filter", file=path, fix="check the values in [rows] keep/drop")
-    return Table(path=path, sha256=file_sha256(path), frame=frame)
+    return Table(path=path, sha256=file_sha256(path), frame=frame, read=read, header_row=mapping.read.header_row)
 
 
 def decode_text(path: Path, raw: bytes) -> str:
@@ -178,7 +207,7 @@ def _named(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     names = [re.sub(r"\s+", " ", str(v)).strip() if v is not None else "" for v in frame.row(0)]
     check_headers(names, path)
     # a column without a header carries nothing wsf can use; it gets an internal name and is dropped
-    named = [name or f"_blank_{i + 1}" for i, name in enumerate(names)]
+    named = [name or f"{BLANK}{i + 1}" for i, name in enumerate(names)]
     return frame.slice(1).rename(dict(zip(frame.columns, named)))
 
 
@@ -211,27 +240,43 @@ def _clean_names(frame, path: Path):
     """Column names as stored, spaces collapsed: a DataFrame or a LazyFrame (Parquet has no header row)."""
     names = [re.sub(r"\s+", " ", c).strip() for c in columns_of(frame)]
     check_headers(names, path)
-    return frame.rename(dict(zip(columns_of(frame), [n or f"_blank_{i + 1}" for i, n in enumerate(names)])))
+    return frame.rename(dict(zip(columns_of(frame), [n or f"{BLANK}{i + 1}" for i, n in enumerate(names)])))
 
 
-def _read_xlsx(path: Path, sheet: str | None, skip: int) -> pl.DataFrame:
+def _read_xlsx(path: Path, sheet: str | None, skip: int) -> tuple[pl.DataFrame, str]:
+    """The sheet (named, or the first) as text, and which sheet was read when there were others."""
     inflated_size(path)
+    try:
+        import fastexcel
+
+        sheets = list(fastexcel.read_excel(str(path)).sheet_names)
+    except Exception as exc:  # fastexcel errors carry no common base class
+        raise WsfError(f"cannot read the workbook: {str(exc).splitlines()[0]}", file=path,
+                       fix="open it in a spreadsheet and save it again as .xlsx") from None
+    listed = ", ".join(repr(s) for s in sheets)
+    if sheet is not None and sheet not in sheets:
+        raise WsfError(f"has no sheet named {sheet!r}; its sheets are {listed}", file=path,
+                       fix="put one of those names in the mapping file: [read] sheet = \"...\"")
+    if not sheets:
+        raise WsfError("the workbook has no sheets", file=path)
+    chosen = sheet or sheets[0]
+    others = [s for s in sheets if s != chosen]
+    read = "" if not others else (
+        f"read sheet {chosen!r}" + ("" if sheet else " (the first)") + f"; the workbook also has {', '.join(repr(s) for s in others)}: "
+        "to read another, put [read] sheet = \"...\" in a mapping file")
     try:
         frame = pl.read_excel(
             path,
-            sheet_name=sheet,
+            sheet_name=chosen,
             has_header=False,
             read_options={"header_row": None, "skip_rows": skip},
             infer_schema_length=0,
             drop_empty_rows=False,  # blank rows are dropped after numbering, so row numbers stay the sheet's
         )
     except Exception as exc:  # fastexcel errors carry no common base class
-        raise WsfError(
-            f"cannot read the workbook: {str(exc).splitlines()[0]}",
-            file=path,
-            fix="name the sheet and header row in a mapping file ([read] sheet, header_row)",
-        ) from None
-    return frame.with_columns(pl.all().cast(pl.String))
+        raise WsfError(f"cannot read sheet {chosen!r}: {str(exc).splitlines()[0]}", file=path,
+                       fix="name the sheet and header row in a mapping file ([read] sheet, header_row)") from None
+    return frame.with_columns(pl.all().cast(pl.String)), read
 
 
 def inflated_size(path: Path) -> int:
@@ -274,7 +319,7 @@ def columns_of(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
     return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
 
 
-def _apply_mapping(frame, mapping: Mapping, path: Path):
+def _apply_mapping(frame, mapping: Mapping, path: Path, read: str = ""):
     """Rename headers to wsf's names; a list of headers is joined (e.g. county+district+school).
     Works on a DataFrame or a LazyFrame alike."""
     wanted: list[str] = [*mapping.rows.keep, *mapping.rows.drop]
@@ -283,10 +328,12 @@ def _apply_mapping(frame, mapping: Mapping, path: Path):
     columns = columns_of(frame)
     missing = [c for c in wanted if c not in columns]
     if missing:
+        found = header_row_of(frame, missing) if isinstance(frame, pl.DataFrame) else None
+        hints = [f"the header seems to be row {found}: put [read] header_row = {found} in the mapping file"] if found else []
         raise WsfError(
             f"the mapping names column {missing[0]!r}, which is not in the file",
             file=path,
-            fix=f"the file's columns are: {', '.join(c for c in columns if c != ROW)}",
+            fix="; ".join([*hints, f"the file's columns are: {', '.join(c for c in columns if c != ROW and not c.startswith('_'))}", *([read] if read else [])]),
         )
     for column, values in mapping.rows.keep.items():
         frame = frame.filter(_text(column).is_in(_listed(values)))
@@ -294,8 +341,9 @@ def _apply_mapping(frame, mapping: Mapping, path: Path):
         frame = frame.filter(~_text(column).is_in(_listed(values)).fill_null(False))
     mapped = [(pl.col(src) if isinstance(src, str) else pl.concat_str([_text(c) for c in src])).alias(dst) for dst, src in mapping.columns.items()]
     used = set(wanted) | set(mapping.columns)
-    # names beginning with "_" are wsf's own (no formula key can start with one): unread columns so named are dropped
-    rest = [c for c in columns if c not in used and not c.startswith("_")]
+    # names beginning with "_" are wsf's own (no formula key can start with one): unread columns so named are
+    # dropped, but for columns without a header, whose cells may still show where the header is
+    rest = [c for c in columns if c not in used and (not c.startswith("_") or c.startswith(BLANK))]
     return frame.select(*([ROW] if ROW in columns else []), *mapped, *rest)
 
 
