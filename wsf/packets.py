@@ -35,6 +35,7 @@ from jinja2.bccache import Bucket
 
 from wsf.allocate import Allocation
 from wsf.api import provenance
+from wsf.confine import TemplateFolder
 from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
@@ -87,7 +88,7 @@ COMPILED = CompiledTemplates()
 def environment(templates: Path | None = None) -> jinja2.Environment:
     """One run's templates. Files are read once (no check for changes while the run renders)."""
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders(templates)]),
+        loader=jinja2.ChoiceLoader([TemplateFolder(f) for f in folders(templates)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -1,0 +1,124 @@
+"""A district's `--templates` folder is trusted with nothing: only regular files inside the
+folder are read (templates and translations). Each failure is a WsfError naming the file,
+exit 2 from the command, nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from test_packets import _french, tiny
+
+from wsf.errors import WsfError
+from wsf.i18n import load_language
+from wsf.packets import SHIPPED, write_packets
+
+
+def district(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "district-templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def refused(tmp_path: Path, templates: Path, match: str, kinds=("principal",)) -> WsfError:
+    """write_packets fails with a WsfError matching `match`, and nothing is written."""
+    allocation = tiny(tmp_path, ["One", "Two"])
+    with pytest.raises(WsfError, match=match) as caught:
+        write_packets(allocation, tmp_path / "out", langs=["en"], kinds=kinds, formats=["html"], templates=templates)
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*")), "the temporary folder was left behind"
+    return caught.value
+
+
+def error_lines(result) -> list[str]:
+    """The command's error as printed, from its `error:` line (the progress bar's label comes first)."""
+    lines = result.output.splitlines()
+    return lines[next((i for i, line in enumerate(lines) if line.startswith("error:")), len(lines)) :]
+
+
+# -- only regular files inside the folder -----------------------------------------------------------
+
+
+def test_a_template_linked_to_a_file_elsewhere_is_not_read(tmp_path: Path) -> None:
+    templates = district(tmp_path, {})
+    (templates / "principal.html").symlink_to("/etc/passwd")
+    error = refused(tmp_path, templates, "outside the templates folder")
+    assert error.file == "principal.html" and "/etc/passwd" in error.problem
+
+
+def test_a_template_linked_up_and_out_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.html").write_text("SECRET {{ packet.school.name }}", encoding="utf-8")
+    templates = district(tmp_path, {})
+    (templates / "_masthead.html").symlink_to(Path("..") / "secret.html")
+    error = refused(tmp_path, templates, "outside the templates folder")
+    assert error.file == "_masthead.html"
+
+
+def test_a_linked_subfolder_pointing_out_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "logo.html").write_text("SECRET", encoding="utf-8")
+    templates = district(tmp_path, {"_masthead.html": '{% include "shared/logo.html" %}\n'})
+    (templates / "shared").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    error = refused(tmp_path, templates, "outside the templates folder")
+    assert error.file == "logo.html"
+
+
+def test_a_folder_named_as_a_template_is_refused(tmp_path: Path) -> None:
+    templates = district(tmp_path, {})
+    (templates / "principal.html").mkdir()
+    error = refused(tmp_path, templates, "not a regular file")
+    assert error.file == "principal.html"
+
+
+def test_a_link_to_another_file_inside_the_folder_is_read(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"mastheads/2025.html": '<header class="masthead">Tiny 2025</header>\n'})
+    (templates / "_masthead.html").symlink_to(Path("mastheads") / "2025.html")
+    allocation = tiny(tmp_path, ["One", "Two"])
+    write_packets(allocation, tmp_path / "out", langs=["en"], kinds=["principal"], formats=["html"], templates=templates)
+    assert "Tiny 2025" in (tmp_path / "out" / "en" / "T1-One.principal.html").read_text(encoding="utf-8")
+
+
+def test_a_translation_linked_out_of_the_folder_is_not_read(tmp_path: Path) -> None:
+    french = _french(tmp_path / "elsewhere")
+    templates = district(tmp_path, {})
+    (templates / "i18n").mkdir()
+    (templates / "i18n" / "fr.toml").symlink_to(french / "i18n" / "fr.toml")
+    with pytest.raises(WsfError, match="fr.toml: .*outside the templates folder"):
+        load_language("fr", [templates, SHIPPED])
+
+
+def test_a_linked_translation_folder_pointing_out_is_not_read(tmp_path: Path) -> None:
+    french = _french(tmp_path / "elsewhere")
+    templates = district(tmp_path, {})
+    (templates / "i18n").symlink_to(french / "i18n", target_is_directory=True)
+    with pytest.raises(WsfError, match="fr.toml: .*outside the templates folder"):
+        load_language("fr", [templates, SHIPPED])
+
+
+def test_a_refused_translation_is_exit_2_from_the_command(run, example_args, tmp_path: Path) -> None:
+    templates = district(tmp_path, {})
+    (templates / "i18n").mkdir()
+    (templates / "i18n" / "es.toml").symlink_to("/etc/passwd")
+    result = run("packets", *example_args, "-o", tmp_path / "out", "--format", "html", "--templates", templates)
+    lines = error_lines(result)
+    assert result.exit_code == 2 and len(lines) == 2 and lines[0].startswith("error: es.toml: leads to /etc/passwd"), result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_rule_refuses_devices_pipes_and_missing_files(tmp_path: Path) -> None:
+    from wsf.confine import inside
+
+    folder = district(tmp_path, {"ok.html": "ok"})
+    os.mkfifo(folder / "pipe.html")
+    (folder / "zero.html").symlink_to("/dev/zero")
+    (folder / "dangling.html").symlink_to("nowhere.html")
+    assert inside(folder, folder / "ok.html") == (folder / "ok.html").resolve()
+    for name, why in [("pipe.html", "not a regular file"), ("zero.html", "outside"), ("dangling.html", "does not exist")]:
+        with pytest.raises(WsfError, match=why) as caught:
+            inside(folder, folder / name)
+        assert caught.value.file == name
