@@ -1,19 +1,32 @@
-"""A district's `--templates` folder is trusted with nothing: only regular files inside the
-folder are read (templates and translations). Each failure is a WsfError naming the file,
-exit 2 from the command, nothing written.
+"""A district's `--templates` folder is trusted with nothing: its templates render in Jinja's
+sandbox, and only regular files inside the folder are read (templates and translations). Each
+failure is a WsfError naming the file, exit 2 from the command, nothing written.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections import deque
 from pathlib import Path
 
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 from test_packets import _french, tiny
 
 from wsf.errors import WsfError
 from wsf.i18n import load_language
-from wsf.packets import SHIPPED, write_packets
+from wsf.packets import SHIPPED, Sandbox, write_packets
+
+ESCAPES = [
+    # (template text, what the sandbox names as refused)
+    ("{{ cycler.__init__.__globals__.os.popen('touch RAN').read() }}", "__init__"),
+    ("{{ lipsum.__globals__['os'].popen('touch RAN').read() }}", "__globals__"),
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "__class__"),
+    ("{{ packet.doc.__class__ }}", "__class__"),
+    ("{% set rows = [] %}{{ rows.append(1) }}", "append"),
+]
 
 
 def district(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -39,6 +52,79 @@ def error_lines(result) -> list[str]:
     """The command's error as printed, from its `error:` line (the progress bar's label comes first)."""
     lines = result.output.splitlines()
     return lines[next((i for i, line in enumerate(lines) if line.startswith("error:")), len(lines)) :]
+
+
+# -- the sandbox ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, attribute", ESCAPES)
+def test_a_district_template_cannot_reach_python(tmp_path: Path, monkeypatch, text: str, attribute: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    templates = district(tmp_path, {"_masthead.html": f'<header class="masthead">\n{text}\n</header>\n'})
+    error = refused(tmp_path, templates, "sandbox")
+    assert error.file == "_masthead.html" and error.line == 2, str(error)
+    assert attribute in error.problem and "packet" in error.fix
+    assert not (tmp_path / "RAN").exists(), "the template ran a shell command"
+
+
+def test_a_sandbox_refusal_is_exit_2_from_the_command(run, example_args, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    templates = district(tmp_path, {"council.html": "{{ cycler.__init__.__globals__.os.popen('touch RAN').read() }}"})
+    result = run("packets", *example_args, "-o", tmp_path / "out", "--format", "html", "--templates", templates)
+    lines = error_lines(result)
+    assert result.exit_code == 2 and len(lines) == 2 and lines[1].startswith("  fix: "), result.output
+    assert lines[0].startswith("error: council.html: line 1: refused by the template sandbox: access to attribute '__init__'")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "RAN").exists()
+
+
+def test_what_shipped_templates_use_still_works_in_the_sandbox(tmp_path: Path) -> None:
+    """Loops, filters, macros, format and a district's block: the sandbox refuses internals only."""
+    templates = district(
+        tmp_path,
+        {
+            "_masthead.html": (
+                "{% macro cell(v) %}<b>{{ v }}</b>{% endmacro %}"
+                '<header class="masthead">{{ "%s of %d"|format(packet.school.name, 2) }}'
+                "{% for word in ['a', 'b']|map('upper') %}{{ cell(word) }}{% endfor %}"
+                "{{ '{}!'.format(packet.school.name) }}</header>\n"
+            ),
+        },
+    )
+    allocation = tiny(tmp_path, ["One", "Two"])
+    write_packets(allocation, tmp_path / "out", langs=["en"], kinds=["principal"], formats=["html"], templates=templates)
+    html = (tmp_path / "out" / "en" / "T1-One.principal.html").read_text(encoding="utf-8")
+    assert '<header class="masthead">One of 2<b>A</b><b>B</b>One!</header>' in html
+
+
+def test_an_error_in_a_partial_names_the_partial_and_its_line(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": "<header>\n{{ packet.school.no_such_field }}\n</header>\n"})
+    error = refused(tmp_path, templates, "no_such_field")
+    assert error.file == "_masthead.html" and error.line == 2, str(error)
+
+
+def test_the_sandbox_remembers_jinjas_own_answers() -> None:
+    """`Sandbox` keeps Jinja's answer per type and attribute name: the same answers, asked twice."""
+
+    def generator():
+        yield 1
+
+    class Proxy:  # says it is a list: Jinja asks isinstance, which believes __class__
+        __class__ = property(lambda self: list)
+
+        def append(self, value) -> None: ...
+
+    frame = sys._getframe()
+    objects = [[], {}, set(), deque(), (1,), "text", Markup("<b>"), str, len, generator, generator(), frame, frame.f_code]
+    objects += [Proxy(), WsfError("x"), SHIPPED]
+    names = ["append", "update", "add", "pop", "clear", "mro", "gi_frame", "gi_code", "f_globals", "co_code", "upper"]
+    names += ["format", "items", "name", "problem", "_private", "__class__", "__globals__", "__init__"]
+    ours, jinjas = Sandbox(), ImmutableSandboxedEnvironment()
+    for _ in range(2):
+        for obj in objects:
+            for name in names:
+                assert ours.is_safe_attribute(obj, name, None) == jinjas.is_safe_attribute(obj, name, None), (obj, name)
+    assert not ours.is_safe_attribute(Proxy(), "append", None) and ours.is_safe_attribute(object(), "append", None)
 
 
 # -- only regular files inside the folder -----------------------------------------------------------
