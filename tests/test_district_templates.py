@@ -1,6 +1,7 @@
 """A district's `--templates` folder is trusted with nothing: its templates render in Jinja's
-sandbox, and only regular files inside the folder are read (templates and translations). Each
-failure is a WsfError naming the file, exit 2 from the command, nothing written.
+sandbox, only regular files inside the folder are read (templates and translations), and a
+template that includes itself is an error. Each failure is a WsfError naming the file, exit 2
+from the command, nothing written.
 """
 
 from __future__ import annotations
@@ -208,3 +209,30 @@ def test_the_rule_refuses_devices_pipes_and_missing_files(tmp_path: Path) -> Non
         with pytest.raises(WsfError, match=why) as caught:
             inside(folder, folder / name)
         assert caught.value.file == name
+
+
+# -- templates that include themselves ----------------------------------------------------------------
+
+
+def test_a_template_that_includes_itself_is_an_error(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": '<header>\n{% include "_masthead.html" %}\n</header>\n'})
+    error = refused(tmp_path, templates, "itself without end")
+    assert error.problem == "includes or extends itself without end: _masthead.html → _masthead.html"
+    assert error.file == "_masthead.html" and error.line == 2
+
+
+def test_two_templates_that_include_each_other_are_an_error(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": '{% include "_logo.html" %}\n', "_logo.html": '{% include "_masthead.html" %}\n'})
+    error = refused(tmp_path, templates, "itself without end")
+    assert error.problem == "includes or extends itself without end: _masthead.html → _logo.html → _masthead.html"
+    assert error.file == "_masthead.html" and error.line == 1
+
+
+def test_a_template_that_extends_itself_is_exit_2_from_the_command(run, example_args, tmp_path: Path) -> None:
+    templates = district(tmp_path, {"council.html": '{% extends "council.html" %}\n'})
+    result = run("packets", *example_args, "-o", tmp_path / "out", "--format", "html", "--kind", "council", "--templates", templates)
+    lines = error_lines(result)
+    assert result.exit_code == 2 and len(lines) == 2, result.output
+    assert lines[0] == "error: council.html: line 1: includes or extends itself without end: council.html → council.html"
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

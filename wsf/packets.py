@@ -152,6 +152,30 @@ def render(env: jinja2.Environment, packet) -> str:
             line=getattr(exc, "lineno", None) or line,
             fix="check the template against the packet's documented fields",
         ) from None
+    except RecursionError as exc:
+        cycle = _cycle(_template_frames(exc, env))
+        if cycle is None:
+            raise
+        (file, line), files = cycle
+        raise WsfError(
+            f"includes or extends itself without end: {' → '.join(files)}",
+            file=file,
+            line=line,
+            fix="remove the include or extends that leads back to a template already being rendered",
+        ) from None
+
+
+def _cycle(frames: list[tuple[str, int]]) -> tuple[tuple[str, int], list[str]] | None:
+    """Templates that include one another without end, from the frames Python's recursion limit
+    stopped: the shortest run of files the innermost frames repeat, written from the frame where
+    it first starts (`a.html → b.html → a.html`), and that frame. None if they repeat nothing."""
+    files = [file for file, _ in frames]
+    for period in range(1, 21):
+        tail = files[-3 * period :]
+        if len(tail) == 3 * period and tail[:period] == tail[period : 2 * period] == tail[2 * period :]:
+            start = next(i for i, file in enumerate(files) if file in tail)
+            return frames[start], [Path(file).name for file in files[start : start + period + 1]]
+    return None
 
 
 def _template_frames(exc: BaseException, env: jinja2.Environment) -> list[tuple[str, int]]:
