@@ -1,12 +1,14 @@
 """A district's `--templates` folder is trusted with nothing: its templates render in Jinja's
-sandbox, only regular files inside the folder are read (templates and translations), and a
-template that includes itself is an error. Each failure is a WsfError naming the file, exit 2
-from the command, nothing written.
+sandbox, only regular files inside the folder are read (templates and translations), a template
+that includes itself is an error, and a PDF loads only data: URLs and files of the template
+folders. Each failure is a WsfError naming the file, exit 2 from the command, nothing written;
+a resource a PDF may not load is left out, and a warning says so.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections import deque
 from pathlib import Path
@@ -14,11 +16,13 @@ from pathlib import Path
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
-from test_packets import _french, tiny
+from PIL import Image
+from test_packets import STEM, _french, tiny
 
 from wsf.errors import WsfError
 from wsf.i18n import load_language
 from wsf.packets import SHIPPED, Sandbox, write_packets
+from wsf.tables import DataWarning
 
 ESCAPES = [
     # (template text, what the sandbox names as refused)
@@ -236,3 +240,92 @@ def test_a_template_that_extends_itself_is_exit_2_from_the_command(run, example_
     assert lines[0] == "error: council.html: line 1: includes or extends itself without end: council.html → council.html"
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+# -- what a PDF may load --------------------------------------------------------------------------------
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> Path:
+    Image.new("RGB", (8, 8), colour).save(path)
+    return path
+
+
+def test_a_pdf_embeds_no_file_from_outside_the_template_folders(tmp_path: Path) -> None:
+    """Attachments, images and CSS backgrounds from elsewhere, directly or by a link in the folder,
+    and the network, are left out (and each reported once); the district's own logo is in."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("SECRET-MARKER\n", encoding="utf-8")
+    red = _png(outside / "red.png", (255, 0, 0)).as_uri()
+    templates = district(
+        tmp_path,
+        {
+            "_masthead.html": (
+                '<header class="masthead">\n'
+                '<link rel="attachment" href="file:///etc/passwd">\n'
+                f'<link rel="attachment" href="{(outside / "secret.txt").as_uri()}">\n'
+                '<link rel="attachment" href="secret-link.txt">\n'
+                f'<img src="{red}"><img src="red-link.png"><img src="logo.png"><img src="http://127.0.0.1:9/x.png">\n'
+                f'<div style="height: 4px; background: url({red})"></div>\n'
+                "</header>\n"
+            )
+        },
+    )
+    _png(templates / "logo.png", (0, 0, 255))
+    (templates / "secret-link.txt").symlink_to(outside / "secret.txt")
+    (templates / "red-link.png").symlink_to(outside / "red.png")
+    allocation = tiny(tmp_path, ["One", "Two"])  # two PDFs: the second is a worker process's
+    with pytest.warns(DataWarning) as caught:
+        write_packets(allocation, tmp_path / "out", langs=["en"], kinds=["council"], formats=["pdf"], templates=templates)
+    for pdf in sorted((tmp_path / "out" / "en").glob("*.pdf")):
+        listed = subprocess.run(["pdfdetach", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert listed.startswith("0 embedded files"), listed
+        assert b"SECRET-MARKER" not in pdf.read_bytes() and b"root:" not in pdf.read_bytes()
+        subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / pdf.stem)], check=True)
+        images = sorted(tmp_path.glob(f"{pdf.stem}-*.png"))
+        assert [Image.open(p).convert("RGB").getpixel((0, 0)) for p in images] == [(0, 0, 255)], pdf.name
+    messages = sorted(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+    for url in ("file:///etc/passwd", "secret-link.txt", "red-link.png", red, "http://127.0.0.1:9/x.png"):
+        assert sum(url in m.splitlines()[0] for m in messages) == 1, (url, messages)
+    assert all(m.startswith("en/T1-One.council.pdf and 1 other PDF: did not load ") for m in messages), messages
+    assert not any("/logo.png" in m.splitlines()[0] for m in messages)
+
+
+def test_the_pdf_rule_by_url(tmp_path: Path) -> None:
+    from wsf.pdf import refusal
+
+    folder = district(tmp_path, {"logo.svg": "<svg/>", "fonts/a.woff2": "x"})
+    (tmp_path / "other.png").write_bytes(b"x")
+    (folder / "out.png").symlink_to(tmp_path / "other.png")
+    (folder / "in.svg").symlink_to("logo.svg")
+    (folder / "up").symlink_to(tmp_path, target_is_directory=True)
+    folders = (folder, SHIPPED)
+    allowed = ["data:image/png;base64,iVBORw0KGgo=", (folder / "logo.svg").as_uri(), (folder / "in.svg").as_uri()]
+    allowed += [(folder / "fonts" / "a.woff2").as_uri() + "?v=2#x", (SHIPPED / "_style.css").as_uri()]
+    for url in allowed:
+        assert refusal(url, folders) is None, url
+    refused_urls = {
+        "file:///etc/passwd": "outside",
+        (folder / "out.png").as_uri(): "outside",
+        (folder / "up" / "other.png").as_uri(): "outside",
+        (folder / "missing.png").as_uri(): "does not exist",
+        (folder / "fonts").as_uri(): "not a regular file",
+        "file://elsewhere.example/etc/passwd": "another computer",
+        "http://example.org/logo.png": "network",
+        "https://example.org/logo.png": "network",
+        "ftp://example.org/logo.png": "network",
+    }
+    for url, why in refused_urls.items():
+        assert why in (refusal(url, folders) or ""), url
+
+
+def test_a_refused_resource_is_a_warning_from_the_command(run, example_args, tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": '<link rel="attachment" href="file:///etc/passwd">\n'})
+    out = tmp_path / "out"
+    result = run(
+        "packets", *example_args, "-o", out, "--lang", "en", "--kind", "council", "--school", "EX104", "--templates", templates
+    )
+    assert result.exit_code == 0, result.output
+    assert f"warning: en/{STEM}.council.pdf: did not load file:///etc/passwd: it is outside the templates folder" in result.output
+    listed = subprocess.run(["pdfdetach", "-list", str(out / "en" / f"{STEM}.council.pdf")], capture_output=True, text=True)
+    assert listed.stdout.startswith("0 embedded files"), listed.stdout

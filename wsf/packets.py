@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -46,8 +47,8 @@ from wsf.outputs import safe_filename, swap_folder_into_place, umask
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
-from wsf.pdf import render_pdf, warm
 from wsf.spending import Spending
+from wsf.tables import DataWarning
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "packets"
 KINDS = ("principal", "council", "district")
@@ -238,7 +239,8 @@ def write_packets(
     output.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
     try:
-        written = _write_all(run, languages, kinds, formats, env, {sid: names[sid] for sid in chosen}, temp, templates, progress)
+        stems = {sid: names[sid] for sid in chosen}
+        written, refused = _write_all(run, languages, kinds, formats, env, stems, temp, templates, progress)
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
         meta["packets"] = {
@@ -252,6 +254,7 @@ def write_packets(
         swap_folder_into_place(temp, output)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    _warn_refused(refused)
     return [output / name for name in sorted(written)]
 
 
@@ -315,6 +318,8 @@ class Writer:
         self.batch, self.run, self.env = batch, run, env
         self.languages = {lang.code: lang for lang in languages}
         self.base_url = str((batch.templates or SHIPPED).resolve()) + os.sep
+        self.folders = tuple(folders(batch.templates))  # what a PDF may load files from
+        self.refused: dict[str, Refused] = {}  # resources the PDFs did not load, by URL
 
     def schools(self, code: str, school_ids: list[str]) -> list[str]:
         """The packets of these schools in language `code`; returns the files written."""
@@ -336,9 +341,27 @@ class Writer:
             if fmt == "html":
                 target.write_text(html, encoding="utf-8", newline="\n")
             else:
-                render_pdf(html, str(target), self.base_url)
+                from wsf.pdf import render_pdf
+
+                refused = render_pdf(html, str(target), self.base_url, self.folders)
+                self.note({url: Refused(why, relative, 1) for url, why in refused.items()})
             written.append(relative)
         return written
+
+    def note(self, refused: dict[str, Refused]) -> None:
+        """Count resources refused here or by a worker: the first PDF by name, and how many."""
+        for url, new in refused.items():
+            old = self.refused.get(url, Refused(new.why, new.first, 0))
+            self.refused[url] = Refused(new.why, min(old.first, new.first), old.count + new.count)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A resource PDFs did not load: why, the first PDF (by name) that asked for it, and how many did."""
+
+    why: str
+    first: str
+    count: int
 
 
 SCHOOL_PACKETS = {"principal": principal, "council": council}
@@ -351,15 +374,23 @@ def _start_worker(batch: Batch) -> None:
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
     if "pdf" in batch.formats:
+        from wsf.pdf import warm
+
         warm(_WRITER.base_url)
 
 
-def _schools_in_worker(code: str, school_ids: list[str]) -> list[str]:
-    return _WRITER.schools(code, school_ids)
+def _schools_in_worker(code: str, school_ids: list[str]) -> tuple[list[str], dict[str, Refused]]:
+    """A job's files, and the resources its PDFs did not load (for the parent to report)."""
+    written = _WRITER.schools(code, school_ids)
+    refused, _WRITER.refused = _WRITER.refused, {}
+    return written, refused
 
 
-def _write_all(run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress) -> list[str]:
-    """Every packet; with `WORKERS` processes when there are PDFs to render or many HTML packets.
+def _write_all(
+    run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress
+) -> tuple[list[str], dict[str, Refused]]:
+    """Every packet, and the resources PDFs did not load; with `WORKERS` processes when there are
+    PDFs to render or many HTML packets.
 
     A job is one language's packets of a slice of schools: one school when there are PDFs (each
     takes a good part of a second), `SLICE` schools for HTML alone. This process renders the
@@ -381,18 +412,40 @@ def _write_all(run, languages: list[Language], kinds, formats, env, names, folde
     documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
     workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
     if workers < 1 or not _worth_a_worker(documents, "pdf" in formats):
-        return _collect(chain(board, (writer.schools(*job) for job in jobs)), step)
+        return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch,)) as pool:
         futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
         try:
             written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
-            return written + _collect((f.result() for f in as_completed(f for f in futures if not f.cancelled())), step)
+            done = as_completed(f for f in futures if not f.cancelled())
+            return written + _collect((_from_worker(f, writer) for f in done), step), writer.refused
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+def _from_worker(future: Future, writer: Writer) -> list[str]:
+    """A worker's job: the files it wrote; what its PDFs did not load is noted with this process's."""
+    written, refused = future.result()
+    writer.note(refused)
+    return written
+
+
+def _warn_refused(refused: dict[str, Refused]) -> None:
+    """One warning per resource the PDFs did not load: a district's IT wants to know why the logo
+    is missing, not to find out from a principal."""
+    for url, miss in sorted(refused.items()):
+        others = miss.count - 1
+        where = miss.first + (f" and {others} other PDF{'s' if others > 1 else ''}" if others else "")
+        warnings.warn(
+            f"{where}: did not load {url}: {miss.why}\n"
+            "  fix: put the file in the --templates folder and refer to it by a relative name (logo.png)",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _worth_a_worker(documents: int, pdf: bool) -> bool:
