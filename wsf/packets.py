@@ -183,7 +183,8 @@ def _template_frames(exc: BaseException, env: jinja2.Environment) -> list[tuple[
     """(file, line) of each template running when `exc` was raised, outermost first: Jinja rewrites a
     traceback's frames to point at the template lines that ran."""
     roots = tuple(str(loader.folder) + os.sep for loader in env.loader.loaders)
-    return [(frame.f_code.co_filename, line) for frame, line in walk_tb(exc.__traceback__) if frame.f_code.co_filename.startswith(roots)]
+    frames = ((frame.f_code.co_filename, line) for frame, line in walk_tb(exc.__traceback__))
+    return [(file, line) for file, line in frames if file.startswith(roots)]
 
 
 def file_name(school_id: str, name: str | None, kind: str, fmt: str) -> str:
