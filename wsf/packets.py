@@ -43,6 +43,7 @@ from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
+from wsf.lifetime import die_with_parent
 from wsf.outputs import safe_filename, swap_folder_into_place, umask
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
@@ -369,8 +370,10 @@ SCHOOL_PACKETS = {"principal": principal, "council": council}
 _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
-def _start_worker(batch: Batch) -> None:
+def _start_worker(batch: Batch, parent: int) -> None:
+    """A worker's first act: to end when `parent` does (`wsf.lifetime`), then build its Writer."""
     global _WRITER
+    die_with_parent(parent)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
@@ -416,7 +419,8 @@ def _write_all(
         return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch, os.getpid()))
+    with pool:
         futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
         try:
             written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
