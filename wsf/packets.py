@@ -4,7 +4,9 @@ board summary for the district, in each language, as HTML and PDF.
 Templates are `templates/packets/*.html` (Jinja, autoescaped, StrictUndefined); a district's
 `--templates` folder is searched first, so any file there replaces the shipped one, and its
 `i18n/<lang>.toml` adds or amends a language. Every template sees one object, `packet` (see
-`wsf.packet_school` and `wsf.packet_district`).
+`wsf.packet_school` and `wsf.packet_district`). A district's folder is outside input: its
+templates render in Jinja's sandbox (`Sandbox`), only its regular files are read
+(`wsf.confine`), and a PDF loads only the template folders' files (`wsf.pdf`).
 
 The output folder is written whole into a temporary sibling and renamed into place, so a
 failed run leaves no half-written folder and an earlier one untouched. Files are named from
