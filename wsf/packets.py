@@ -315,6 +315,15 @@ class Batch:
     folder: Path
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A resource PDFs did not load: why, the first PDF (by name) that asked for it, and how many did."""
+
+    why: str
+    first: str
+    count: int
+
+
 class Writer:
     """Renders packets and writes them in every format into the run's folder; one per process."""
 
@@ -357,15 +366,6 @@ class Writer:
         for url, new in refused.items():
             old = self.refused.get(url, Refused(new.why, new.first, 0))
             self.refused[url] = Refused(new.why, min(old.first, new.first), old.count + new.count)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A resource PDFs did not load: why, the first PDF (by name) that asked for it, and how many did."""
-
-    why: str
-    first: str
-    count: int
 
 
 SCHOOL_PACKETS = {"principal": principal, "council": council}
