@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, parse_pattern
 from markupsafe import Markup, escape
 
+from wsf.confine import inside
 from wsf.errors import WsfError
 
 I18N = "i18n"
@@ -264,7 +266,15 @@ def bold(value: Any) -> Markup:
 
 
 def language_files(code: str, folders: list[Path]) -> list[Path]:
-    return [f / I18N / f"{code}.toml" for f in folders if (f / I18N / f"{code}.toml").is_file()]
+    """The folders' files for `code`, the district's first; one that leads out of its folder (a link),
+    or is not a regular file, is refused before it is read (`wsf.confine`)."""
+    files = []
+    for folder in folders:
+        path = folder / I18N / f"{code}.toml"
+        if os.path.lexists(path):
+            inside(folder, path)  # a WsfError naming the file, unless it is a regular file of the folder
+            files.append(path)
+    return files
 
 
 def available(folders: list[Path]) -> list[str]:

@@ -4,7 +4,9 @@ board summary for the district, in each language, as HTML and PDF.
 Templates are `templates/packets/*.html` (Jinja, autoescaped, StrictUndefined); a district's
 `--templates` folder is searched first, so any file there replaces the shipped one, and its
 `i18n/<lang>.toml` adds or amends a language. Every template sees one object, `packet` (see
-`wsf.packet_school` and `wsf.packet_district`).
+`wsf.packet_school` and `wsf.packet_district`). A district's folder is outside input: its
+templates render in Jinja's sandbox (`Sandbox`), only its regular files are read
+(`wsf.confine`), and a PDF loads only the template folders' files (`wsf.pdf`).
 
 The output folder is written whole into a temporary sibling and renamed into place, so a
 failed run leaves no half-written folder and an earlier one untouched. Files are named from
@@ -20,30 +22,35 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
+from traceback import walk_tb
 from types import CodeType
 
 import jinja2
 from jinja2.bccache import Bucket
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from wsf.allocate import Allocation
 from wsf.api import input_files, provenance
 from wsf.atomic import folder_into_place
+from wsf.confine import TemplateFolder
 from wsf.equity import analyse
 from wsf.errors import WsfError
 from wsf.explain import explain
 from wsf.i18n import Language, load_language
+from wsf.lifetime import die_with_parent
 from wsf.outputs import check_output, safe_filename
 from wsf.packet_context import POVERTY, Run, prepare
 from wsf.packet_district import district
 from wsf.packet_school import council, principal
-from wsf.pdf import render_pdf, warm
 from wsf.spending import Spending
+from wsf.tables import DataWarning
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "packets"
 KINDS = ("principal", "council", "district")
@@ -68,25 +75,57 @@ def folders(templates: Path | None) -> list[Path]:
 
 class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept for the life of the process, by file and source checksum: a second
-    run does not parse and compile them again, and an edited template is compiled anew."""
+    run does not parse and compile them again, and an edited template is compiled anew. Code
+    compiled for the sandbox differs (its calls are checked), so it is kept apart."""
 
     def __init__(self) -> None:
-        self.code: dict[tuple[str, str], CodeType] = {}
+        self.code: dict[tuple[bool, str, str], CodeType] = {}
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self.code.get((bucket.key, bucket.checksum))
+        bucket.code = self.code.get((bucket.environment.sandboxed, bucket.key, bucket.checksum))
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.code[(bucket.key, bucket.checksum)] = bucket.code
+        self.code[(bucket.environment.sandboxed, bucket.key, bucket.checksum)] = bucket.code
 
 
 COMPILED = CompiledTemplates()
+SANDBOX_FIX = "a template may lay out `packet` and its fields (docs/packets.md), not reach into Python"
 
 
-def environment(templates: Path | None = None) -> jinja2.Environment:
-    """One run's templates. Files are read once (no check for changes while the run renders)."""
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders(templates)]),
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, its answer to "may a template read this attribute?" kept per
+    type and name.
+
+    That check is most of the sandbox's cost: a packet reads some 300 attributes, each check is a
+    dozen isinstance tests, three of them against ABCs, and together they made HTML packets take
+    1.8 times as long. Jinja's answer depends only on the object's type and the attribute's name
+    (not on the value), so it is asked once per pair; for an object whose `__class__` is not its
+    type (a proxy), every time. With it, HTML packets take 1.2 times as long as unsandboxed.
+    """
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.safe: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj, attr: str, value) -> bool:
+        kind = type(obj)
+        if obj.__class__ is not kind:
+            return super().is_safe_attribute(obj, attr, value)
+        safe = self.safe.get((kind, attr))
+        if safe is None:
+            safe = self.safe[(kind, attr)] = super().is_safe_attribute(obj, attr, value)
+        return safe
+
+
+def environment(templates: Path | None = None) -> Sandbox:
+    """One run's templates. Files are read once (no check for changes while the run renders).
+
+    Jinja's sandbox, because a district's template is outside input that must not run code
+    (`cycler.__init__.__globals__.os`) or change what it is given (`list.append`). The shipped
+    templates render in it too: one environment for every run (see `Sandbox` for its cost).
+    """
+    return Sandbox(
+        loader=jinja2.ChoiceLoader([TemplateFolder(f) for f in folders(templates)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -98,18 +137,56 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
 
 
 def render(env: jinja2.Environment, packet) -> str:
-    """A packet object as HTML, by its template (`principal.html`, `council.html`, `district.html`)."""
+    """A packet object as HTML, by its template (`principal.html`, `council.html`, `district.html`).
+
+    A fault is a WsfError at the template line that raised it, a partial's own when it is there.
+    """
+    name = f"{packet.doc.kind}.html"
     try:
-        return env.get_template(f"{packet.doc.kind}.html").render(packet=packet)
+        return env.get_template(name).render(packet=packet)
+    except SecurityError as exc:
+        file, line = (_template_frames(exc, env) or [(name, None)])[-1]
+        raise WsfError(f"refused by the template sandbox: {exc.message}", file=file, line=line, fix=SANDBOX_FIX) from None
     except jinja2.TemplateError as exc:
-        name = getattr(exc, "filename", None) or f"{packet.doc.kind}.html"
-        line = getattr(exc, "lineno", None)
+        file, line = (_template_frames(exc, env) or [(name, None)])[-1]
         raise WsfError(
             f"template error: {exc.message or exc}",
-            file=name,
-            line=line,
+            file=getattr(exc, "filename", None) or file,
+            line=getattr(exc, "lineno", None) or line,
             fix="check the template against the packet's documented fields",
         ) from None
+    except RecursionError as exc:
+        cycle = _cycle(_template_frames(exc, env))
+        if cycle is None:
+            raise
+        (file, line), files = cycle
+        raise WsfError(
+            f"includes or extends itself without end: {' → '.join(files)}",
+            file=file,
+            line=line,
+            fix="remove the include or extends that leads back to a template already being rendered",
+        ) from None
+
+
+def _cycle(frames: list[tuple[str, int]]) -> tuple[tuple[str, int], list[str]] | None:
+    """Templates that include one another without end, from the frames Python's recursion limit
+    stopped: the shortest run of files the innermost frames repeat, written from the frame where
+    it first starts (`a.html → b.html → a.html`), and that frame. None if they repeat nothing."""
+    files = [file for file, _ in frames]
+    for period in range(1, 21):
+        tail = files[-3 * period :]
+        if len(tail) == 3 * period and tail[:period] == tail[period : 2 * period] == tail[2 * period :]:
+            start = next(i for i, file in enumerate(files) if file in tail)
+            return frames[start], [Path(file).name for file in files[start : start + period + 1]]
+    return None
+
+
+def _template_frames(exc: BaseException, env: jinja2.Environment) -> list[tuple[str, int]]:
+    """(file, line) of each template running when `exc` was raised, outermost first: Jinja rewrites a
+    traceback's frames to point at the template lines that ran."""
+    roots = tuple(str(loader.folder) + os.sep for loader in env.loader.loaders)
+    frames = ((frame.f_code.co_filename, line) for frame, line in walk_tb(exc.__traceback__))
+    return [(file, line) for file, line in frames if file.startswith(roots)]
 
 
 def file_name(school_id: str, name: str | None, kind: str, fmt: str) -> str:
@@ -164,7 +241,8 @@ def write_packets(
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
     with folder_into_place(output) as temp:
-        written = _write_all(run, languages, kinds, formats, env, {sid: names[sid] for sid in chosen}, temp, templates, progress)
+        stems = {sid: names[sid] for sid in chosen}
+        written, refused = _write_all(run, languages, kinds, formats, env, stems, temp, templates, progress)
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
         meta["packets"] = {
@@ -174,6 +252,7 @@ def write_packets(
             "files": sorted(written),
         }
         (temp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    _warn_refused(refused)
     return [output / name for name in sorted(written)]
 
 
@@ -230,6 +309,15 @@ class Batch:
     folder: Path
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A resource PDFs did not load: why, the first PDF (by name) that asked for it, and how many did."""
+
+    why: str
+    first: str
+    count: int
+
+
 class Writer:
     """Renders packets and writes them in every format into the run's folder; one per process."""
 
@@ -237,6 +325,8 @@ class Writer:
         self.batch, self.run, self.env = batch, run, env
         self.languages = {lang.code: lang for lang in languages}
         self.base_url = str((batch.templates or SHIPPED).resolve()) + os.sep
+        self.folders = tuple(folders(batch.templates))  # what a PDF may load files from
+        self.refused: dict[str, Refused] = {}  # resources the PDFs did not load, by URL
 
     def schools(self, code: str, school_ids: list[str]) -> list[str]:
         """The packets of these schools in language `code`; returns the files written."""
@@ -258,30 +348,49 @@ class Writer:
             if fmt == "html":
                 target.write_text(html, encoding="utf-8", newline="\n")
             else:
-                render_pdf(html, str(target), self.base_url)
+                from wsf.pdf import render_pdf
+
+                refused = render_pdf(html, str(target), self.base_url, self.folders)
+                self.note({url: Refused(why, relative, 1) for url, why in refused.items()})
             written.append(relative)
         return written
+
+    def note(self, refused: dict[str, Refused]) -> None:
+        """Count resources refused here or by a worker: the first PDF by name, and how many."""
+        for url, new in refused.items():
+            old = self.refused.get(url, Refused(new.why, new.first, 0))
+            self.refused[url] = Refused(new.why, min(old.first, new.first), old.count + new.count)
 
 
 SCHOOL_PACKETS = {"principal": principal, "council": council}
 _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
-def _start_worker(batch: Batch) -> None:
+def _start_worker(batch: Batch, parent: int) -> None:
+    """A worker's first act: to end when `parent` does (`wsf.lifetime`), then build its Writer."""
     global _WRITER
+    die_with_parent(parent)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
     if "pdf" in batch.formats:
+        from wsf.pdf import warm
+
         warm(_WRITER.base_url)
 
 
-def _schools_in_worker(code: str, school_ids: list[str]) -> list[str]:
-    return _WRITER.schools(code, school_ids)
+def _schools_in_worker(code: str, school_ids: list[str]) -> tuple[list[str], dict[str, Refused]]:
+    """A job's files, and the resources its PDFs did not load (for the parent to report)."""
+    written = _WRITER.schools(code, school_ids)
+    refused, _WRITER.refused = _WRITER.refused, {}
+    return written, refused
 
 
-def _write_all(run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress) -> list[str]:
-    """Every packet; with `WORKERS` processes when there are PDFs to render or many HTML packets.
+def _write_all(
+    run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress
+) -> tuple[list[str], dict[str, Refused]]:
+    """Every packet, and the resources PDFs did not load; with `WORKERS` processes when there are
+    PDFs to render or many HTML packets.
 
     A job is one language's packets of a slice of schools: one school when there are PDFs (each
     takes a good part of a second), `SLICE` schools for HTML alone. This process renders the
@@ -303,18 +412,41 @@ def _write_all(run, languages: list[Language], kinds, formats, env, names, folde
     documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
     workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
     if workers < 1 or not _worth_a_worker(documents, "pdf" in formats):
-        return _collect(chain(board, (writer.schools(*job) for job in jobs)), step)
+        return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch, os.getpid()))
+    with pool:
         futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
         try:
             written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
-            return written + _collect((f.result() for f in as_completed(f for f in futures if not f.cancelled())), step)
+            done = as_completed(f for f in futures if not f.cancelled())
+            return written + _collect((_from_worker(f, writer) for f in done), step), writer.refused
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+def _from_worker(future: Future, writer: Writer) -> list[str]:
+    """A worker's job: the files it wrote; what its PDFs did not load is noted with this process's."""
+    written, refused = future.result()
+    writer.note(refused)
+    return written
+
+
+def _warn_refused(refused: dict[str, Refused]) -> None:
+    """One warning per resource the PDFs did not load: a district's IT wants to know why the logo
+    is missing, not to find out from a principal."""
+    for url, miss in sorted(refused.items()):
+        others = miss.count - 1
+        where = miss.first + (f" and {others} other PDF{'s' if others > 1 else ''}" if others else "")
+        warnings.warn(
+            f"{where}: did not load {url}: {miss.why}\n"
+            "  fix: put the file in the --templates folder and refer to it by a relative name (logo.png)",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _worth_a_worker(documents: int, pdf: bool) -> bool:

@@ -1,0 +1,70 @@
+"""What a template folder may lend: regular files whose real path is inside the folder's real path.
+
+A district's `--templates` folder is input from outside the project, and its packets go to the
+public. A link in it (`principal.html -> /etc/passwd`, `i18n -> ../../secrets`), a device or a
+pipe must not make wsf read, print or embed anything from elsewhere on the machine, or hang.
+Templates (`TemplateFolder`), translation files (`wsf.i18n`) and whatever a PDF loads
+(`wsf.pdf.refusal`) all go through `why_not`; the shipped folder follows the same rule.
+Links that stay inside the folder are fine: the rule is about where a path really leads.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+import jinja2
+from jinja2.loaders import split_template_path
+
+from wsf.errors import WsfError
+
+OUTSIDE = "outside the templates folder"
+
+
+def why_not(folders: Iterable[Path], path: Path) -> str | None:
+    """Why `path` may not be read (`"is not a regular file"`), or None when it is a regular file
+    whose real path is inside the real path of one of `folders`. Checked before anything opens it,
+    so a pipe or a device is never opened."""
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(os.path.realpath(folder)) for folder in folders):
+        return f"leads to {real}, {OUTSIDE}" if real != Path(os.path.abspath(path)) else f"is {OUTSIDE}"
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return "does not exist" if real == Path(os.path.abspath(path)) else f"is a link to {real}, which does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    return None if stat.S_ISREG(mode) else "is not a regular file"
+
+
+def inside(folder: Path, path: Path) -> Path:
+    """The real path of `path`, a file of `folder`; a WsfError naming it when `why_not` refuses it."""
+    problem = why_not([folder], path)
+    if problem is not None:
+        raise WsfError(
+            problem,
+            file=path,
+            fix=f"put the file itself in {folder}: not a link to elsewhere, a folder or a device",
+        )
+    return Path(os.path.realpath(path))
+
+
+class TemplateFolder(jinja2.BaseLoader):
+    """Jinja templates of one folder, each read only if `inside` allows it. A name the folder does
+    not hold is not found (the next folder is asked); one it holds but may not lend is an error,
+    not a quiet fall back to the shipped template."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, None]:
+        path = self.folder.joinpath(*split_template_path(template))  # `..` in a name is not found
+        if not os.path.lexists(path):
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = inside(self.folder, path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WsfError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path, fix="save it as UTF-8") from None
+        return source, str(path), None  # no up-to-date check: a run reads its templates once (auto_reload off)
