@@ -23,7 +23,9 @@ SAME_AS_CLEAN = {
     "spaces_around_values.csv": "spaces around ids and numbers",
     "title_row.xlsx": "a workbook with a title row above the header, read through a mapping file",
     "unfunded_grade_no_pupils.csv": "a grade column the formula does not fund, with no pupils in it",
+    "title_rows_header_named.xlsx": "a workbook with two title rows, its header row named in a mapping file",
 }
+MAPPINGS = {"title_row.xlsx": "title_row_mapping.toml", "title_rows_header_named.xlsx": "title_rows_mapping.toml"}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +36,13 @@ def clean():
 @pytest.mark.filterwarnings("ignore::wsf.tables.DataWarning")
 @pytest.mark.parametrize("name", sorted(SAME_AS_CLEAN))
 def test_awkward_file_gives_the_clean_result(name: str, clean) -> None:
-    mapping = HERE / "title_row_mapping.toml" if name.endswith(".xlsx") else None
+    mapping = HERE / MAPPINGS[name] if name in MAPPINGS else None
     result = allocate_files(FORMULA, schools=HERE / name, mapping=mapping).cents
     assert result.equals(clean), SAME_AS_CLEAN[name]
 
 
 def test_every_awkward_file_is_listed() -> None:
-    on_disk = {p.name for p in HERE.iterdir()} - {"clean.csv", "title_row_mapping.toml", "zero_pupil_school.csv"}
+    on_disk = {p.name for p in HERE.iterdir()} - {"clean.csv", *MAPPINGS.values(), "zero_pupil_school.csv", "leading_zeros.xlsx", "prior_currency.csv"}
     assert on_disk == set(SAME_AS_CLEAN)
 
 
@@ -56,3 +58,20 @@ def test_a_school_with_no_pupils_gets_its_foundations_only(clean) -> None:
     assert result.filter(result["school_id"] != "Z9").equals(clean)
     row = result.filter(result["school_id"] == "Z9").row(0, named=True)
     assert (row["total"], row["leadership"], row["base"], row["per_pupil"]) == (200_000_00, 200_000_00, 0, None)
+
+
+def test_ids_with_leading_zeros_stay_text(clean) -> None:
+    """A workbook whose ids are text with leading zeros (0101) keeps them: the same amounts, the ids as written."""
+    result = allocate_files(FORMULA, schools=HERE / "leading_zeros.xlsx").cents
+    assert result["school_id"].to_list() == ["0101", "0202", "0303"]
+    assert result.drop("school_id").equals(clean.drop("school_id"))
+
+
+def test_a_prior_written_as_currency_reads_as_the_plain_numbers(tmp_path: Path) -> None:
+    """$3,200,000.00, as a spreadsheet formats money, is 3200000."""
+    formula = tmp_path / "transition.toml"
+    formula.write_text(FORMULA.read_text() + "\n[transition]\nmax_loss = 0.05\n")
+    plain = tmp_path / "prior.csv"
+    plain.write_text("school_id,prior\nA1,1800000\nB2,10500000.50\nC3,1500000\n")
+    currency = allocate_files(formula, schools=HERE / "clean.csv", prior=HERE / "prior_currency.csv").cents
+    assert currency.equals(allocate_files(formula, schools=HERE / "clean.csv", prior=plain).cents)
