@@ -94,9 +94,10 @@ def test_explain_unknown_school_is_a_clear_error(run, example_args) -> None:
 
 def test_validate_formula_alone_and_with_data(run) -> None:
     assert "is a valid formula" in run("validate", EXAMPLE_FORMULA).output
-    result = run("validate", EXAMPLE_FORMULA, "--students", EXAMPLE / "students.csv")
-    assert result.exit_code == 0
-    assert "48 schools, 28,904 pupils are valid" in result.output
+    result = run("validate", EXAMPLE_FORMULA, "--students", EXAMPLE / "students.csv", "--prior", EXAMPLE / "prior.csv")
+    assert result.exit_code == 0, result.output
+    assert "allocates $244,500,000.00 to 48 schools (28,904 pupils); nothing was written" in result.output
+    assert "loss floor 13 schools held to a loss of 5.0%" in result.output
 
 
 def test_validate_reports_a_count_the_data_lacks(run, tmp_path: Path) -> None:

@@ -529,7 +529,7 @@ def test_cli_needs_exactly_one_kind_of_spending(tmp_path):
 
 def test_cli_help_has_an_example():
     result = invoke("equity", "--help")
-    assert result.exit_code == 0 and "Example: wsf equity" in result.output
+    assert result.exit_code == 0 and "Example:\n    wsf equity formulas/example-district.toml \\\n" in result.output
 
 
 def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch):

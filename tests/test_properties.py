@@ -15,7 +15,7 @@ from wsf.allocate import allocate
 from wsf.errors import WsfError
 from wsf.formula import LoadedFormula, validate_formula
 from wsf.grades import GRADES as ALL_GRADES
-from wsf.inputs import SchoolData, read_schools
+from wsf.inputs import Prior, SchoolData, read_schools
 from wsf.roster import read_students
 
 GRADES = ["K", "1", "2", "6", "7", "9", "12"]  # grades with pupils
@@ -73,8 +73,7 @@ def run(formula: dict, schools: list[dict], priors: list[dict], shuffle_seed: in
     with tempfile.TemporaryDirectory() as tmp:
         data = read_schools(write_csv(Path(tmp) / "schools.csv", schools), model)
     frame = data.frame if shuffle_seed is None else data.frame.sample(fraction=1.0, shuffle=True, seed=shuffle_seed)
-    prior = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64}) if "transition" in formula else None
-    return allocate(loaded, SchoolData(frame, data.pupil_columns), prior)
+    return allocate(loaded, SchoolData(frame, data.pupil_columns), accepted(formula, schools, priors))
 
 
 def run_in_memory(formula: dict, schools: list[dict], priors: list[dict]):
@@ -86,11 +85,18 @@ def run_in_memory(formula: dict, schools: list[dict], priors: list[dict]):
     pupils = [f"grade_{g}" for g in FUNDED]
     frame = pl.DataFrame(schools).with_columns(pl.col(c).cast(pl.Float64) for c in [*pupils, "frl", "el", "unduplicated", "sped"])
     frame = frame.with_columns(pl.sum_horizontal(pupils).alias("enrollment"))
-    prior = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64}) if "transition" in formula else None
     try:
-        return allocate(loaded, SchoolData(frame, tuple(pupils)), prior)
+        return allocate(loaded, SchoolData(frame, tuple(pupils)), accepted(formula, schools, priors))
     except WsfError:
         assume(False)
+
+
+def accepted(formula: dict, schools: list[dict], priors: list[dict]) -> Prior | None:
+    """Random priors, each accepted as it is (a person would be asked about one 3x its formula amount)."""
+    if "transition" not in formula:
+        return None
+    frame = pl.DataFrame(priors, schema={"school_id": pl.String, "prior": pl.Float64})
+    return Prior(frame, accepted=frozenset(s["school_id"] for s in schools))
 
 
 def solvable(formula: dict, schools: list[dict]) -> bool:

@@ -17,7 +17,7 @@ import polars as pl
 from wsf.errors import WsfError
 from wsf.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
 from wsf.formula import Formula, LoadedFormula
-from wsf.inputs import SchoolData
+from wsf.inputs import Prior, SchoolData
 from wsf.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
 from wsf.tables import Table
 
@@ -37,6 +37,8 @@ class Allocation:
     scale: float
     gain_cap: float | None
     sources: tuple[Table, ...]
+    new_schools: tuple[str, ...] = ()  # with a transition: schools said to be new (funded at formula)
+    no_prior_row: tuple[str, ...] = ()  # with a transition: schools the prior file does not list (funded at formula as new)
 
     @property
     def component_keys(self) -> list[str]:
@@ -117,10 +119,12 @@ def dollars(column: str) -> pl.Expr:
     return text.cast(pl.Decimal(20, 2)).alias(column)
 
 
-def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | None = None, prior_source: Table | None = None) -> Allocation:
+def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFrame | None = None, prior_source: Table | None = None) -> Allocation:
     model = formula.model
-    _check_prior(formula, prior)
-    inputs = school_inputs(schools, prior)
+    if isinstance(prior, pl.DataFrame):
+        prior = Prior(prior, prior_source)
+    _check_prior(formula, prior.frame if prior is not None else None)
+    inputs = school_inputs(schools, prior.frame if prior is not None else None)
     amounts = component_frame(model, Params(model), inputs.lazy(), schools.pupil_columns).collect()
     if amounts.height != schools.frame.height:
         raise AssertionError("a school was lost or duplicated between input and allocation")
@@ -130,6 +134,7 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
     solution = solve(formula.path, variable, fixed, rules(model), prior_amount, reference)
     scale = float(solution.scale[0])
     formula_total, target, final = solution.formula[0], solution.target[0], solution.final[0]
+    new_schools, no_prior_row = check_priors(formula, inputs, formula_total, prior) if prior is not None else ((), ())
     amounts = amounts.with_columns(
         *[(pl.col(k) * scale) for k in scaled_keys(model)],
         pl.Series("_formula_total", formula_total),
@@ -158,8 +163,8 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame | 
         for line, column in zip(LINES, split(amounts.select(LINES).to_numpy() * (100 / unit), parts[:, -1]).T)
     )
     cap = None if solution.gain_cap is None or np.isnan(solution.gain_cap[0]) else float(solution.gain_cap[0])
-    sources = (*schools.sources, *([prior_source] if prior_source else []))
-    return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources)
+    sources = (*schools.sources, *([prior.table] if prior is not None and prior.table is not None else []))
+    return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources, new_schools, no_prior_row)
 
 
 def _check_magnitude(formula: LoadedFormula, inputs: pl.DataFrame, *amounts: np.ndarray) -> None:
@@ -175,6 +180,52 @@ def _check_magnitude(formula: LoadedFormula, inputs: pl.DataFrame, *amounts: np.
             file=formula.path,
             fix="check the rates (dollars, not cents) and the enrollment columns (pupils, not dollars)",
         )
+
+
+SUSPECT = 3.0  # a prior more than 3 times this year's formula amount, or less than a third of it, is a typo until said otherwise
+
+
+def check_priors(formula: LoadedFormula, inputs: pl.DataFrame, formula_total: np.ndarray, prior: Prior) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Last year's amounts a person should look at: a prior far from this year's formula amount is
+    refused (a prior missing two zeros makes one school pay for the whole loss floor) unless
+    accepted; schools without a prior row are named. Returns (said to be new, without a row)."""
+    model = formula.model
+    ids = inputs["school_id"]
+    listed = set(prior.frame["school_id"].to_list())
+    amount = inputs["_prior"].fill_null(0.0).to_numpy().astype(float)
+    if model.transition is not None and model.transition.basis == "per_pupil":
+        last = inputs["_prior_enrollment"].fill_null(0.0).to_numpy().astype(float)
+        now = inputs["enrollment"].to_numpy().astype(float)
+        mine = np.divide(amount, last, out=np.zeros_like(amount), where=last > 0)
+        theirs = np.divide(formula_total, now, out=np.zeros_like(amount), where=now > 0)
+        basis = " per pupil"
+    else:
+        mine, theirs, basis = amount, formula_total, ""
+    ratio = np.divide(mine, theirs, out=np.ones_like(mine), where=(mine > 0) & (theirs > 0))
+    far = (ratio > SUSPECT) | (ratio < 1 / SUSPECT)
+    suspect = [i for i in np.flatnonzero(far) if ids[int(i)] not in prior.accepted]
+    if suspect:
+        shown = "; ".join(
+            f"{ids[int(i)]} {inputs['name'][int(i)] or ''}: prior {_dollars(mine[i])}{basis}, formula {_dollars(theirs[i])}{basis} "
+            f"({_times(ratio[i])})" for i in suspect[:5])
+        more = f" and {len(suspect) - 5} more" if len(suspect) > 5 else ""
+        raise WsfError(
+            f"{len(suspect)} school{'s have priors' if len(suspect) > 1 else ' has a prior'} more than {SUSPECT:g} times, or less than "
+            f"a third of, this year's formula amount: {shown}{more}",
+            file=prior.table.path if prior.table is not None else None,
+            key="column prior",
+            fix="correct the prior (a digit or two zeros missing?); if it is right, say so with --accept-prior SCHOOL_ID",
+        )
+    new = tuple(i for i in ids.to_list() if i in prior.new)
+    return new, tuple(i for i in ids.to_list() if i not in listed and i not in prior.new)
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.1f} times the formula" if ratio >= 1 else f"{ratio:.1%} of the formula"
 
 
 def _check_prior(formula: LoadedFormula, prior: pl.DataFrame | None) -> None:

@@ -9,7 +9,7 @@ from wsf import __version__
 from wsf.allocate import Allocation, allocate
 from wsf.errors import WsfError
 from wsf.formula import load_formula
-from wsf.inputs import SchoolData, read_amounts, read_schools
+from wsf.inputs import Prior, SchoolData, read_prior, read_schools
 from wsf.roster import read_students
 from wsf.tables import load_mapping
 
@@ -28,12 +28,19 @@ def load_schools(formula_path: PathLike, schools: PathLike = None, students: Pat
     return formula, read_students(students, formula.model, table_mapping, directory)
 
 
-def allocate_files(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, prior: PathLike = None, mapping: PathLike = None) -> Allocation:
+def allocate_files(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, prior: PathLike = None,
+                   mapping: PathLike = None, new_schools: tuple[str, ...] = (), accept_prior: tuple[str, ...] = ()) -> Allocation:
     formula, data = load_schools(formula_path, schools, students, mapping)
+    return allocate(formula, data, load_prior(prior, data, new_schools, accept_prior))
+
+
+def load_prior(prior: PathLike, data: SchoolData, new_schools: tuple[str, ...] = (), accept_prior: tuple[str, ...] = ()) -> Prior | None:
+    """Last year's allocations, if given; schools said to be new, and priors accepted as they are."""
     if prior is None:
-        return allocate(formula, data)
-    amounts, table = read_amounts(prior, "prior", data, optional=("prior_enrollment",))
-    return allocate(formula, data, amounts, table)
+        if new_schools or accept_prior:
+            raise WsfError("--new-school and --accept-prior describe the prior file", key="--prior", fix="pass --prior FILE")
+        return None
+    return read_prior(prior, data, new=new_schools, accepted=accept_prior)
 
 
 def provenance(allocation: Allocation) -> dict[str, Any]:
@@ -49,6 +56,8 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
         "total": f"{summary['total_cents'] / 100:.2f}",
         "scale": summary["scale"],
         "gain_cap": summary["gain_cap"],  # null: no cap, or (solved) none needed because the floor lifts no school
+        "new_schools": list(allocation.new_schools),  # said to be new: funded at formula
+        "schools_without_prior": list(allocation.no_prior_row),  # not in the prior file: funded at formula as new
         "schools_held_harmless": summary["schools_held_harmless"],
         "schools_capped": summary["schools_capped"],
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import dataclass
 import warnings
 from pathlib import Path
 
@@ -15,11 +16,11 @@ import polars as pl
 
 from wsf import __version__, scenarios
 from wsf.allocate import dollars
-from wsf.api import allocate_files, load_schools, provenance
+from wsf.allocate import allocate as allocate_formula
+from wsf.api import allocate_files, load_prior, load_schools, provenance
 from wsf.errors import WsfError
-from wsf.explain import explain, money, render_summary, render_text
+from wsf.explain import explain, money, number, plural, render_summary, render_text, transition_facts
 from wsf.formula import load_formula
-from wsf.inputs import read_amounts
 from wsf.outputs import check_output, printable, write_table
 from wsf.sweep import parse_axis
 from wsf.sweep import sweep as sweep_formula
@@ -84,12 +85,58 @@ def describe(error: OSError) -> str:
     return f"{error.filename}: {reason}" if error.filename else reason
 
 
-def data_options(command):
-    """--schools / --students / --mapping, shared by every command that reads school data."""
-    command = click.option("--mapping", type=FILE, help="Mapping file: the data files' own headers -> wsf's column names.")(command)
-    command = click.option("--students", type=FILE, help="Student roster (one row per pupil); aggregated to school counts.")(command)
-    command = click.option("--schools", type=FILE, help="School table (one row per school), or with --students the school list.")(command)
-    return command
+@dataclass(frozen=True)
+class Data:
+    """The school data options of a command, as one value: what `allocate_files` reads."""
+
+    schools: Path | None
+    students: Path | None
+    mapping: Path | None
+    prior: Path | None = None
+    new_schools: tuple[str, ...] = ()
+    accept_prior: tuple[str, ...] = ()
+
+    def allocate(self, formula: Path, with_prior: bool = True):
+        prior = self.prior if with_prior else None
+        return allocate_files(formula, self.schools, self.students, prior, self.mapping,
+                              self.new_schools if with_prior else (), self.accept_prior if with_prior else ())
+
+    def load(self, formula: Path):
+        """The formula, the school data and last year's allocations, each validated."""
+        loaded, schools = load_schools(formula, self.schools, self.students, self.mapping)
+        return loaded, schools, load_prior(self.prior, schools, self.new_schools, self.accept_prior)
+
+
+def data_options(prior: str | None = None, required: bool = False):
+    """--schools / --students / --mapping, and with `prior` (its help) --prior, --new-school and
+    --accept-prior: the options of every command that reads school data, passed as `data`."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, schools, students, mapping, **kwargs):
+            data = Data(schools, students, mapping, kwargs.pop("prior", None), kwargs.pop("new_school", ()), kwargs.pop("accept_prior", ()))
+            return command(*args, data=data, **kwargs)
+
+        options = [
+            click.option("--schools", type=FILE, help="School table (one row per school), or with --students the school list."),
+            click.option("--students", type=FILE, help="Student roster (one row per pupil); aggregated to school counts."),
+            click.option("--mapping", type=FILE, help="Mapping file: the data files' own headers -> wsf's column names."),
+        ]
+        if prior is not None:
+            options += [
+                click.option("--prior", type=FILE, required=required, help=prior),
+                click.option("--new-school", multiple=True, metavar="SCHOOL_ID", help="This school is new this year: no prior, on purpose (repeatable)."),
+                click.option("--accept-prior", multiple=True, metavar="SCHOOL_ID",
+                             help="This school's prior is right although far from its formula amount (repeatable)."),
+            ]
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [transition]."
 
 
 @click.group()
@@ -100,34 +147,43 @@ def main() -> None:
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options
+@data_options(prior=LAST_YEAR)
 @reports_errors
-def validate(formula: Path, schools: Path | None, students: Path | None, mapping: Path | None) -> None:
-    """Check a formula file, and optionally data against it (no output is written).
+def validate(formula: Path, data: Data) -> None:
+    """Check a formula file, and data against it: everything `allocate` does but write.
 
-    Example: wsf validate formulas/example-district.toml --schools fixtures/example-district/schools.csv
+    \b
+    Example:
+      wsf validate formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv --prior fixtures/example-district/prior.csv
     """
-    if schools is None and students is None:
+    if data.schools is None and data.students is None:
         loaded = load_formula(formula)
-        echo(f"ok: {formula.name} ({loaded.model.formula.id}) is a valid formula")
+        echo(f"ok: {formula.name} ({loaded.model.formula.id}) is a valid formula; give --schools (or --students) to check data with it")
         return
-    loaded, data = load_schools(formula, schools, students, mapping)
-    echo(f"ok: {formula.name} ({loaded.model.formula.id}) and {data.frame.height} schools, {data.frame['enrollment'].sum():,.0f} pupils are valid")
+    result = data.allocate(formula)
+    summary = result.summary()
+    echo(f"ok: {formula.name} ({result.formula.model.formula.id}) allocates {money(summary['total_cents'] / 100)} to "
+         f"{plural(summary['schools'], 'school')} ({number(summary['pupils'])} pupils); nothing was written")
+    for head, text in transition_facts(result):
+        echo(f"  {head:<11}{text}")
 
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations (school_id, prior), for [transition].")
+@data_options(prior=LAST_YEAR)
 @click.option("-o", "--output", type=FILE, required=True, help="Allocation table to write: .csv, .parquet or .xlsx.")
 @reports_errors
-def allocate(formula: Path, schools: Path | None, students: Path | None, mapping: Path | None, prior: Path | None, output: Path) -> None:
+def allocate(formula: Path, data: Data, output: Path) -> None:
     """Compute every school's allocation and write the allocation table.
 
-    Example: wsf allocate formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv -o allocations.csv
+    \b
+    Example:
+      wsf allocate formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv -o allocations.csv
     """
-    result = allocate_files(formula, schools, students, prior, mapping)
+    result = data.allocate(formula)
     written = write_table(result.table, output, provenance(result))
     echo(render_summary(result))
     echo("wrote " + ", ".join(str(p) for p in written))
@@ -135,41 +191,44 @@ def allocate(formula: Path, schools: Path | None, students: Path | None, mapping
 
 @main.command(name="explain")
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@data_options(prior=LAST_YEAR)
 @click.option("--school", "school_id", required=True, help="The school_id to explain.")
 @reports_errors
-def explain_command(formula: Path, schools: Path | None, students: Path | None, mapping: Path | None, prior: Path | None, school_id: str) -> None:
+def explain_command(formula: Path, data: Data, school_id: str) -> None:
     """Show one school's allocation line by line: count x rate = amount, with sources.
 
-    Example: wsf explain formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --school EX104
+    \b
+    Example:
+      wsf explain formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --school EX104
     """
-    result = allocate_files(formula, schools, students, prior, mapping)
+    result = data.allocate(formula)
     echo(render_text(explain(result, school_id), result))
 
 
 @main.command()
 @click.argument("formula_a", type=FILE)
 @click.argument("formula_b", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations, for formulas with a [transition].")
+@data_options(prior="Last year's allocations, for formulas with a [transition].")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools gaining or losing more than this share.")
 @click.option("--sort", "sort_by", type=click.Choice(["change", "change_percent", "change_per_pupil", "school_id"]), default="change", show_default=True)
 @click.option("-o", "--output", type=FILE, help="Write the per-school comparison: .csv, .parquet or .xlsx.")
 @reports_errors
-def compare(formula_a: Path, formula_b: Path, schools, students, mapping, prior, threshold: float, sort_by: str, output: Path | None) -> None:
+def compare(formula_a: Path, formula_b: Path, data: Data, threshold: float, sort_by: str, output: Path | None) -> None:
     """Two formulas side by side on the same schools: who gains, who loses, by how much.
 
-    Example: wsf compare formulas/hayward/unduplicated-2018-19.toml formulas/hayward/additive-2018-19.toml
-    --schools fixtures/california/hayward-2018-19-schools.csv -o compare.csv
+    \b
+    Example:
+      wsf compare formulas/hayward/unduplicated-2018-19.toml formulas/hayward/additive-2018-19.toml \\
+        --schools fixtures/california/hayward-2018-19-schools.csv -o compare.csv
     """
-    a, b = (allocate_files(f, schools, students, prior if load_formula(f).model.transition else None, mapping) for f in (formula_a, formula_b))
+    a, b = (data.allocate(f, with_prior=load_formula(f).model.transition is not None) for f in (formula_a, formula_b))
     table = scenarios.compare(a, b).sort(sort_by, descending=sort_by != "school_id", nulls_last=True)
     summary = scenarios.compare_summary(table, threshold)
     echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
     echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
-    echo(f"{summary['gaining']} schools gain and {summary['losing']} lose more than {threshold:.0%} under B")
+    echo(f"{plural(summary['gaining'], 'school')} gain and {summary['losing']:,} lose more than {threshold:.0%} under B")
     for title, rows in (("largest gains", table.head(5)), ("largest losses", table.sort("change").head(5))):
         echo(f"{title}:")
         for row in rows.iter_rows(named=True):
@@ -183,58 +242,67 @@ def compare(formula_a: Path, formula_b: Path, schools, students, mapping, prior,
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations: losses and hold-harmless cost are measured against them.")
+@data_options(prior="Last year's allocations: losses and hold-harmless cost are measured against them.")
 @click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=START:STOP:STEPS", help="A rate to sweep; repeat for a grid.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools losing more than this share.")
 @click.option("-o", "--output", type=FILE, help="Write one row per point: .csv, .parquet or .xlsx.")
 @reports_errors
-def sweep(formula: Path, schools, students, mapping, prior, varies: tuple[str, ...], threshold: float, output: Path | None) -> None:
+def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, output: Path | None) -> None:
     """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini.
 
-    Example: wsf sweep formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
+    \b
+    Example:
+      wsf sweep formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
     """
-    loaded, data = load_schools(formula, schools, students, mapping)
-    amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0] if prior else None
-    result = sweep_formula(loaded, data, [parse_axis(v, loaded) for v in varies], amounts, threshold)
+    loaded, schools, prior = data.load(formula)
+    if loaded.model.transition is not None or prior is not None:
+        allocate_formula(loaded, schools, prior)  # the formula as written: every check `wsf allocate` makes on the prior
+    axes = [parse_axis(v, loaded) for v in varies]
+    result = sweep_formula(loaded, schools, axes, prior.frame if prior is not None else None, threshold)
     with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
         echo(str(result))
     if output:
         written = write_table(result, output, {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
-                                               "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]})
+                                               "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]})
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, required=True, help="Last year's allocations (school_id, prior).")
+@data_options(prior="Last year's allocations (school_id, prior).", required=True)
 @click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
 @click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
 @reports_errors
-def glide(formula: Path, schools, students, mapping, prior: Path, years: int, output: Path | None) -> None:
+def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
     """Each school's amount year by year under the transition until all reach 100% of formula.
 
-    Example: wsf glide formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --years 8
+    \b
+    Example:
+      wsf glide formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --years 8
     """
-    loaded, data = load_schools(formula, schools, students, mapping)
-    amounts = read_amounts(prior, "prior", data, optional=("prior_enrollment",))[0]
-    table, reached = scenarios.glide(loaded, data, amounts, years)
+    loaded, schools, prior = data.load(formula)
+    table, reached = scenarios.glide(loaded, schools, prior, years)
     year_columns = [c for c in table.columns if c.startswith("year_")]
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
     echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
-               + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
+         + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
     for column in year_columns:
         at = int((table[column] == table["formula"]).sum())
         echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
-    echo(f"{moved.height} schools start away from their formula amount")
+    echo(f"{plural(moved.height, 'school')} start{'s' if moved.height == 1 else ''} away from {'its' if moved.height == 1 else 'their'} formula amount")
     if output:
         meta = {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
-                "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in data.sources]}
+                "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]}
         written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *year_columns]]), output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def sources(schools, prior) -> tuple:
+    return (*schools.sources, *([prior.table] if prior is not None and prior.table is not None else []))
 
 
 # -- equity (issue 3) ----------------------------------------------------------------------
@@ -242,8 +310,7 @@ def glide(formula: Path, schools, students, mapping, prior: Path, years: int, ou
 
 @main.command(name="equity")
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@data_options(prior=LAST_YEAR)
 @click.option("--current", type=FILE, help="Current spending per school: school_id, current (optional restricted, unrestricted).")
 @click.option("--staff", type=FILE, help="Or a staff roster: school_id, position, fte, salary, benefits (full-time rates).")
 @click.option("--non-personnel", type=FILE, help="With --staff: non-personnel dollars per school (school_id, non_personnel).")
@@ -255,10 +322,7 @@ def glide(formula: Path, schools, students, mapping, prior: Path, years: int, ou
 @reports_errors
 def equity_command(
     formula: Path,
-    schools: Path | None,
-    students: Path | None,
-    mapping: Path | None,
-    prior: Path | None,
+    data: Data,
     current: Path | None,
     staff: Path | None,
     non_personnel: Path | None,
@@ -273,8 +337,12 @@ def equity_command(
     Writes OUTPUT/schools.csv, statistics.csv, bands.csv, vertical.csv, scatter.svg,
     bands.svg, summary.html and meta.json (and positions.csv from a staff roster).
 
-    Example: wsf equity formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o out/equity
+    \b
+    Example:
+      wsf equity formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv \\
+        --current fixtures/example-district/current.csv -o out/equity
     """
     from wsf.equity import analyse
     from wsf.equity_report import write_report
@@ -285,7 +353,7 @@ def equity_command(
         raise click.UsageError("give current spending as exactly one of --current FILE or --staff FILE")
     if non_personnel is not None and staff is None:
         raise click.UsageError("--non-personnel goes with --staff")
-    result = allocate_files(formula, schools, students, prior, mapping)
+    result = data.allocate(formula)
     spending_map = load_mapping(spending_mapping)
     spending = read_current(current, spending_map) if current is not None else read_roster(staff, non_personnel, spending_map)
     equity = analyse(result, spending, poverty=poverty, bands=int(bands), allow_missing=allow_missing)
@@ -312,8 +380,7 @@ def _split(value: str) -> list[str]:
 
 @main.command(name="packets")
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@data_options(prior=LAST_YEAR)
 @click.option("--current", type=FILE, help="Current spending per school (school_id, current), to compare with.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
 @click.option("--lang", "langs", default="en,es", show_default=True, help="Languages, comma-separated; each is a file i18n/<lang>.toml.")
@@ -324,10 +391,7 @@ def _split(value: str) -> list[str]:
 @reports_errors
 def packets_command(
     formula: Path,
-    schools: Path | None,
-    students: Path | None,
-    mapping: Path | None,
-    prior: Path | None,
+    data: Data,
     current: Path | None,
     output: Path,
     langs: str,
@@ -341,13 +405,17 @@ def packets_command(
     Writes OUTPUT/<lang>/<school_id>-<name>.principal.pdf (and .html), .council.pdf and
     district.district.pdf for each language, and OUTPUT/packets.json (what they were made from).
 
-    Example: wsf packets formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o out/packets
+    \b
+    Example:
+      wsf packets formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv \\
+        --current fixtures/example-district/current.csv -o out/packets
     """
     from wsf.packets import choose, count_files, write_packets
     from wsf.spending import read_current
 
-    result = allocate_files(formula, schools, students, prior, mapping)
+    result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
     languages = list(dict.fromkeys(_split(langs)))
     chosen_kinds = choose(_split(kinds), ("principal", "council", "district"), "--kind")
@@ -363,16 +431,19 @@ def packets_command(
 
 @main.command(name="workbook")
 @click.argument("formula", type=FILE)
-@data_options
-@click.option("--prior", type=FILE, help="Last year's allocations, for [transition].")
+@data_options(prior=LAST_YEAR)
 @click.option("--current", type=FILE, help="Current spending per school (school_id, current): adds the Equity sheet.")
 @click.option("-o", "--output", type=FILE, required=True, help="Workbook to write (.xlsx).")
 @reports_errors
-def workbook_command(formula: Path, schools: Path | None, students: Path | None, mapping: Path | None, prior: Path | None, current: Path | None, output: Path) -> None:
+def workbook_command(formula: Path, data: Data, current: Path | None, output: Path) -> None:
     """The finance workbook: Allocations (with live totals), Formula, Equity and Inputs sheets.
 
-    Example: wsf workbook formulas/example-district.toml --schools fixtures/example-district/schools.csv
-    --prior fixtures/example-district/prior.csv --current fixtures/example-district/current.csv -o book.xlsx
+    \b
+    Example:
+      wsf workbook formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv \\
+        --current fixtures/example-district/current.csv -o book.xlsx
     """
     from wsf.equity import analyse
     from wsf.spending import read_current
@@ -380,7 +451,7 @@ def workbook_command(formula: Path, schools: Path | None, students: Path | None,
 
     if output.suffix.lower() != ".xlsx":
         raise WsfError("the workbook must be an .xlsx file", file=output, key="-o", fix="name the output e.g. book.xlsx")
-    result = allocate_files(formula, schools, students, prior, mapping)
+    result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
     equity = None
     if spending is not None and "frl" in result.inputs.columns:

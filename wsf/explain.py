@@ -217,6 +217,10 @@ def cap_text(allocation: Allocation) -> str:
     return f"gain cap {allocation.gain_cap:+.2%}{basis}{solved}{binds}"
 
 
+def listing(items: tuple[str, ...], most: int = 10) -> str:
+    return ", ".join(items[:most]) + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
@@ -235,6 +239,11 @@ def transition_facts(allocation: Allocation) -> list[tuple[str, str]]:
         held = s["schools_held_harmless"]
         facts.append(("loss floor", f"{plural(held, 'school')} held to a loss of {rules.max_loss:.1%}{basis}: {money(s['hold_harmless_cents'] / 100)}"
                       if held else f"no school loses more than {rules.max_loss:.1%}{basis}, so the floor lifts none"))
+    if allocation.new_schools:
+        facts.append(("new", f"{plural(len(allocation.new_schools), 'school')} new this year, funded at formula: {listing(allocation.new_schools)}"))
+    if allocation.no_prior_row:
+        facts.append(("no prior", f"{plural(len(allocation.no_prior_row), 'school')} not in the prior file, funded at formula as new: "
+                      f"{listing(allocation.no_prior_row)} (if new, say so: --new-school ID, or new in the prior column)"))
     if allocation.gain_cap is not None or (rules.max_gain is None and allocation.formula.model.pot):
         capped = s["schools_capped"]
         text = cap_text(allocation)

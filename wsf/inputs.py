@@ -123,10 +123,56 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
 
 
+NEW = "new"  # written in the prior column: the school is new this year, on purpose
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Last year's allocations: `frame` has school_id, prior (null for a school declared new) and,
+    if the file has it, prior_enrollment. `new`: schools said to be new (--new-school, or `new`
+    in the prior column); `accepted`: schools whose prior is far from this year's formula amount
+    and right (--accept-prior)."""
+
+    frame: pl.DataFrame
+    table: Table | None = None
+    new: frozenset[str] = frozenset()
+    accepted: frozenset[str] = frozenset()
+
+
+def read_prior(path: str | Path, schools: SchoolData, mapping: Mapping | None = None,
+               new: tuple[str, ...] = (), accepted: tuple[str, ...] = ()) -> Prior:
+    """Last year's allocations for known schools; `new` in the prior column declares a new school."""
+    table = read_table(path, mapping)
+    checks = Checks(table)
+    _require(checks, table.frame, ["school_id", "prior"])
+    checks.done()
+    frame = _ids(checks, table.frame, "school_id")
+    marked = frame.filter(pl.col("prior").str.strip_chars().str.to_lowercase() == NEW)["school_id"].to_list()
+    frame = frame.with_columns(pl.when(pl.col("school_id").is_in(marked)).then(pl.lit("0")).otherwise(pl.col("prior")).alias("prior"))
+    frame = _numbers(checks, frame, ["prior"], "dollars")
+    extra = [c for c in ("prior_enrollment",) if c in frame.columns]
+    frame = _numbers(checks, frame, extra, "ada")
+    _known(checks, frame, schools)
+    total_rows(checks, frame, ["prior"], "a prior that is")
+    checks.done()
+    known = set(schools.frame["school_id"].to_list())
+    for option, ids in (("--new-school", new), ("--accept-prior", accepted)):
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise WsfError(f"no school with school_id {', '.join(map(repr, unknown))}", key=option,
+                           fix=f"school ids look like: {', '.join(sorted(known)[:5])}")
+    declared = set(new) | set(marked)
+    paid = frame.filter(pl.col("school_id").is_in(sorted(declared)) & (pl.col("prior") > 0))["school_id"].to_list()
+    if paid:
+        raise WsfError(f"{', '.join(paid)} {'is' if len(paid) == 1 else 'are'} said to be new, but {table.path.name} gives a prior",
+                       key="--new-school", fix="a new school had no allocation last year: remove its prior, or do not call it new")
+    frame = frame.with_columns(pl.when(pl.col("school_id").is_in(marked)).then(None).otherwise(pl.col("prior")).alias("prior"))
+    return Prior(frame.select("school_id", "prior", *extra), table, frozenset(declared), frozenset(accepted))
+
+
 def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None,
                  optional: tuple[str, ...] = ()) -> tuple[pl.DataFrame, Table]:
-    """A per-school dollar column (prior allocations, current spending) for known schools,
-    with any `optional` number columns the file has (e.g. `prior_enrollment`)."""
+    """A per-school dollar column for known schools, with any `optional` number columns the file has."""
     table = read_table(path, mapping)
     checks = Checks(table)
     _require(checks, table.frame, ["school_id", column])
@@ -135,15 +181,33 @@ def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Ma
     extra = [c for c in optional if c in frame.columns]
     frame = _numbers(checks, frame, [column], "dollars")
     frame = _numbers(checks, frame, extra, "ada")
-    checks.rows(
-        frame,
-        ~pl.col("school_id").is_in(schools.frame["school_id"].implode()),
-        "school_id",
-        "for a school that is not in the school data",
-        "remove the row, or add the school to the school data",
-    )
+    _known(checks, frame, schools)
     checks.done()
     return frame.select("school_id", column, *extra), table
+
+
+def _known(checks: Checks, frame: pl.DataFrame, schools: SchoolData) -> None:
+    """Rows for schools the school data lacks; ids that lost their leading zeros are said to have."""
+    known = schools.frame["school_id"]
+    unknown = frame.filter(~pl.col("school_id").is_in(known.implode()))["school_id"]
+    checks.rows(
+        frame,
+        ~pl.col("school_id").is_in(known.implode()),
+        "school_id",
+        "for a school that is not in the school data",
+        "remove the row, or add the school to the school data" + lost_zeros(unknown, known, schools.sources[0].path.name if schools.sources else "the school data"),
+    )
+
+
+def lost_zeros(unknown: pl.Series, known: pl.Series, where: str) -> str:
+    """A fix line's clause for ids that match known ids once leading zeros are dropped ('101' for '0101')."""
+    bare = {k.lstrip("0"): k for k in known.to_list() if k and k[0] == "0"}
+    pairs = [(u, bare[u.lstrip("0")]) for u in unknown.to_list() if u and u.lstrip("0") in bare and u != bare[u.lstrip("0")]]
+    if not pairs:
+        return ""
+    shown, full = pairs[0]
+    return (f"; these ids seem to have lost their leading zeros ({shown!r} here is {full!r} in {where}): format the id column "
+            "as text in the spreadsheet before saving, or give the ids as the school data writes them")
 
 
 # -- rules -----------------------------------------------------------------------------
@@ -305,13 +369,16 @@ def total_rows(checks: Checks, frame: pl.DataFrame, columns: list[str], what: st
         values = frame[column].cast(pl.Float64)
         summed &= (values - (values.sum() - values)).abs() < 0.005
     summed &= frame[columns[0]].cast(pl.Float64) > 0
+    name = pl.col("name").fill_null("") if "name" in frame.columns else pl.lit("")
+    first = frame.filter(named | summed)["school_id"].head(1).to_list() or ["..."]
     checks.rows(
         frame,
         pl.lit(named | summed),
         columns[0],
         f"that look like a spreadsheet's total, not a school (named total, or {what} the sum of the other rows)",
-        'delete the total row, or drop it in a mapping file: [rows] drop = { school_id = "..." }',
-        show=pl.format("{}: {}", label.alias("_label"), _shown(pl.col(columns[0]))),
+        f'delete the total row, or drop it in a mapping file: [rows] drop = {{ school_id = "{first[0]}" }}',
+        show=pl.format("{}: {}", name, _shown(pl.col(columns[0]))),
+        one=f"that looks like a spreadsheet's total, not a school (named total, or {what} the sum of the other rows)",
     )
 
 

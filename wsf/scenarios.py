@@ -10,7 +10,7 @@ import polars as pl
 from wsf.allocate import Allocation, allocate
 from wsf.errors import WsfError
 from wsf.formula import LoadedFormula
-from wsf.inputs import SchoolData
+from wsf.inputs import Prior, SchoolData
 
 
 # -- compare ------------------------------------------------------------------------------
@@ -43,13 +43,14 @@ def compare_summary(table: pl.DataFrame, threshold: float) -> dict[str, int]:
 # -- glide path ---------------------------------------------------------------------------
 
 
-def glide(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame, years: int) -> tuple[pl.DataFrame, int]:
+def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFrame, years: int) -> tuple[pl.DataFrame, int]:
     """Each school's amount year by year under the formula's transition until every school
     is at 100% of formula (to the cent), or until `years`, the year the phase-in ends at 100%.
 
     Enrollment and the formula are held at this year's. Returns the table and the year every
     school reached its formula amount."""
     model = formula.model
+    first, prior = (prior, prior.frame) if isinstance(prior, Prior) else (Prior(prior), prior)
     if model.transition is None:
         raise WsfError("a glide path needs a [transition] in the formula", file=formula.path, fix="add [transition] (max_loss, max_gain or gap_closure)")
     at_formula = allocate(LoadedFormula(model=model.model_copy(update={"transition": None}), path=formula.path, sha256=formula.sha256), schools)
@@ -60,8 +61,8 @@ def glide(formula: LoadedFormula, schools: SchoolData, prior: pl.DataFrame, year
     for year in range(1, years + 1):
         if year == years:
             cents = target.rename({"formula": f"year_{year}"})
-        else:
-            result = allocate(formula, schools, last)
+        else:  # the first year from last year's file (with what was said of it), then each year from the one before
+            result = allocate(formula, schools, first if year == 1 else last)
             cents = result.cents.select("school_id", pl.col("total").alias(f"year_{year}"))
         table = table.join(cents, on="school_id")
         if (table[f"year_{year}"] == table["formula"]).all():
