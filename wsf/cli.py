@@ -410,7 +410,7 @@ def packets_command(
       wsf packets formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv \\
-        --current fixtures/example-district/current.csv -o out/packets
+        --current fixtures/example-district/current.csv --school EX104 -o out/packets
     """
     from wsf.packets import choose, count_files, write_packets
     from wsf.spending import read_current
