@@ -16,7 +16,7 @@ from wsf.allocate import allocate
 from wsf.api import load_schools
 from wsf.expressions import key_parts
 from wsf.formula import LoadedFormula, validate_formula
-from wsf.inputs import Prior, read_amounts
+from wsf.inputs import Prior, read_prior
 from wsf import measures
 from wsf.scenarios import compare, glide
 import wsf.sweep
@@ -26,7 +26,7 @@ from wsf.sweep import parse_axis, sweep, weighted_spread
 @pytest.fixture(scope="module")
 def example():
     formula, data = load_schools(EXAMPLE_FORMULA, EXAMPLE / "schools.csv")
-    prior, _ = read_amounts(EXAMPLE / "prior.csv", "prior", data)
+    prior = read_prior(EXAMPLE / "prior.csv", data).frame
     return formula, data, prior
 
 

@@ -170,22 +170,6 @@ def read_prior(path: str | Path, schools: SchoolData, mapping: Mapping | None = 
     return Prior(frame.select("school_id", "prior", *extra), table, frozenset(declared), frozenset(accepted))
 
 
-def read_amounts(path: str | Path, column: str, schools: SchoolData, mapping: Mapping | None = None,
-                 optional: tuple[str, ...] = ()) -> tuple[pl.DataFrame, Table]:
-    """A per-school dollar column for known schools, with any `optional` number columns the file has."""
-    table = read_table(path, mapping)
-    checks = Checks(table)
-    _require(checks, table.frame, ["school_id", column])
-    checks.done()
-    frame = _ids(checks, table.frame, "school_id")
-    extra = [c for c in optional if c in frame.columns]
-    frame = _numbers(checks, frame, [column], "dollars")
-    frame = _numbers(checks, frame, extra, "ada")
-    _known(checks, frame, schools)
-    checks.done()
-    return frame.select("school_id", column, *extra), table
-
-
 def _known(checks: Checks, frame: pl.DataFrame, schools: SchoolData) -> None:
     """Rows for schools the school data lacks; ids that lost their leading zeros are said to have."""
     known = schools.frame["school_id"]
