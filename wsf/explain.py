@@ -247,7 +247,7 @@ def transition_facts(allocation: Allocation) -> list[tuple[str, str]]:
     if allocation.gain_cap is not None or (rules.max_gain is None and allocation.formula.model.pot):
         capped = s["schools_capped"]
         text = cap_text(allocation)
-        facts.append(("gain cap", text.removeprefix("gain cap ") + (f": {plural(capped, 'school')} held back {money(s['gain_cap_cents'] / 100)}" if capped else "")))
+        facts.append(("gain cap", text.removeprefix("gain cap ") + (f": {plural(capped, 'school')} held back {money(-s['gain_cap_cents'] / 100)}" if capped else "")))
     return facts
 
 
