@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import polars as pl
 import pytest
-from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT, write_csv
+from conftest import ROOT, write_csv
 
 from wsf.cli import main
 

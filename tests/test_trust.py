@@ -229,7 +229,7 @@ LOOKALIKES = ["＝HYPERLINK(\"http://x\")", "\u200b=1+1", "\t=1+1", "\r=1+1", " 
 
 def test_formula_lookalikes_are_neutralised_in_csv(tmp_path: Path):
     """Full-width ＝, a zero-width space or a tab before = were left live in CSV output."""
-    from wsf.outputs import LEADS, write_table
+    from wsf.outputs import write_table
 
     frame = pl.DataFrame({"school_id": [f"S{i}" for i in range(len(LOOKALIKES) + 1)], "name": [*LOOKALIKES, "Adams = Baker"]})
     write_table(frame, tmp_path / "t.csv")

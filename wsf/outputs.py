@@ -10,7 +10,6 @@ No output may replace an input (`check_output`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -26,6 +25,7 @@ import polars as pl
 from wsf import __version__
 from wsf.atomic import atomic_files, atomic_path, os_error_number, refuse_dangerous_folder, swap_folder_into_place, write_errors
 from wsf.errors import WsfError
+from wsf.tables import file_sha256
 
 __all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
@@ -162,7 +162,7 @@ def write_with_meta(target: Path, write: Callable[[Path], None], meta: dict[str,
     meta_target = target.with_name(target.name + META)
     with atomic_files([meta_target, target]) as (meta_temp, temp):
         write(temp)
-        meta = {**meta, "output": {"file": target.name, "sha256": _sha256(temp)}}
+        meta = {**meta, "output": {"file": target.name, "sha256": file_sha256(temp)}}
         with write_errors(meta_target):
             _write_json(meta, meta_temp)
     return [target, meta_target]
@@ -192,14 +192,6 @@ def xlsx_book(path: Path, options: dict[str, Any] | None = None) -> Iterator[Any
     yield book
     book.close()
     path.write_bytes(buffer.getvalue())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(data: dict[str, Any], target: Path) -> Path:
