@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from anchors import CONTENDERS, FLAGS, wsf
 
-from wsf.formula import load_formula
-from wsf.grades import GRADES
+from wsf.formula.grades import GRADES
+from wsf.formula.model import load_formula
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from wsf.allocate import Allocation
 from wsf.api import allocate_files
-from wsf.packets import WORKERS, write_packets
-from wsf.spending import Spending, read_current
+from wsf.data.spending import Spending, read_current
+from wsf.engine.allocate import Allocation
+from wsf.render.packets.writer import WORKERS, write_packets
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fixtures" / "example-district" / "schools.csv"

@@ -11,11 +11,11 @@ import os
 
 import pytest
 
-from wsf.allocate import allocate
-from wsf.formula import LoadedFormula, load_formula
-from wsf.inputs import read_schools
-from wsf.roster import read_students
-from wsf.sweep import parse_axis, sweep
+from wsf.data.roster import read_students
+from wsf.data.schools import read_schools
+from wsf.engine.allocate import allocate
+from wsf.engine.sweep import parse_axis, sweep
+from wsf.formula.model import LoadedFormula, load_formula
 
 POINTS = int(os.environ.get("WSF_BENCH_POINTS", "1000"))
 GROUP = f"sweep: {POINTS:,} points of the EL weight over the statewide schools"

@@ -31,7 +31,7 @@ def write_csv(path: Path, rows: list[dict], fill: object = 0) -> Path:
 def every_grade(rows: list[dict]) -> list[dict]:
     """School rows that list only the grades they have, with a column for every grade (0 where a
     school has none), as a real export has: a funded grade with no column at all is an error."""
-    from wsf.grades import GRADE_COLUMNS
+    from wsf.formula.grades import GRADE_COLUMNS
 
     if not any(k.startswith("grade_") for row in rows for k in row):
         return rows

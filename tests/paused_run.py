@@ -7,7 +7,7 @@ At the step, it writes SIGNAL and waits until SIGNAL.go exists (the parent creat
 this process). MODE is where:
 
 - `writer`: the CSV table half written (before anything is renamed);
-- `swap`: the output folder's swap begun: right after the exchange, or (before wsf.atomic)
+- `swap`: the output folder's swap begun: right after the exchange, or (before wsf.write.atomic)
   right after the output folder was renamed away to `.old`;
 - `two-renames`: the same, the exchange made unavailable, so the swap takes two renames;
 - `first-rename`: the first file renamed into place (of a table and its meta.json);
@@ -43,12 +43,12 @@ def after(real, when):
 
 
 try:
-    from wsf import atomic
-except ImportError:  # the code before wsf.atomic
+    from wsf.write import atomic
+except ImportError:  # the code before wsf.write.atomic
     atomic = None
 
 if mode == "writer":
-    from wsf import outputs
+    from wsf.write import files as outputs
 
     real_csv = outputs._write_csv
 

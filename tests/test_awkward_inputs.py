@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from wsf.api import allocate_files
 
 HERE = ROOT / "tests" / "bad_inputs" / "awkward"
@@ -33,7 +33,7 @@ def clean():
     return allocate_files(FORMULA, schools=HERE / "clean.csv").cents
 
 
-@pytest.mark.filterwarnings("ignore::wsf.tables.DataWarning")
+@pytest.mark.filterwarnings("ignore::wsf.data.tables.DataWarning")
 @pytest.mark.parametrize("name", sorted(SAME_AS_CLEAN))
 def test_awkward_file_gives_the_clean_result(name: str, clean) -> None:
     mapping = HERE / MAPPINGS[name] if name in MAPPINGS else None

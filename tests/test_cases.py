@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, every_grade, write_csv
+
 from wsf.api import allocate_files
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.toml"))

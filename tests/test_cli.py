@@ -10,11 +10,11 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT, write_csv
-from wsf import outputs
+
 from wsf.api import allocate_files
-from wsf.explain import explain, render_text
+from wsf.render.explain import explain, render_text
+from wsf.write import files as outputs
 
 
 def test_allocate_prints_a_summary_and_writes_the_spec_table(run, example_args, tmp_path: Path) -> None:
@@ -177,8 +177,9 @@ def test_houston_small_school_subsidy_explains_pupils_short_times_rate(run) -> N
     import tomllib
 
     case = tomllib.loads((ROOT / "tests/cases/real_houston_2017_18.toml").read_text())["case"]
-    from conftest import every_grade, write_csv
     import tempfile
+
+    from conftest import every_grade, write_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         schools = write_csv(Path(tmp) / "schools.csv", every_grade(case["schools"]))

@@ -19,10 +19,10 @@ from markupsafe import Markup
 from PIL import Image
 from test_packets import STEM, _french, tiny
 
+from wsf.data.tables import DataWarning
 from wsf.errors import WsfError
-from wsf.i18n import load_language
-from wsf.packets import SHIPPED, Sandbox, write_packets
-from wsf.tables import DataWarning
+from wsf.render.i18n import load_language
+from wsf.render.packets.writer import SHIPPED, Sandbox, write_packets
 
 ESCAPES = [
     # (template text, what the sandbox names as refused)
@@ -203,7 +203,7 @@ def test_a_refused_translation_is_exit_2_from_the_command(run, example_args, tmp
 
 
 def test_the_rule_refuses_devices_pipes_and_missing_files(tmp_path: Path) -> None:
-    from wsf.confine import inside
+    from wsf.render.confine import inside
 
     folder = district(tmp_path, {"ok.html": "ok"})
     os.mkfifo(folder / "pipe.html")
@@ -295,7 +295,7 @@ def test_a_pdf_embeds_no_file_from_outside_the_template_folders(tmp_path: Path) 
 
 
 def test_the_pdf_rule_by_url(tmp_path: Path) -> None:
-    from wsf.pdf import refusal
+    from wsf.render.pdf import refusal
 
     folder = district(tmp_path, {"logo.svg": "<svg/>", "fonts/a.woff2": "x"})
     (tmp_path / "other.png").write_bytes(b"x")

@@ -25,12 +25,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsf import measures
 from wsf.api import allocate_files
 from wsf.cli import main
-from wsf.equity import MEASURES, analyse
+from wsf.data.spending import read_current, read_roster
+from wsf.equity import measures
+from wsf.equity.analysis import MEASURES, analyse
 from wsf.errors import WsfError
-from wsf.spending import read_current, read_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fixtures" / "example-district"
@@ -533,7 +533,7 @@ def test_cli_help_has_an_example():
 
 
 def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch):
-    import wsf.equity_report
+    import wsf.equity.report
 
     out = tmp_path / "report"
     assert invoke(*equity_args(out, "--current", CURRENT)).exit_code == 0
@@ -542,7 +542,7 @@ def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(wsf.equity_report, "render", broken)
+    monkeypatch.setattr(wsf.equity.report, "render", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         invoke(*equity_args(out, "--current", CURRENT, "--bands", "5"))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -19,11 +19,11 @@ from pathlib import Path
 import click
 import polars as pl
 import pytest
-
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
-from wsf import outputs
+
 from wsf.cli import main
 from wsf.errors import WsfError
+from wsf.write import files as outputs
 
 HAYWARD = ROOT / "formulas" / "hayward" / "unduplicated-2018-19.toml"
 HAYWARD_SCHOOLS = ROOT / "fixtures" / "california" / "hayward-2018-19-schools.csv"
@@ -170,10 +170,10 @@ def test_a_folder_output_is_never_the_current_home_or_root_folder(run, inputs, t
 
 def test_the_library_refuses_too(inputs: Path, tmp_path: Path) -> None:
     from wsf.api import allocate_files
-    from wsf.equity import analyse
-    from wsf.equity_report import write_report
-    from wsf.spending import read_current
-    from wsf.workbook import write_workbook
+    from wsf.data.spending import read_current
+    from wsf.equity.analysis import analyse
+    from wsf.equity.report import write_report
+    from wsf.render.workbook import write_workbook
 
     district = tmp_path / "district"
     district.mkdir()
@@ -263,8 +263,8 @@ def test_a_failed_second_rename_puts_the_first_back(run, inputs, tmp_path, monke
 
     monkeypatch.setattr(os, "replace", failing_second(os.replace))
     try:
-        from wsf import atomic
-    except ImportError:  # before wsf.atomic, every rename was os.replace
+        from wsf.write import atomic
+    except ImportError:  # before wsf.write.atomic, every rename was os.replace
         atomic = None
     if atomic is not None:
         monkeypatch.setattr(atomic, "_exchange", failing_second(atomic._exchange))

@@ -6,16 +6,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from click.testing import CliRunner
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from click.testing import CliRunner
-
-from conftest import ROOT
-from wsf.cli import main
 from wsf.api import allocate_files
+from wsf.cli import main
 from wsf.errors import WsfError
-from wsf.formula import load_formula
+from wsf.formula.model import load_formula
 
 FORMULA_LINES = (ROOT / "formulas" / "example-district.toml").read_text(encoding="utf-8").splitlines()
 SCHOOLS = (ROOT / "fixtures" / "example-district" / "schools.csv").read_text(encoding="utf-8").splitlines()[:8]

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
+
 from wsf.errors import WsfError
 
 HERE = Path(__file__).parent
@@ -156,7 +156,7 @@ def test_two_renames_killed_between_them_are_put_right_by_the_next_run(run, tmp_
     """Without an exchange the swap takes two renames; killed between them, the output is gone
     and only the old folder (`.report.xxxxxxxx.old`) is left. The next run puts it back first,
     so even a next run that fails leaves the report as it was."""
-    import wsf.equity_report
+    import wsf.equity.report
 
     out = tmp_path / "report"
     assert run("equity", *EQUITY, "-o", out).exit_code == 0
@@ -169,14 +169,14 @@ def test_two_renames_killed_between_them_are_put_right_by_the_next_run(run, tmp_
     def broken(*args, **kwargs):
         raise WsfError("a template is broken")
 
-    monkeypatch.setattr(wsf.equity_report, "render", broken)
+    monkeypatch.setattr(wsf.equity.report, "render", broken)
     assert run("equity", *EQUITY, "--bands", "5", "-o", out).exit_code == 2
     assert files(out) == before
     assert entries(tmp_path) == ["report"]
 
 
 def test_the_two_rename_swap_replaces_a_folder_and_cleans_up(run, tmp_path: Path, monkeypatch) -> None:
-    from wsf import atomic
+    from wsf.write import atomic
 
     monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     out = tmp_path / "report"

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from wsf.api import allocate_files
 
 CA = ROOT / "fixtures" / "california"

@@ -1,4 +1,4 @@
-"""Packet numbers: the language's fast formatter (`wsf.i18n.Pattern`, Python's `format`) writes
+"""Packet numbers: the language's fast formatter (`wsf.render.i18n.Pattern`, Python's `format`) writes
 exactly what babel writes, for every kind of number the packets print, in English and Spanish
 (and in French and Hindi, whose symbols and grouping take the other paths).
 
@@ -18,8 +18,8 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wsf.i18n import Language, load_language
-from wsf.packets import SHIPPED
+from wsf.render.i18n import Language, load_language
+from wsf.render.packets.writer import SHIPPED
 
 LOCALES = ["en_US", "es_US", "fr_FR", "hi_IN"]
 SETTINGS = settings(max_examples=400, deadline=None)

@@ -123,7 +123,7 @@ def test_a_worker_whose_parent_died_before_it_could_ask_ends(tmp_path: Path) -> 
     parent) before die_with_parent is called; the kernel will send nothing, the check must."""
     child = (
         "import os, pathlib, sys, time\n"
-        "from wsf.lifetime import die_with_parent\n"
+        "from wsf.render.packets.lifetime import die_with_parent\n"
         "pathlib.Path('imported').touch()\n"
         "parent = int(sys.argv[1])\n"
         "while os.getppid() == parent:\n"
@@ -134,7 +134,7 @@ def test_a_worker_whose_parent_died_before_it_could_ask_ends(tmp_path: Path) -> 
     parent, pid, started = _orphan(tmp_path, child, parent_waits=False)
     try:
         parent.wait(DEADLINE)
-        wait_for((tmp_path / "imported").exists, "the child to import wsf.lifetime")
+        wait_for((tmp_path / "imported").exists, "the child to import wsf.render.packets.lifetime")
         wait_for(lambda: not alive(pid, started), "the orphaned child to end")
     finally:
         end({pid: started})
@@ -144,7 +144,7 @@ def test_the_polling_thread_ends_a_worker_whose_parent_is_killed(tmp_path: Path)
     """The portable fallback on its own: no prctl, only the thread watching the parent pid."""
     child = (
         "import pathlib, sys, time\n"
-        "from wsf.lifetime import watch_parent\n"
+        "from wsf.render.packets.lifetime import watch_parent\n"
         "watch_parent(int(sys.argv[1]), every=0.05)\n"
         "pathlib.Path('watching').touch()\n"
         f"time.sleep({DEADLINE * 2})\n"

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import write_csv
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import write_csv
-from wsf.allocate import allocate
+from wsf.data.roster import read_students
+from wsf.data.schools import Prior, SchoolData, read_schools
+from wsf.engine.allocate import allocate
 from wsf.errors import WsfError
-from wsf.formula import LoadedFormula, validate_formula
-from wsf.grades import GRADES as ALL_GRADES
-from wsf.inputs import Prior, SchoolData, read_schools
-from wsf.roster import read_students
+from wsf.formula.grades import GRADES as ALL_GRADES
+from wsf.formula.model import LoadedFormula, validate_formula
 
 GRADES = ["K", "1", "2", "6", "7", "9", "12"]  # grades with pupils
 FUNDED = [g for g in ALL_GRADES if g != "TK"]  # the formula's spans: each has a column, as in a real export

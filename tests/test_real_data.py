@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from wsf.api import allocate_files
-from wsf.tables import load_mapping, read_table
+from wsf.data.tables import load_mapping, read_table
 
 CA = ROOT / "fixtures" / "california"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import EXAMPLE, EXAMPLE_FORMULA
+
 from wsf.api import allocate_files
 from wsf.errors import WsfError
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
-from wsf.allocate import allocate
+import wsf.engine.sweep
 from wsf.api import load_schools
-from wsf.expressions import key_parts
-from wsf.formula import LoadedFormula, validate_formula
-from wsf.inputs import Prior, read_prior
-from wsf import measures
-from wsf.scenarios import compare, glide
-import wsf.sweep
-from wsf.sweep import parse_axis, sweep, weighted_spread
+from wsf.data.schools import Prior, read_prior
+from wsf.engine.allocate import allocate
+from wsf.engine.expressions import key_parts
+from wsf.engine.scenarios import compare, glide
+from wsf.engine.sweep import parse_axis, sweep, weighted_spread
+from wsf.equity import measures
+from wsf.formula.model import LoadedFormula, validate_formula
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +160,10 @@ def test_blocks_and_cores_do_not_change_a_sweep(example, monkeypatch) -> None:
     formula, data, prior = example
     axes = [parse_axis("weights.english_learner.weight=0.1:0.5:7", formula), parse_axis("pot.amount=240000000:250000000:3", formula)]
     whole = sweep(formula, data, axes, prior)
-    monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)  # 2 points a block: 11 blocks
+    monkeypatch.setattr(wsf.engine.sweep, "BLOCK_VALUES", data.frame.height * 2)  # 2 points a block: 11 blocks
     runs = {}
     for cores in (1, 2, 3):
-        monkeypatch.setattr(wsf.sweep, "cores", lambda cores=cores: cores)
+        monkeypatch.setattr(wsf.engine.sweep, "cores", lambda cores=cores: cores)
         runs[cores] = sweep(formula, data, axes, prior)
     assert runs[1].equals(runs[2]) and runs[1].equals(runs[3])
     statistics = ["cv", "gini"]
@@ -179,8 +179,8 @@ def test_a_school_with_no_pupils_is_swept_but_has_no_per_pupil_amount(example, m
     empty = data.frame["school_id"][0]
     numbers = [c for c, dtype in data.frame.schema.items() if dtype.is_numeric()]
     data = replace(data, frame=data.frame.with_columns(pl.when(pl.col("school_id") == empty).then(0).otherwise(pl.col(c)).cast(data.frame.schema[c]).alias(c) for c in numbers))
-    monkeypatch.setattr(wsf.sweep, "BLOCK_VALUES", data.frame.height * 2)
-    monkeypatch.setattr(wsf.sweep, "cores", lambda: 2)
+    monkeypatch.setattr(wsf.engine.sweep, "BLOCK_VALUES", data.frame.height * 2)
+    monkeypatch.setattr(wsf.engine.sweep, "cores", lambda: 2)
     axes = [parse_axis("weights.english_learner.weight=0.1:0.5:5", formula)]
     known = Prior(prior, accepted=frozenset([empty]))  # its pupils are gone: its prior is far from its formula amount, and right
     for row in sweep(formula, data, axes, prior).iter_rows(named=True):

@@ -15,10 +15,10 @@ import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA, write_csv
 
 from wsf.api import allocate_files
-from wsf.equity import analyse
-from wsf.equity_report import write_report
-from wsf.packets import write_packets
-from wsf.spending import read_current
+from wsf.data.spending import read_current
+from wsf.equity.analysis import analyse
+from wsf.equity.report import write_report
+from wsf.render.packets.writer import write_packets
 
 
 @pytest.fixture(scope="module")
@@ -186,16 +186,16 @@ def test_an_xlsx_that_unpacks_beyond_the_cap_is_refused_before_it_is_read(monkey
     """A sheet that inflates to 1 GB was read into 1.1 GB of memory; the cap is checked by unpacking."""
     import zipfile
 
-    import wsf.tables
+    import wsf.data.tables
+    from wsf.data.tables import read_table
     from wsf.errors import WsfError
-    from wsf.tables import read_table
 
     book = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(book, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 400_000)  # 2.4 MB that packs to a few KB
     assert book.stat().st_size < 50_000
-    monkeypatch.setattr(wsf.tables, "MAX_XLSX_BYTES", 2_000_000)
-    monkeypatch.setattr(wsf.tables.pl, "read_excel", lambda *a, **k: pytest.fail("the sheet was read"))
+    monkeypatch.setattr(wsf.data.tables, "MAX_XLSX_BYTES", 2_000_000)
+    monkeypatch.setattr(wsf.data.tables.pl, "read_excel", lambda *a, **k: pytest.fail("the sheet was read"))
     with pytest.raises(WsfError, match="bomb.xlsx: unpacks to more than 1 MB.*\n  fix: save the table as CSV"):
         read_table(book)
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
@@ -229,7 +229,7 @@ LOOKALIKES = ["＝HYPERLINK(\"http://x\")", "\u200b=1+1", "\t=1+1", "\r=1+1", " 
 
 def test_formula_lookalikes_are_neutralised_in_csv(tmp_path: Path):
     """Full-width ＝, a zero-width space or a tab before = were left live in CSV output."""
-    from wsf.outputs import write_table
+    from wsf.write.files import write_table
 
     frame = pl.DataFrame({"school_id": [f"S{i}" for i in range(len(LOOKALIKES) + 1)], "name": [*LOOKALIKES, "Adams = Baker"]})
     write_table(frame, tmp_path / "t.csv")
@@ -242,7 +242,7 @@ def test_every_unicode_form_of_a_formula_sign_is_listed():
     import sys
     import unicodedata
 
-    from wsf.outputs import LEADS
+    from wsf.write.files import LEADS
 
     folded = {c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.normalize("NFKC", c)[:1] in "=+-@"}
     assert folded == set(LEADS)

@@ -12,9 +12,9 @@ from conftest import EXAMPLE, EXAMPLE_FORMULA, write_csv
 from openpyxl.utils import get_column_letter
 
 from wsf.api import allocate_files
-from wsf.equity import analyse
-from wsf.spending import read_current
-from wsf.workbook import write_workbook
+from wsf.data.spending import read_current
+from wsf.equity.analysis import analyse
+from wsf.render.workbook import write_workbook
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1 School", "-2 School", "@SUM(A1)", "<script>alert(1)</script>"]
 

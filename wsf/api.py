@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from wsf import __version__
-from wsf.allocate import Allocation, allocate
+from wsf.data.roster import read_students
+from wsf.data.schools import Prior, SchoolData, read_prior, read_schools
+from wsf.data.tables import load_mapping
+from wsf.engine.allocate import Allocation, allocate
 from wsf.errors import WsfError
-from wsf.formula import load_formula
-from wsf.inputs import Prior, SchoolData, read_prior, read_schools
-from wsf.roster import read_students
-from wsf.tables import load_mapping
+from wsf.formula.model import load_formula
 
 PathLike = str | Path | None
 

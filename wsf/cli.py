@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import polars as pl
 
-from wsf import __version__, scenarios
-from wsf.allocate import dollars
-from wsf.allocate import allocate as allocate_formula
+from wsf import __version__
 from wsf.api import allocate_files, load_prior, load_schools, provenance
+from wsf.data.tables import DataWarning
+from wsf.engine import scenarios
+from wsf.engine.allocate import allocate as allocate_formula
+from wsf.engine.allocate import dollars
+from wsf.engine.sweep import parse_axis
+from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
-from wsf.explain import explain, money, number, plural, render_summary, render_text, transition_facts
-from wsf.formula import load_formula
-from wsf.outputs import check_output, printable, write_table
-from wsf.sweep import parse_axis
-from wsf.sweep import sweep as sweep_formula
-from wsf.tables import DataWarning
+from wsf.formula.model import load_formula
+from wsf.render.explain import explain, money, number, plural, render_summary, render_text, transition_facts
+from wsf.write.files import check_output, printable, write_table
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -344,10 +345,10 @@ def equity_command(
         --prior fixtures/example-district/prior.csv \\
         --current fixtures/example-district/current.csv -o out/equity
     """
-    from wsf.equity import analyse
-    from wsf.equity_report import write_report
-    from wsf.spending import read_current, read_roster
-    from wsf.tables import load_mapping
+    from wsf.data.spending import read_current, read_roster
+    from wsf.data.tables import load_mapping
+    from wsf.equity.analysis import analyse
+    from wsf.equity.report import write_report
 
     if (current is None) == (staff is None):
         raise click.UsageError("give current spending as exactly one of --current FILE or --staff FILE")
@@ -412,8 +413,8 @@ def packets_command(
         --prior fixtures/example-district/prior.csv \\
         --current fixtures/example-district/current.csv --school EX104 -o out/packets
     """
-    from wsf.packets import choose, count_files, write_packets
-    from wsf.spending import read_current
+    from wsf.data.spending import read_current
+    from wsf.render.packets.writer import choose, count_files, write_packets
 
     result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
@@ -445,9 +446,9 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
         --prior fixtures/example-district/prior.csv \\
         --current fixtures/example-district/current.csv -o book.xlsx
     """
-    from wsf.equity import analyse
-    from wsf.spending import read_current
-    from wsf.workbook import write_workbook
+    from wsf.data.spending import read_current
+    from wsf.equity.analysis import analyse
+    from wsf.render.workbook import write_workbook
 
     if output.suffix.lower() != ".xlsx":
         raise WsfError("the workbook must be an .xlsx file", file=output, key="-o", fix="name the output e.g. book.xlsx")

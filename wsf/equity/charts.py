@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from wsf.equity import POVERTY_STEP, Equity
-from wsf.explain import money
+from wsf.equity.analysis import POVERTY_STEP, Equity
+from wsf.render import TEMPLATES
+from wsf.render.explain import money
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CURRENT_COLOUR = "#c2410c"  # orange: today
 FORMULA_COLOUR = "#1d4ed8"  # blue: the formula (an orange/blue pair reads in every common colour blindness)
 

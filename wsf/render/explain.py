@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from wsf.allocate import TRANSITION, Allocation
+from wsf.engine.allocate import TRANSITION, Allocation
 from wsf.errors import WsfError
-from wsf.grades import GRADES, parse_span
+from wsf.formula.grades import GRADES, parse_span
 
 
 @dataclass(frozen=True)

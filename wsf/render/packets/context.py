@@ -4,9 +4,9 @@ In: an `Allocation`, optionally current `Spending` (and the `Equity` analysis ma
 and a `Language`. Out: a `Principal`, `Council` or `District`, the one object its template
 sees (as `packet`). Every number is already formatted for the language and every sentence
 already written, so templates only lay them out. Amounts are never recomputed: lines are
-`wsf.explain.explain`'s (integer cents that sum to the total); totals, per-pupil amounts and
+`wsf.render.explain.explain`'s (integer cents that sum to the total); totals, per-pupil amounts and
 the transition come from the allocation table; current spending and equity statistics from
-`wsf.spending` and `wsf.equity`.
+`wsf.data.spending` and `wsf.equity.analysis`.
 
 Fields every packet shares live in `packet.doc` (a `Document`): the language's sentences
 (`doc.text`, e.g. `doc.text.principal.lines_heading`), the district and fiscal year, and the
@@ -23,14 +23,14 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from wsf import __version__
-from wsf.allocate import TRANSITION, Allocation, per_pupil
-from wsf.equity import Equity
-from wsf.explain import Line, Rows, by_school
-from wsf.formula import Formula
-from wsf.grades import GRADES, parse_span
-from wsf.i18n import Language, Text, bold
-from wsf.outputs import FIXED_DATE
-from wsf.spending import Spending
+from wsf.data.spending import Spending
+from wsf.engine.allocate import TRANSITION, Allocation, per_pupil
+from wsf.equity.analysis import Equity
+from wsf.formula.grades import GRADES, parse_span
+from wsf.formula.model import Formula
+from wsf.render.explain import Line, Rows, by_school
+from wsf.render.i18n import Language, Text, bold
+from wsf.write.files import FIXED_DATE
 
 POVERTY = "frl"  # the count whose share of enrollment finds similar schools
 SIMILAR = 5  # similar schools compared with
@@ -60,7 +60,7 @@ class Run:
 
     @cached_property
     def allocation_rows(self) -> Rows:
-        """The allocation's own tables by school_id, for `wsf.explain.explain`."""
+        """The allocation's own tables by school_id, for `wsf.render.explain.explain`."""
         return by_school(self.allocation)
 
     @cached_property

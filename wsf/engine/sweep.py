@@ -1,7 +1,7 @@
 """A sweep: one formula at many values of its rates, every point at once.
 
 The points are cross-joined with the schools, the formula's expressions read the swept rates
-as columns, and `wsf.solve` solves all points together, so a point computes exactly what
+as columns, and `wsf.engine.solve` solves all points together, so a point computes exactly what
 `wsf allocate` computes for that formula.
 
 Points are independent, so they are taken in blocks of consecutive points (one Polars query
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from wsf.allocate import component_frame, prior_reference, rules, school_inputs
+from wsf.data.schools import SchoolData
+from wsf.engine.allocate import component_frame, prior_reference, rules, school_inputs
+from wsf.engine.expressions import BASE, BASE_PER_PUPIL, Params, components, fixed_keys, key_parts, lookup, scaled_keys
+from wsf.engine.solve import Rules, Solution, fold, half_up, row_sums, solve
 from wsf.errors import WsfError
-from wsf.expressions import BASE, BASE_PER_PUPIL, Params, components, fixed_keys, key_parts, lookup, scaled_keys
-from wsf.formula import LoadedFormula, validate_formula
-from wsf.inputs import SchoolData
-from wsf.solve import Rules, Solution, fold, half_up, row_sums, solve
+from wsf.formula.model import LoadedFormula, validate_formula
 
 SOLVE_PATHS = ("pot.amount", "transition.max_loss", "transition.max_gain", "transition.gap_closure")
 SWEEPABLE = re.compile(
@@ -169,7 +169,7 @@ class _Plan:
         self.buffers = _Buffers()
 
     def solve_points(self, amounts: dict[str, np.ndarray], point_rules: Rules, points: int, buffers: _Buffers | None = None) -> Solution:
-        """`wsf.solve` on the components, as `allocate` calls it, in the thread's buffers."""
+        """`wsf.engine.solve` on the components, as `allocate` calls it, in the thread's buffers."""
         model, shape = self.formula.model, (points, self.schools)
         space = buffers or (lambda name, shape: None)
         variable = fold([amounts[k] for k in scaled_keys(model)], self.schools, out=space("variable", shape))

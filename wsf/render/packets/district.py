@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import polars as pl
 from markupsafe import Markup
 
-from wsf.allocate import TRANSITION
-from wsf.i18n import Language, bold
-from wsf.packet_charts import Stack, stack
-from wsf.packet_context import Document, Figure, Row, Run, document, median_cents
+from wsf.engine.allocate import TRANSITION
+from wsf.render.i18n import Language, bold
+from wsf.render.packets.context import Document, Figure, Row, Run, document, median_cents
+from wsf.render.shapes import Stack, stack
 
 MOVERS = 8  # schools listed among the largest gains and losses
 # measure -> (how it is shown, which way is more equal): "usd", "usd_step" (per 10 points of poverty), or places

@@ -3,8 +3,8 @@
 A district's `--templates` folder is input from outside the project, and its packets go to the
 public. A link in it (`principal.html -> /etc/passwd`, `i18n -> ../../secrets`), a device or a
 pipe must not make wsf read, print or embed anything from elsewhere on the machine, or hang.
-Templates (`TemplateFolder`), translation files (`wsf.i18n`) and whatever a PDF loads
-(`wsf.pdf.refusal`) all go through `why_not`; the shipped folder follows the same rule.
+Templates (`TemplateFolder`), translation files (`wsf.render.i18n`) and whatever a PDF loads
+(`wsf.render.pdf.refusal`) all go through `why_not`; the shipped folder follows the same rule.
 Links that stay inside the folder are fine: the rule is about where a path really leads.
 """
 

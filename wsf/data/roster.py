@@ -13,10 +13,10 @@ from pathlib import Path
 
 import polars as pl
 
-from wsf.formula import Formula
-from wsf.grades import GRADES, normalise_grade
-from wsf.inputs import FALSE, TRUE, Checks, SchoolData, _ids, _require
-from wsf.tables import Mapping, Table, columns_of, read_table, scan_parquet
+from wsf.data.schools import FALSE, TRUE, Checks, SchoolData, _ids, _require
+from wsf.data.tables import Mapping, Table, columns_of, read_table, scan_parquet
+from wsf.formula.grades import GRADES, normalise_grade
+from wsf.formula.model import Formula
 
 
 def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = None, schools: SchoolData | None = None) -> SchoolData:

@@ -8,11 +8,11 @@ are the same), and a district's @font-face fonts stay with its own templates.
 
 What a PDF may load (an image, a style sheet, a font, an attachment) is what the packets' own
 template folders hold: `data:` URLs and regular files whose real path is inside the district's
-folder or the shipped one (`refusal`, by the rule of `wsf.confine`). Anything else, another
+folder or the shipped one (`refusal`, by the rule of `wsf.render.confine`). Anything else, another
 file on the machine, a link in the folder that leads out of it, http(s), ftp, is refused:
 WeasyPrint leaves it out (an image not drawn, a file not attached) and `render_pdf` says what
 it refused, so the run can tell the user. This module imports WeasyPrint, which takes half a
-second: `wsf.packets` imports it only when there are PDFs to render.
+second: `wsf.render.packets.writer` imports it only when there are PDFs to render.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from wsf.confine import why_not
+from wsf.render.confine import why_not
 
 
 def render_pdf(html: str, target: str, base_url: str, folders: tuple[Path, ...]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Writing results: atomically, byte-for-byte reproducibly, and safe to open in a spreadsheet.
 
 Every file is written to a temporary name beside its target and moved into place only when
-complete (`wsf.atomic`), so a failed or interrupted run leaves nothing half-written and the
+complete (`wsf.write.atomic`), so a failed or interrupted run leaves nothing half-written and the
 previous output as it was. Each table has a `<name>.meta.json` beside it recording the formula,
 every input by SHA-256 and the table's own SHA-256; the two are renamed into place together.
 No output may replace an input (`check_output`).
@@ -23,9 +23,16 @@ from typing import Any
 import polars as pl
 
 from wsf import __version__
-from wsf.atomic import atomic_files, atomic_path, os_error_number, refuse_dangerous_folder, swap_folder_into_place, write_errors
+from wsf.data.tables import file_sha256
 from wsf.errors import WsfError
-from wsf.tables import file_sha256
+from wsf.write.atomic import (
+    atomic_files,
+    atomic_path,
+    os_error_number,
+    refuse_dangerous_folder,
+    swap_folder_into_place,
+    write_errors,
+)
 
 __all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 

@@ -2,7 +2,7 @@
 
 Each reader returns plain frames with wsf's column names and numeric types, or raises one
 `WsfError` listing every rule that failed: how many rows, and a few of them by row number and
-`school_id`. Rosters (`wsf.roster`) are aggregated to this same shape, so everything after
+`school_id`. Rosters (`wsf.data.roster`) are aggregated to this same shape, so everything after
 sees one kind of input.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
+from wsf.data.tables import ROW, Mapping, Table, read_table
 from wsf.errors import WsfError
-from wsf.formula import Formula
-from wsf.grades import ALL, GRADE_COLUMNS, GRADES, grade_of_header, parse_span
-from wsf.tables import ROW, Mapping, Table, read_table
+from wsf.formula.grades import ALL, GRADE_COLUMNS, GRADES, grade_of_header, parse_span
+from wsf.formula.model import Formula
 
 MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong column
 TRUE = ("true", "t", "yes", "y", "1", "1.0")

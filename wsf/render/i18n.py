@@ -32,8 +32,8 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, parse_pattern
 from markupsafe import Markup, escape
 
-from wsf.confine import inside
 from wsf.errors import WsfError
+from wsf.render.confine import inside
 
 I18N = "i18n"
 REFERENCE = "en"
@@ -267,7 +267,7 @@ def bold(value: Any) -> Markup:
 
 def language_files(code: str, folders: list[Path]) -> list[Path]:
     """The folders' files for `code`, the district's first; one that leads out of its folder (a link),
-    or is not a regular file, is refused before it is read (`wsf.confine`)."""
+    or is not a regular file, is refused before it is read (`wsf.render.confine`)."""
     files = []
     for folder in folders:
         path = folder / I18N / f"{code}.toml"

@@ -4,17 +4,17 @@ board summary for the district, in each language, as HTML and PDF.
 Templates are `templates/packets/*.html` (Jinja, autoescaped, StrictUndefined); a district's
 `--templates` folder is searched first, so any file there replaces the shipped one, and its
 `i18n/<lang>.toml` adds or amends a language. Every template sees one object, `packet` (see
-`wsf.packet_school` and `wsf.packet_district`). A district's folder is outside input: its
+`wsf.render.packets.school` and `wsf.render.packets.district`). A district's folder is outside input: its
 templates render in Jinja's sandbox (`Sandbox`), only its regular files are read
-(`wsf.confine`), and a PDF loads only the template folders' files (`wsf.pdf`).
+(`wsf.render.confine`), and a PDF loads only the template folders' files (`wsf.render.pdf`).
 
 The output folder is written whole into a temporary sibling and renamed into place, so a
 failed run leaves no half-written folder and an earlier one untouched. Files are named from
 `safe_filename(school_id-name)`: `OUT/en/EX104-Sojourner-Truth-Elementary.principal.pdf`, and
 `OUT/en/district.district.pdf` for the board. The same inputs give the same bytes.
 
-Speed (issue 6): what a packet looks up is indexed once per run (`wsf.packet_context.Run`),
-numbers are formatted without babel's per-call work (`wsf.i18n.Pattern`), templates are compiled
+Speed (issue 6): what a packet looks up is indexed once per run (`wsf.render.packets.context.Run`),
+numbers are formatted without babel's per-call work (`wsf.render.i18n.Pattern`), templates are compiled
 once per process, and a big run is shared between this process and a worker (`_write_all`).
 """
 
@@ -36,23 +36,24 @@ import jinja2
 from jinja2.bccache import Bucket
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from wsf.allocate import Allocation
 from wsf.api import input_files, provenance
-from wsf.atomic import folder_into_place
-from wsf.confine import TemplateFolder
-from wsf.equity import analyse
+from wsf.data.spending import Spending
+from wsf.data.tables import DataWarning
+from wsf.engine.allocate import Allocation
+from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
-from wsf.explain import explain
-from wsf.i18n import Language, load_language
-from wsf.lifetime import die_with_parent
-from wsf.outputs import check_output, safe_filename
-from wsf.packet_context import POVERTY, Run, prepare
-from wsf.packet_district import district
-from wsf.packet_school import council, principal
-from wsf.spending import Spending
-from wsf.tables import DataWarning
+from wsf.render import TEMPLATES
+from wsf.render.confine import TemplateFolder
+from wsf.render.explain import explain
+from wsf.render.i18n import Language, load_language
+from wsf.render.packets.context import POVERTY, Run, prepare
+from wsf.render.packets.district import district
+from wsf.render.packets.lifetime import die_with_parent
+from wsf.render.packets.school import council, principal
+from wsf.write.atomic import folder_into_place
+from wsf.write.files import check_output, safe_filename
 
-SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "packets"
+SHIPPED = TEMPLATES / "packets"
 KINDS = ("principal", "council", "district")
 FORMATS = ("html", "pdf")
 MANIFEST = "packets.json"
@@ -348,7 +349,7 @@ class Writer:
             if fmt == "html":
                 target.write_text(html, encoding="utf-8", newline="\n")
             else:
-                from wsf.pdf import render_pdf
+                from wsf.render.pdf import render_pdf
 
                 refused = render_pdf(html, str(target), self.base_url, self.folders)
                 self.note({url: Refused(why, relative, 1) for url, why in refused.items()})
@@ -367,14 +368,14 @@ _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
 def _start_worker(batch: Batch, parent: int) -> None:
-    """A worker's first act: to end when `parent` does (`wsf.lifetime`), then build its Writer."""
+    """A worker's first act: to end when `parent` does (`wsf.render.packets.lifetime`), then build its Writer."""
     global _WRITER
     die_with_parent(parent)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
     if "pdf" in batch.formats:
-        from wsf.pdf import warm
+        from wsf.render.pdf import warm
 
         warm(_WRITER.base_url)
 

@@ -4,7 +4,7 @@ The steps, in order: formula components per school (Polars expressions) -> the p
 (one scale factor on the base and every weight that is a multiple of it) -> the transition
 from last year's allocations (gap closure, a loss floor and a gain cap) -> rounding by largest
 remainder, so components sum to each school's total and totals to the pot. The solves and the
-rounding are `wsf.solve`'s, shared with scenario sweeps.
+rounding are `wsf.engine.solve`'s, shared with scenario sweeps.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from wsf.data.schools import Prior, SchoolData
+from wsf.data.tables import Table
+from wsf.engine.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
+from wsf.engine.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
 from wsf.errors import WsfError
-from wsf.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
-from wsf.formula import Formula, LoadedFormula
-from wsf.inputs import Prior, SchoolData
-from wsf.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
-from wsf.tables import Table
+from wsf.formula.model import Formula, LoadedFormula
 
 TRANSITION = "transition"
 LINES = ("_phase_in", "_hold_harmless", "_gain_cap")  # the transition, taken apart

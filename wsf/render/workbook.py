@@ -26,11 +26,11 @@ import polars as pl
 from xlsxwriter.utility import xl_col_to_name
 
 from wsf import __version__
-from wsf.allocate import TRANSITION, Allocation
 from wsf.api import input_files, provenance
-from wsf.equity import DOLLAR_MEASURES, Equity
-from wsf.outputs import FIXED_DATE, MONEY, check_output, risky, check_sheet_fits, write_sheet, write_with_meta, xlsx_book
-from wsf.spending import Spending
+from wsf.data.spending import Spending
+from wsf.engine.allocate import TRANSITION, Allocation
+from wsf.equity.analysis import DOLLAR_MEASURES, Equity
+from wsf.write.files import FIXED_DATE, MONEY, check_output, check_sheet_fits, risky, write_sheet, write_with_meta, xlsx_book
 
 SHARE = "0.0%"
 FACTOR = "0.000000"

@@ -19,15 +19,15 @@ import polars as pl
 from markupsafe import Markup
 
 from wsf import __version__
-from wsf.allocate import dollars
 from wsf.api import input_files, provenance
-from wsf.atomic import folder_into_place
-from wsf.charts import bands_chart, render, scatter_chart
-from wsf.equity import MEASURES, NOT_IN_DATA, Equity
+from wsf.data.spending import ROSTER
+from wsf.engine.allocate import dollars
+from wsf.equity.analysis import MEASURES, NOT_IN_DATA, Equity
+from wsf.equity.charts import bands_chart, render, scatter_chart
 from wsf.errors import WsfError
-from wsf.explain import money
-from wsf.outputs import atomic_path, check_output, write_json, write_table
-from wsf.spending import ROSTER
+from wsf.render.explain import money
+from wsf.write.atomic import folder_into_place
+from wsf.write.files import atomic_path, check_output, write_json, write_table
 
 FILES = (
     "schools.csv",

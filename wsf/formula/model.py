@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from decimal import Decimal
 import tomllib
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from wsf.errors import WsfError
-from wsf.grades import ALL, parse_span
+from wsf.formula.grades import ALL, parse_span
 
 KEY = r"^[a-z][a-z0-9_]*$"
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")

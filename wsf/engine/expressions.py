@@ -15,10 +15,10 @@ from typing import Any
 
 import polars as pl
 
+from wsf.data.schools import SPAN_PREFIX
 from wsf.errors import WsfError
-from wsf.formula import PER_CAPITA, Formula, Foundation, GradeWeight, Weight
-from wsf.grades import parse_span
-from wsf.inputs import SPAN_PREFIX
+from wsf.formula.grades import parse_span
+from wsf.formula.model import PER_CAPITA, Formula, Foundation, GradeWeight, Weight
 
 BASE = "base"
 BASE_PER_PUPIL = "_base_per_pupil"

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from wsf import measures
-from wsf.allocate import TRANSITION, Allocation, per_pupil
+from wsf.data.spending import Spending
+from wsf.engine.allocate import TRANSITION, Allocation, per_pupil
+from wsf.equity import measures
 from wsf.errors import WsfError
-from wsf.spending import Spending
 
 MEASURES = (
     "range",

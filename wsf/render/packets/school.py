@@ -1,6 +1,6 @@
 """The two packets of one school: the principal's (every line, every comparison) and the site
 council's (the same numbers in plain words). Each builder returns the one object its template
-sees as `packet`; see `wsf.packet_context` for the shared `packet.doc`.
+sees as `packet`; see `wsf.render.packets.context` for the shared `packet.doc`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from wsf.allocate import TRANSITION
-from wsf.explain import Explanation, explain
-from wsf.i18n import Language, bold
-from wsf.packet_charts import NEGATIVE, Bars, Stack, bars, stack
-from wsf.packet_context import (
+from wsf.engine.allocate import TRANSITION
+from wsf.render.explain import Explanation, explain
+from wsf.render.i18n import Language, bold
+from wsf.render.packets.context import (
     PIECES,
     Document,
     Figure,
@@ -30,6 +29,7 @@ from wsf.packet_context import (
     median_cents,
     transition,
 )
+from wsf.render.shapes import NEGATIVE, Bars, Stack, bars, stack
 
 
 @dataclass(frozen=True)

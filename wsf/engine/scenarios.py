@@ -1,17 +1,16 @@
 """Scenarios: two formulas side by side, and a glide path year by year.
 
-(A weight swept over many values is `wsf.sweep`.)
+(A weight swept over many values is `wsf.engine.sweep`.)
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from wsf.allocate import Allocation, allocate
+from wsf.data.schools import Prior, SchoolData
+from wsf.engine.allocate import Allocation, allocate
 from wsf.errors import WsfError
-from wsf.formula import LoadedFormula
-from wsf.inputs import Prior, SchoolData
-
+from wsf.formula.model import LoadedFormula
 
 # -- compare ------------------------------------------------------------------------------
 

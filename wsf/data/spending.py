@@ -28,8 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from wsf.inputs import Checks, _ids, _numbers, _require
-from wsf.tables import Mapping, Table, read_table
+from wsf.data.schools import Checks, _ids, _numbers, _require
+from wsf.data.tables import Mapping, Table, read_table
 
 MAX_FTE = 1000.0  # per roster line; more is a wrong column
 SUBCENT = r"^\s*-?[\d,]*\.\d{3,}\s*$"  # an amount written with fractions of a cent
