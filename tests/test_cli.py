@@ -13,7 +13,8 @@ import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT, write_csv
 
 from wsf.api import allocate_files
-from wsf.render.explain import explain, render_text
+from wsf.engine.explain import explain
+from wsf.render.text import render_text
 from wsf.write import files as outputs
 
 
@@ -71,7 +72,7 @@ def test_explain_lines_sum_to_every_school_total() -> None:
     result = allocate_files(EXAMPLE_FORMULA, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
     for school_id, total in result.cents.select("school_id", "total").iter_rows():
         lines = explain(result, school_id).lines
-        assert sum(line.amount_cents for line in lines) == total
+        assert sum(line.amount for line in lines) == total
         assert [line.key for line in lines] == result.component_keys
 
 
@@ -81,7 +82,7 @@ def test_explain_prints_count_rate_amount_and_sources(run, example_args) -> None
     text = result.output
     assert "EX104  Sojourner Truth Elementary" in text
     assert "english_learner        English learners" in text
-    assert "126 x $2,129.1065 = $268,267.42" in text
+    assert "126 × $2,129.1065 = $268,267.42" in text
     assert "source: Example Unified Board Resolution 2025-14, section 3; NYC FSF's ELL weight 0.40" in text
     assert "total                  $4,283,007.72" in text
 
@@ -169,7 +170,7 @@ def test_every_shipped_run_explains_every_school(formula, schools, prior, mappin
     result = allocate_files(ROOT / formula, schools=ROOT / schools, prior=prior and ROOT / prior, mapping=mapping and ROOT / mapping)
     for school_id, total in result.cents.select("school_id", "total").head(60).iter_rows():
         explanation = explain(result, school_id)
-        assert sum(line.amount_cents for line in explanation.lines) == total
+        assert sum(line.amount for line in explanation.lines) == total
         assert render_text(explanation, result)
 
 
@@ -185,6 +186,6 @@ def test_houston_small_school_subsidy_explains_pupils_short_times_rate(run) -> N
         schools = write_csv(Path(tmp) / "schools.csv", every_grade(case["schools"]))
         text = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "MS").output
         capped = run("explain", ROOT / "formulas/real/houston-2017-18.toml", "--schools", schools, "--school", "ES").output
-    assert "50 x $850.00 = $42,500.00" in text
-    assert "$850.00 for each pupil below 750 (750 - 700); at most $228,480.00 and at most 15% of the base, $373,590.00" in text
-    assert "200 x $850.00 = $158,490.00" in capped  # the cap at 15% of base binds
+    assert "50 × $850.00 = $42,500.00" in text
+    assert "$850.00 for each student below 750 (750 − 700); at most $228,480.00; at most 15% of the base, $373,590.00" in text
+    assert "200 × $850.00 = $158,490.00" in capped  # the cap at 15% of base binds

@@ -23,7 +23,8 @@ import wsf.render.packets.writer
 from wsf.api import allocate_files
 from wsf.data.spending import read_current
 from wsf.errors import WsfError
-from wsf.render.explain import by_school, explain, money
+from wsf.engine.explain import by_school, explain
+from wsf.render.text import money
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import SIMILAR, median_cents, nearest, prepare, similar_schools
 from wsf.render.packets.writer import SHIPPED, write_packets
@@ -121,7 +122,7 @@ def test_principal_packet_shows_every_line_as_count_times_rate(example, example_
     ex = explain(allocation, SCHOOL)
     for line in ex.lines:
         assert f'id="line-{line.key}"' in html
-        assert money(line.amount_cents / 100) in html
+        assert money(line.amount / 100) in html
         if line.source:
             assert line.source.replace("'", "&#39;") in html
     assert money(ex.total_cents / 100) in html

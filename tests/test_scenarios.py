@@ -16,7 +16,7 @@ import wsf.engine.sweep
 from wsf.api import load_schools
 from wsf.data.schools import Prior, read_prior
 from wsf.engine.allocate import allocate
-from wsf.engine.expressions import key_parts
+from wsf.engine.params import key_parts
 from wsf.engine.scenarios import compare, glide
 from wsf.engine.sweep import parse_axis, sweep, weighted_spread
 from wsf.equity import measures
@@ -73,11 +73,11 @@ def test_sweep_refuses_bad_axes(example) -> None:
     formula, _, _ = example
     with pytest.raises(WsfError, match="not KEY=START:STOP:STEPS"):
         parse_axis("weights.english_learner.weight=0.1..0.5", formula)
-    with pytest.raises(WsfError, match="the formula has no 'weights.nope.weight'"):
+    with pytest.raises(WsfError, match="the formula sets no rate 'weights.nope.weight' to sweep"):
         parse_axis("weights.nope.weight=0.1:0.5:3", formula)
     with pytest.raises(WsfError, match="makes the formula invalid.*must be >= 0"):
         parse_axis("weights.english_learner.weight=-0.1:0.5:3", formula)
-    with pytest.raises(WsfError, match="not a rate that can be swept"):
+    with pytest.raises(WsfError, match="the formula sets no rate 'formula.id' to sweep"):
         parse_axis("formula.id=1:2:2", formula)
 
 

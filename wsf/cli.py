@@ -24,7 +24,8 @@ from wsf.engine.sweep import parse_axis
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
-from wsf.render.explain import explain, money, number, plural, render_summary, render_text, transition_facts
+from wsf.engine.explain import explain
+from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import check_output, printable, write_table
 
 FILE = click.Path(dir_okay=False, path_type=Path)

@@ -16,14 +16,13 @@ import polars as pl
 
 from wsf.data.tables import ROW, Mapping, Table, read_table
 from wsf.errors import WsfError
-from wsf.formula.grades import ALL, GRADE_COLUMNS, GRADES, grade_of_header, parse_span
+from wsf.formula.grades import ALL, GRADE_COLUMNS, GRADES, SPAN_PREFIX, grade_of_header, parse_span
 from wsf.formula.model import Formula
 
 MAX_PUPILS = 1_000_000  # per school or per count: larger is a typo or a wrong column
 TRUE = ("true", "t", "yes", "y", "1", "1.0")
 FALSE = ("false", "f", "no", "n", "0", "0.0", "")
 THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
-SPAN_PREFIX = "enrollment_"
 
 
 @dataclass(frozen=True)

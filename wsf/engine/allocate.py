@@ -10,13 +10,16 @@ rounding are `wsf.engine.solve`'s, shared with scenario sweeps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from wsf.data.schools import Prior, SchoolData
 from wsf.data.tables import Table
-from wsf.engine.expressions import BASE, Params, components, fixed_keys, scaled_keys, share_counted, span_bases
+from wsf.engine.components import components, fixed_keys, scaled_keys, stages
+from wsf.engine.components.base import span_bases
+from wsf.engine.params import Params
 from wsf.engine.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
 from wsf.errors import WsfError
 from wsf.formula.model import Formula, LoadedFormula
@@ -39,6 +42,11 @@ class Allocation:
     sources: tuple[Table, ...]
     new_schools: tuple[str, ...] = ()  # with a transition: schools said to be new (funded at formula)
     no_prior_row: tuple[str, ...] = ()  # with a transition: schools the prior file does not list (funded at formula as new)
+    pupil_columns: tuple[str, ...] = ()  # the inputs' pupil columns (grades, spans, or enrollment)
+
+    @cached_property
+    def schools_capped(self) -> int:
+        return int((self.pieces["gain_cap"] < 0).sum())
 
     @property
     def component_keys(self) -> list[str]:
@@ -69,7 +77,7 @@ class Allocation:
             **{f"{line.strip('_')}_cents": int(self.pieces[line.strip("_")].sum()) for line in LINES},  # the schools' rounded lines
             "schools_phased_in": int((self.pieces["phase_in"] != 0).sum()),
             "schools_held_harmless": int((self.pieces["hold_harmless"] > 0).sum()),
-            "schools_capped": int((self.pieces["gain_cap"] < 0).sum()),
+            "schools_capped": self.schools_capped,
         }
 
 
@@ -164,7 +172,7 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.Data
     )
     cap = None if solution.gain_cap is None or np.isnan(solution.gain_cap[0]) else float(solution.gain_cap[0])
     sources = (*schools.sources, *([prior.table] if prior is not None and prior.table is not None else []))
-    return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources, new_schools, no_prior_row)
+    return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources, new_schools, no_prior_row, schools.pupil_columns)
 
 
 def _check_magnitude(formula: LoadedFormula, inputs: pl.DataFrame, *amounts: np.ndarray) -> None:
@@ -263,9 +271,9 @@ def school_inputs(schools: SchoolData, prior: pl.DataFrame | None) -> pl.DataFra
 
 def component_frame(model: Formula, p: Params, frame: pl.LazyFrame, pupil_columns: tuple[str, ...]) -> pl.LazyFrame:
     """Unscaled component dollars per school, one column per formula key."""
-    for stage in components(model, p, pupil_columns):
+    for stage in stages(model, p, pupil_columns):
         frame = frame.with_columns(stage)
-    return frame.select("school_id", "base", *model.weights, *model.foundations)
+    return frame.select("school_id", *(c.key for c in components(model)))
 
 
 def rules(model: Formula, points: int = 1, swept: dict[str, np.ndarray] | None = None) -> Rules:
@@ -302,20 +310,17 @@ def prior_reference(model: Formula, inputs: pl.DataFrame) -> tuple[np.ndarray | 
 
 def _round_per_span(model: Formula, pupil_columns, inputs: pl.DataFrame, amounts: pl.DataFrame, keys: list[str], scale: float, unit: int) -> np.ndarray:
     """CDE's rule: the base and each weight on it computed per grade span, each piece rounded
-    half up, then summed; every other component rounded half up once. Totals are the sums."""
+    half up, then summed; every other component rounded half up once. Totals are the sums.
+    Which pieces a component has is its own business (`per_span`)."""
     to_units = 100 / unit
     p = Params(model)
     spans = [expr * scale for expr in span_bases(model, p, pupil_columns).values()]
     frame = pl.concat([inputs, amounts.select(pl.col(k).alias(f"_amount_{k}") for k in keys)], how="horizontal")
+    by_key = {c.key: c for c in components(model)}
     rounded = []
     for key in keys:
-        weight = model.weights.get(key)
-        if key == BASE:
-            pieces = spans
-        elif weight is not None and weight.weight is not None and weight.of is None:
-            pieces = [p(f"weights.{key}.weight") * share_counted(p, key, weight) * span for span in spans]
-        else:
-            pieces = [pl.col(f"_amount_{key}")]
+        pieces = by_key[key].per_span(p, spans) if key in by_key else None
+        pieces = pieces if pieces is not None else [pl.col(f"_amount_{key}")]
         rounded.append(pl.sum_horizontal([_half_up(piece * to_units) for piece in pieces]).alias(key))
     return frame.select(rounded).to_numpy().astype(np.int64)
 

@@ -27,17 +27,13 @@ import polars as pl
 
 from wsf.data.schools import SchoolData
 from wsf.engine.allocate import component_frame, prior_reference, rules, school_inputs
-from wsf.engine.expressions import BASE, BASE_PER_PUPIL, Params, components, fixed_keys, key_parts, lookup, scaled_keys
+from wsf.engine.components import components, fixed_keys, rate_paths, scaled_keys, stages
+from wsf.engine.params import BASE, BASE_PER_PUPIL, Params, key_parts
 from wsf.engine.solve import Rules, Solution, fold, half_up, row_sums, solve
 from wsf.errors import WsfError
 from wsf.formula.model import LoadedFormula, validate_formula
 
 SOLVE_PATHS = ("pot.amount", "transition.max_loss", "transition.max_gain", "transition.gap_closure")
-SWEEPABLE = re.compile(
-    r"^(base\.[A-Za-z0-9-]+(\.weight)?|per_capita\.amount|base_adjustment\[\d+\]\.(rate|per_pupil)"
-    r"|weights\.[a-z0-9_]+\.(weight|per_pupil|above_share)|foundations\.[a-z0-9_]+\.(amount|per_pupil_short|cap|cap_share_of_base)"
-    r"|pot\.amount|transition\.(max_loss|max_gain|gap_closure))$"
-)
 NUMBER = r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"  # what TOML and Python both read as a number
 BLOCK_VALUES = 400_000  # points x schools in a block: one Polars query, buffers of 3.2 MB (larger measured slower)
 
@@ -55,21 +51,23 @@ def parse_axis(text: str, formula: LoadedFormula) -> Axis:
         raise WsfError(f"{text!r} is not KEY=START:STOP:STEPS (START and STOP numbers such as 0.1 or 2e5, STEPS a whole number)",
                        key="--vary", fix="e.g. --vary weights.english_learner.weight=0.1:0.5:41")
     path, start, stop, steps = match.group(1), float(match.group(2)), float(match.group(3)), int(match.group(4))
-    if not SWEEPABLE.match(path):
-        raise WsfError(f"{path!r} is not a rate that can be swept", key="--vary",
-                       fix="sweep a weight's weight/per_pupil/above_share, a base span, a base_adjustment, a foundation amount, pot.amount or a transition bound")
-    try:
-        current = lookup(formula.model, path)
-    except (KeyError, AttributeError, IndexError):
-        current = None
-    if current is None:
-        raise WsfError(f"the formula has no {path!r}", file=formula.path, key="--vary", fix="name a key the formula sets")
+    allowed = sweepable(formula.model)
+    if path not in allowed:
+        raise WsfError(f"the formula sets no rate {path!r} to sweep", file=formula.path, key="--vary",
+                       fix=f"the rates of this formula are: {', '.join(allowed[:12])}{' ...' if len(allowed) > 12 else ''}")
     if not 1 <= steps <= 100_000:
         raise WsfError(f"STEPS must be between 1 and 100,000, got {steps:,}", key="--vary")
     values = np.linspace(start, stop, steps)
     for value in (start, stop):  # every constraint is an interval, so the ends decide
         _with_value(formula, path, value)
     return Axis(path, values)
+
+
+def sweepable(model) -> list[str]:
+    """The key paths a sweep may vary: every rate of a component, and the pot's and transition's."""
+    solve = [p for p in SOLVE_PATHS if (model.pot is not None if p == "pot.amount" else
+                                         model.transition is not None and getattr(model.transition, p.split(".")[1]) is not None)]
+    return [*rate_paths(model), *solve]
 
 
 def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
@@ -151,10 +149,10 @@ class _Plan:
         self.rules = rules(model, points.height, {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS})
         once = component_frame(model, Params(model), inputs.lazy(), pupil_columns).collect()
         self.once = {k: once[k].to_numpy() for k in once.columns if k != "school_id"}
-        self.touched = [k for k in self.once if _touched(model, k, swept)]
-        base, per_pupil, rest = components(model, Params(model, swept), pupil_columns)
-        rest = [e for e in rest if e.meta.output_name() in self.touched]
-        reads = inputs.select(sorted(set().union({"enrollment"}, *(_reads(model, k, pupil_columns) for k in self.touched)) - {BASE, BASE_PER_PUPIL}))
+        touched = [c for c in components(model) if c.moves_with(swept)]
+        self.touched = [c.key for c in touched]
+        base, per_pupil, rest = stages(model, Params(model, swept), pupil_columns, keys=set(self.touched))
+        reads = inputs.select(sorted(set().union({"enrollment"}, *(c.reads(pupil_columns) for c in touched)) - {BASE, BASE_PER_PUPIL}))
         if BASE in self.touched:
             self.read_frame, self.stages = reads, [base, per_pupil, rest]
         else:  # the base and its amount per pupil are the same at every point: computed before the join
@@ -214,28 +212,6 @@ class _Plan:
         per_point = crossed.select(self.touched).collect()
         shape = (points.height, self.schools)
         return {k: np.concatenate([c.to_numpy() for c in per_point[k].get_chunks()], out=buffers(k, shape).reshape(-1)).reshape(shape) for k in self.touched}
-
-
-def _touched(model, key: str, swept: dict[str, pl.Expr]) -> bool:
-    """Does sweeping these paths change this component? (Base rates reach weights on base.)"""
-    on_base = any(path.startswith(("base.", "base_adjustment", "per_capita")) for path in swept)
-    if key == BASE:
-        return on_base
-    if key in model.weights:
-        weight = model.weights[key]
-        return any(path.startswith(f"weights.{key}.") for path in swept) or (weight.weight is not None and on_base)
-    foundation = model.foundations[key]
-    return any(path.startswith(f"foundations.{key}.") for path in swept) or (foundation.cap_share_of_base is not None and on_base)
-
-
-def _reads(model, key: str, pupil_columns: tuple[str, ...]) -> set[str]:
-    """The input columns a component's expression reads."""
-    if key == BASE:
-        return set(pupil_columns)
-    if key in model.weights:
-        return {model.weights[key].column, "enrollment", BASE_PER_PUPIL}
-    when = model.foundations[key].when
-    return {"enrollment", BASE} | ({"level"} if when is not None and when.level else set())
 
 
 # -- spread of per-pupil amounts ----------------------------------------------------------

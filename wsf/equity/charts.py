@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from wsf.equity.analysis import POVERTY_STEP, Equity
 from wsf.render import TEMPLATES
-from wsf.render.explain import money
+from wsf.render.text import money
 
 CURRENT_COLOUR = "#c2410c"  # orange: today
 FORMULA_COLOUR = "#1d4ed8"  # blue: the formula (an orange/blue pair reads in every common colour blindness)

@@ -25,7 +25,7 @@ from wsf.engine.allocate import dollars
 from wsf.equity.analysis import MEASURES, NOT_IN_DATA, Equity
 from wsf.equity.charts import bands_chart, render, scatter_chart
 from wsf.errors import WsfError
-from wsf.render.explain import money
+from wsf.render.text import money
 from wsf.write.atomic import folder_into_place
 from wsf.write.files import atomic_path, check_output, write_json, write_table
 

@@ -63,3 +63,4 @@ def grade_of_header(header: str) -> str | None:
         return _grade_word(stripped)
     word = _grade_word(header)
     return word if word is not None and not header.strip().isdigit() else None
+SPAN_PREFIX = "enrollment_"  # a pupil column per [base] span: enrollment_K-3

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,55 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from wsf.engine.components.base import PER_CAPITA, BaseAdjustment, GradeWeight, PerCapita
+from wsf.engine.components.foundations import Foundation
+from wsf.engine.components.weights import Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
+from wsf.formula.types import FIX, MAX_MONEY, Key, Money, Rate, Share, Strict, as_fraction, check_usual
 
-KEY = r"^[a-z][a-z0-9_]*$"
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
-PER_CAPITA = "per_capita"
-MAX_MONEY = 1e12  # a trillion dollars: anything larger is a typo, not a budget
-
-Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
-Rate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Key = Annotated[str, Field(pattern=KEY)]
-# A label in other languages, by language code: labels = { es = "Estudiantes de bajos ingresos" }
-Labels = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")], Annotated[str, Field(min_length=1)]]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-# The largest value of each kind of rate that a published formula uses, with room to spare; a value
-# beyond it is almost always a percentage typed as a whole number (20 for 0.20) and is refused
-# unless the table says `unusual = true`. (Boston's largest disability weight is 6.70 of base;
-# base adjustments and transition bounds are fractions: LCFF's K-3 adjustment is 0.104.)
-USUAL = {  # kind: (the largest usual value, the smallest that a whole-number slip can have meant, why)
-    "weight": (7.0, 0.0, "a weight of {v} is {v} times the base per pupil, more than any published formula gives (the largest is Boston's 6.70)"),
-    "grade_weight": (3.0, 0.5, "a grade weight of {v} is more than published grade weights give (1.00 to 1.80)"),
-    "rate": (1.0, 0.0, "a rate of {v} adds {p}% to the base; base adjustments are fractions (LCFF's K-3 adjustment is 0.104)"),
-    "max_gain": (1.0, 0.0, "a gain cap of {v} lets a school gain {p}% over last year; caps are fractions (0.10 for 10%)"),
-}
-FIX = "\nfix: "  # a validator's message may end with what to do, after this
-
-
-def as_fraction(value: float) -> str:
-    """A whole-number percentage as the fraction it probably meant: 20 -> 0.20, 10.4 -> 0.104."""
-    meant = Decimal(repr(value)) / 100
-    return f"{meant:.{max(2, -meant.as_tuple().exponent)}f}"
-
-
-def check_usual(value: float | None, kind: str, field: str, table: str, unusual: bool) -> None:
-    """Refuse a rate beyond what real formulas use, saying what was probably meant."""
-    most, least, why = USUAL[kind]
-    if value is None or unusual or value <= most:
-        return
-    meant = f"; did you mean {as_fraction(value)}?" if least <= value / 100 <= most else ""
-    raise ValueError(
-        f"{field}: {why.format(v=f'{value:g}', p=f'{value * 100:,g}')}{meant}"
-        f"{FIX}a percentage is written as a fraction (20% is 0.20, 108% is 1.08); if {value:g} is right, add `unusual = true` to {table}"
-    )
 
 
 class FormulaInfo(Strict):
@@ -83,105 +41,9 @@ class FormulaInfo(Strict):
     unit: Literal["pupils", "ada"] = "pupils"  # "ada": enrollment is average daily attendance, fractional
 
 
-class BaseAdjustment(Strict):
-    span: str
-    rate: Rate | None = None
-    per_pupil: Money | None = None  # a dollar add-on, as CDE publishes LCFF's ($776 for K-3)
-    label: str
-    source: str | None = None
-    unusual: bool = False  # a rate beyond USUAL is meant
-
-    @model_validator(mode="after")
-    def _one_rate(self) -> BaseAdjustment:
-        if (self.rate is None) == (self.per_pupil is None):
-            raise ValueError("give exactly one of `rate` (a share of the base) or `per_pupil` (dollars)")
-        check_usual(self.rate, "rate", "rate", "this [[base_adjustment]]", self.unusual)
-        return self
-
-    @field_validator("span")
-    @classmethod
-    def _span(cls, value: str) -> str:
-        parse_span(value)
-        return value
-
-
-class Weight(Strict):
-    label: str
-    labels: Labels = {}
-    count: Key | None = None
-    share: Key | None = None  # a column holding a share of enrollment (LCFF's UPP) instead of a count
-    weight: Rate | None = None
-    per_pupil: Money | None = None
-    of: str | None = None
-    above_share: Share | None = None
-    source: str | None = None
-    unusual: bool = False  # a weight beyond USUAL is meant
-
-    @model_validator(mode="after")
-    def _one_rate(self) -> Weight:
-        if (self.weight is None) == (self.per_pupil is None):
-            raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
-        check_usual(self.weight, "weight", "weight", "this weight's table", self.unusual)
-        if self.of is not None and self.weight is None:
-            raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
-        if (self.count is None) == (self.share is None):
-            raise ValueError("give exactly one of `count` (a column of pupils) or `share` (a column of shares of enrollment)")
-        return self
-
-    @property
-    def column(self) -> str:
-        return self.count or self.share or ""
-
-    @property
-    def scales_with_base(self) -> bool:
-        return self.weight is not None
-
-
 class DerivedCount(Strict):
     any_of: Annotated[list[Key], Field(min_length=1)]
     label: str | None = None
-
-
-class When(Strict):
-    enrollment_below: Annotated[int, Field(ge=0)] | None = None
-    enrollment_at_least: Annotated[int, Field(ge=0)] | None = None
-    level: Annotated[list[str], Field(min_length=1)] | None = None
-
-    def describe(self) -> str:
-        """The condition in words: "enrollment below 300 and level high"."""
-        parts = []
-        if self.enrollment_below is not None:
-            parts.append(f"enrollment below {self.enrollment_below:,}")
-        if self.enrollment_at_least is not None:
-            parts.append(f"enrollment at least {self.enrollment_at_least:,}")
-        if self.level is not None:
-            parts.append(f"level {' or '.join(self.level)}")
-        return " and ".join(parts)
-
-
-class Foundation(Strict):
-    """A flat amount per school, or a small-school subsidy: dollars per pupil short of a threshold."""
-
-    label: str
-    labels: Labels = {}
-    amount: Money | None = None
-    per_pupil_short: Money | None = None
-    threshold: Annotated[int, Field(ge=0)] | None = None
-    cap: Money | None = None
-    cap_share_of_base: Share | None = None
-    when: When | None = None
-    source: str | None = None
-
-    @model_validator(mode="after")
-    def _one_shape(self) -> Foundation:
-        subsidy = self.per_pupil_short is not None or self.threshold is not None
-        if (self.amount is None) == (not subsidy):
-            raise ValueError("give either `amount`, or `per_pupil_short` with `threshold` (a small-school subsidy)")
-        if subsidy and (self.per_pupil_short is None or self.threshold is None):
-            raise ValueError("a small-school subsidy needs both `per_pupil_short` and `threshold`")
-        if not subsidy and (self.cap is not None or self.cap_share_of_base is not None):
-            raise ValueError("`cap` and `cap_share_of_base` only apply to a small-school subsidy")
-        return self
 
 
 class Pot(Strict):
@@ -203,26 +65,6 @@ class Transition(Strict):
         if self.max_loss is None and self.max_gain is None and self.gap_closure is None:
             raise ValueError("give at least one of max_loss, max_gain or gap_closure")
         check_usual(self.max_gain, "max_gain", "max_gain", "[transition]", self.unusual)
-        return self
-
-
-class PerCapita(Strict):
-    """One per-capita base that grade spans and weights are multiples of (New York, Boston)."""
-
-    amount: Money
-    label: str = "Per-capita base"
-    source: str | None = None
-
-
-class GradeWeight(Strict):
-    """A [base] span written as a multiple of [per_capita]: `"6-8" = { weight = 1.08 }`."""
-
-    weight: Rate
-    unusual: bool = False  # a grade weight beyond USUAL is meant
-
-    @model_validator(mode="after")
-    def _usual(self) -> GradeWeight:
-        check_usual(self.weight, "grade_weight", "weight", "this span's table", self.unusual)
         return self
 
 

@@ -28,13 +28,17 @@ from xlsxwriter.utility import xl_col_to_name
 from wsf import __version__
 from wsf.api import input_files, provenance
 from wsf.data.spending import Spending
-from wsf.engine.allocate import TRANSITION, Allocation
+from wsf.engine.allocate import Allocation
+from wsf.engine.components import components
+from wsf.engine.components.lines import Phrase
+from wsf.engine.components.transition import terms as transition_terms
 from wsf.equity.analysis import DOLLAR_MEASURES, Equity
+from wsf.render.i18n import Language
+from wsf.render.phrases import plain, shipped
 from wsf.write.files import FIXED_DATE, MONEY, check_output, check_sheet_fits, risky, write_sheet, write_with_meta, xlsx_book
 
 SHARE = "0.0%"
 FACTOR = "0.000000"
-MONEY_UNITS = ("dollars per pupil", "dollars per school", "dollars")
 
 
 class Formats:
@@ -142,192 +146,34 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     return sheet
 
 
-def _rate_rows(allocation: Allocation) -> list[dict[str, Any]]:
-    """The formula's rates, one row each, in the file's order."""
+def _rate_rows(allocation: Allocation, lang: Language) -> list[dict[str, Any]]:
+    """The formula's rates, one row each, in the file's order: the components' terms, then the
+    pot's, the transition's and the rounding's, in the language's words."""
     model = allocation.formula.model
-    scale = allocation.scale
-    source = model.formula.source or ""
-    rows = []
-    if model.per_capita is not None:
-        pc = model.per_capita
-        rows.append(
-            _row("per_capita", pc.label, "base", pc.amount, "dollars per pupil", pc.amount * scale, "", pc.source or source)
-        )
-    for span, dollars in model.base_dollars.items():
-        rows.append(
-            _row(
-                "base",
-                f"Base per pupil, grades {span}",
-                "base",
-                dollars,
-                "dollars per pupil",
-                dollars * scale,
-                f"grades {span}",
-                source,
-            )
-        )
-    for adj in model.base_adjustment:
-        value, unit = (adj.rate, "share of base") if adj.rate is not None else (adj.per_pupil, "dollars per pupil")
-        rows.append(_row("base", adj.label, "base adjustment", value, unit, None, f"grades {adj.span}", model.source_of(adj)))
-    for key, weight in model.weights.items():
-        counted = f"{'count' if weight.count else 'share'} {weight.column}"
-        if weight.above_share is not None:
-            counted += f", pupils above {weight.above_share:.0%} of enrollment"
-        if weight.per_pupil is not None:
-            rows.append(
-                _row(
-                    key,
-                    weight.label,
-                    "weight",
-                    weight.per_pupil,
-                    "dollars per pupil",
-                    weight.per_pupil,
-                    counted,
-                    model.source_of(weight),
-                )
-            )
-        elif weight.of is not None:
-            unit = (
-                "multiple of the per-capita base" if weight.of == "per_capita" else f"multiple of the {weight.of} adjusted base"
-            )
-            rate = weight.weight * model.span_rate(weight.of) * scale
-            rows.append(_row(key, weight.label, "weight", weight.weight, unit, rate, counted, model.source_of(weight)))
-        else:
-            rows.append(
-                _row(
-                    key,
-                    weight.label,
-                    "weight",
-                    weight.weight,
-                    "multiple of the school's average adjusted base",
-                    None,
-                    counted,
-                    model.source_of(weight),
-                )
-            )
-    for key, foundation in model.foundations.items():
-        applies = "every school" if foundation.when is None else foundation.when.describe()
-        if foundation.amount is not None:
-            rows.append(
-                _row(
-                    key,
-                    foundation.label,
-                    "foundation",
-                    foundation.amount,
-                    "dollars per school",
-                    foundation.amount,
-                    applies,
-                    model.source_of(foundation),
-                )
-            )
-        else:
-            applies = f"pupils short of {foundation.threshold:,}" + (f"; {applies}" if applies else "")
-            rows.append(
-                _row(
-                    key,
-                    foundation.label,
-                    "small-school subsidy",
-                    foundation.per_pupil_short,
-                    "dollars per pupil",
-                    foundation.per_pupil_short,
-                    applies,
-                    model.source_of(foundation),
-                )
-            )
-    if model.pot is not None:
-        rows.append(
-            _row("pot", "Budget to spend exactly (the pot)", "pot", model.pot.amount, "dollars", None, "all schools", source)
-        )
-        rows.append(
-            _row(
-                "scale",
-                "Scale on the base and every weight, solved to the pot",
-                "solved",
-                scale,
-                "factor",
-                None,
-                "",
-                "solved by wsf",
-            )
-        )
-    rules = model.transition
-    if rules is not None:
-        basis = " per pupil" if rules.basis == "per_pupil" else ""
-        if rules.max_loss is not None:
-            rows.append(
-                _row(
-                    TRANSITION,
-                    f"Loss floor: most a school can lose{basis}",
-                    "transition",
-                    rules.max_loss,
-                    "share of last year",
-                    None,
-                    "schools with a prior",
-                    source,
-                )
-            )
-        if rules.max_gain is not None:
-            rows.append(
-                _row(
-                    TRANSITION,
-                    f"Gain cap{basis}",
-                    "transition",
-                    rules.max_gain,
-                    "share of last year",
-                    None,
-                    "schools with a prior",
-                    source,
-                )
-            )
-        elif allocation.gain_cap is not None:
-            rows.append(
-                _row(
-                    TRANSITION,
-                    f"Gain cap{basis}, solved so the floor is paid by gains",
-                    "solved",
-                    allocation.gain_cap,
-                    "share of last year",
-                    None,
-                    "schools with a prior",
-                    "solved by wsf",
-                )
-            )
-        elif model.pot is not None and rules.gap_closure is None:
-            rows.append(
-                _row(TRANSITION, f"Gain cap{basis}: none needed, the loss floor lifts no school", "solved", None, "", None, "", "solved by wsf")
-            )
-        if rules.gap_closure is not None:
-            rows.append(
-                _row(
-                    TRANSITION,
-                    "Phase-in: share of the gap to formula closed this year",
-                    "transition",
-                    rules.gap_closure,
-                    "share of the gap",
-                    None,
-                    "schools with a prior",
-                    source,
-                )
-            )
-    rows.append(_row("rounding", f"Amounts rounded to the {model.rounding.to}", "rounding", None, "", None, "", ""))
-    return rows
+    terms = [t for c in components(model) for t in c.terms(allocation.scale)]
+    terms += transition_terms(model, allocation.scale, allocation.gain_cap)
 
+    def words(value) -> str:
+        return value if isinstance(value, str) else plain(lang, value)
 
-def _row(key, label, kind, value, unit, rate, applies, source) -> dict[str, Any]:
-    return {
-        "key": key,
-        "label": label,
-        "kind": kind,
-        "value": value,
-        "unit": unit,
-        "rate_used": rate,
-        "applies_to": applies,
-        "source": source,
-    }
+    return [
+        {
+            "key": t.key,
+            "label": words(t.label),
+            "kind": lang.sentence(f"terms.{t.kind}"),
+            "value": None if t.value is None else t.value.value,
+            "format": type(t.value).__name__ if t.value is not None else "",
+            "unit": words(t.unit) if isinstance(t.unit, Phrase) else (lang.sentence(f"units.{t.unit}") if t.unit else ""),
+            "rate_used": None if t.rate_used is None else t.rate_used.value,
+            "applies_to": words(t.applies),
+            "source": words(t.source),
+        }
+        for t in terms
+    ]
 
 
 def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
-    rows = _rate_rows(allocation)
+    rows = _rate_rows(allocation, shipped())
     sheet = book.add_worksheet("Formula")
     columns = ["key", "label", "kind", "value", "unit", "rate_used", "applies_to", "source"]
     widths = [16, 46, 16, 16, 34, 14, 34, 70]
@@ -335,8 +181,7 @@ def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
         sheet.write_string(0, col, name, formats.header)
         sheet.set_column(col, col, width, formats.wrap if name in ("label", "source", "applies_to") else None)
     for r, row in enumerate(rows, start=1):
-        unit = row["unit"]
-        value_fmt = formats.money if unit in MONEY_UNITS else (formats.share if unit.startswith("share") else formats.factor)
+        value_fmt = {"Money": formats.money, "Share": formats.share}.get(row["format"], formats.factor)
         for col, name in enumerate(columns):
             fmt = value_fmt if name == "value" else (formats.money if name == "rate_used" else None)
             put(sheet, r, col, row[name], formats, fmt)

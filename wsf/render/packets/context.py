@@ -4,7 +4,7 @@ In: an `Allocation`, optionally current `Spending` (and the `Equity` analysis ma
 and a `Language`. Out: a `Principal`, `Council` or `District`, the one object its template
 sees (as `packet`). Every number is already formatted for the language and every sentence
 already written, so templates only lay them out. Amounts are never recomputed: lines are
-`wsf.render.explain.explain`'s (integer cents that sum to the total); totals, per-pupil amounts and
+`wsf.engine.explain.explain`'s (integer cents that sum to the total); totals, per-pupil amounts and
 the transition come from the allocation table; current spending and equity statistics from
 `wsf.data.spending` and `wsf.equity.analysis`.
 
@@ -20,15 +20,15 @@ from functools import cache, cached_property
 
 import numpy as np
 import polars as pl
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from wsf import __version__
 from wsf.data.spending import Spending
 from wsf.engine.allocate import TRANSITION, Allocation, per_pupil
 from wsf.equity.analysis import Equity
-from wsf.formula.grades import GRADES, parse_span
-from wsf.formula.model import Formula
-from wsf.render.explain import Line, Rows, by_school
+from wsf.engine.components.lines import Line
+from wsf.engine.explain import Rows, by_school
+from wsf.render.phrases import plain, rule_markup
 from wsf.render.i18n import Language, Text, bold
 from wsf.write.files import FIXED_DATE
 
@@ -60,7 +60,7 @@ class Run:
 
     @cached_property
     def allocation_rows(self) -> Rows:
-        """The allocation's own tables by school_id, for `wsf.render.explain.explain`."""
+        """The allocation's own tables by school_id, for `wsf.engine.explain.explain`."""
         return by_school(self.allocation)
 
     @cached_property
@@ -227,94 +227,19 @@ def level_name(lang: Language, level: str | None) -> str:
 
 
 def line_label(lang: Language, line: Line) -> str:
-    """The formula's label for its own lines; the engine's base and transition lines in the language."""
-    if line.key == "base":
-        return lang.sentence("lines.base")
-    if line.key == TRANSITION:
-        return lang.sentence("lines.transition")
-    return line.labels.get(lang.code, line.label)
+    """The formula's label for its own lines (in the language, when the formula gives one); the
+    engine's base and transition lines in the language."""
+    return lang.sentence(f"lines.{line.key}") if line.named else line.labels.get(lang.code, line.label)
 
 
-# -- how each line is computed --------------------------------------------------------------
+def how(lang: Language, line: Line) -> Markup:
+    """The line's rule in the language; the transition's is told in its own section."""
+    return lang.say("how.transition") if line.key == TRANSITION else rule_markup(lang, line.rule)
 
 
-def how(lang: Language, model: Formula, line: Line, scale: float, inputs: dict) -> Markup:
-    """The line's rule in the language, from the formula; explain's English text for shapes it does not know."""
-    if line.key == "base":
-        return lang.say("how.base_scaled", scale=lang.decimal(scale)) if model.pot else lang.say("how.base")
-    if line.key == TRANSITION:
-        return lang.say("how.transition")
-    weight = model.weights.get(line.key)
-    if weight is not None and weight.count is not None:
-        if weight.per_pupil is not None:
-            text = lang.say("how.per_pupil")
-        elif weight.of == PER_CAPITA:
-            text = lang.say("how.weight_per_capita", weight=lang.number(weight.weight, 4))
-        elif weight.of is not None:
-            text = lang.say("how.weight_of", weight=lang.number(weight.weight, 4), span=weight.of)
-        else:
-            text = lang.say("how.weight_average", weight=lang.number(weight.weight, 4))
-        if weight.above_share is not None and line.count is not None:
-            text += Markup("; ") + lang.say(
-                "how.above_share",
-                share=lang.percent(weight.above_share, 0),
-                count=lang.number(inputs[weight.count]),
-                threshold=lang.number(weight.above_share * inputs["enrollment"]),
-            )
-        return text
-    foundation = model.foundations.get(line.key)
-    if foundation is not None and foundation.amount is not None:
-        text = lang.say("how.foundation")
-        if foundation.when is not None:
-            text += Markup("; ") + lang.say(
-                "how.applies" if line.amount_cents else "how.does_not_apply", conditions=_conditions(lang, foundation.when)
-            )
-        return text
-    return escape(line.how)
-
-
-def _conditions(lang: Language, when) -> str:
-    parts = []
-    if when.enrollment_below is not None:
-        parts.append(lang.plain("how.enrollment_below", count=lang.number(when.enrollment_below)))
-    if when.enrollment_at_least is not None:
-        parts.append(lang.plain("how.enrollment_at_least", count=lang.number(when.enrollment_at_least)))
-    if when.level is not None:
-        parts.append(lang.plain("how.level", levels=lang.sentence("how.or").join(when.level)))
-    return lang.sentence("how.and").join(parts)
-
-
-def grade_rows(lang: Language, run: Run, inputs: dict) -> tuple[str, ...]:
-    """The base line by runs of grades with the same rate: `grades K-3: 292 x $6,236.1094 (...)`."""
-    model = run.allocation.formula.model
-    scale = run.allocation.scale
-    runs: list[list] = []
-    for i, grade in enumerate(GRADES):
-        column = f"grade_{grade}"
-        if column not in inputs or grade not in model.grade_span:
-            continue
-        key = (model.grade_span[grade], model.grade_rate[grade])
-        if runs and runs[-1][0] == key and runs[-1][2] == i - 1:
-            runs[-1][1].append(grade)
-            runs[-1][2] = i
-            runs[-1][3] += inputs[column] or 0
-        else:
-            runs.append([key, [grade], i, inputs[column] or 0])
-    rows = []
-    for (span, rate), grades, _, pupils in runs:
-        if not pupils:
-            continue
-        parts = [lang.plain("how.grade_base", span=span, amount=lang.dollars(model.base_dollars[span]))]
-        for adj in model.base_adjustment:
-            if set(grades) <= set(parse_span(adj.span)):
-                size = lang.percent(adj.rate, 1) if adj.rate is not None else lang.dollars(adj.per_pupil or 0.0)
-                parts.append(lang.plain("how.grade_adjustment", rate=size, label=adj.label))
-        if model.pot:
-            parts.append(lang.plain("how.grade_scale", scale=lang.decimal(scale)))
-        name = grades[0] if len(grades) == 1 else f"{grades[0]}\u2013{grades[-1]}"
-        head = lang.plain("how.grades", grades=name, pupils=lang.number(pupils), rate=lang.rate(rate * scale))
-        rows.append(f"{head} ({', '.join(parts)})")
-    return tuple(rows)
+def details(lang: Language, line: Line) -> tuple[str, ...]:
+    """The line's detail rows (the base by grades); the transition's pieces are told in its section."""
+    return () if line.key == TRANSITION else tuple(plain(lang, d) for d in line.detail)
 
 
 # -- similar schools and the transition -----------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from wsf.engine.allocate import TRANSITION
-from wsf.render.explain import Explanation, explain
+from wsf.engine.explain import Explanation, explain
 from wsf.render.i18n import Language, bold
 from wsf.render.packets.context import (
     PIECES,
@@ -21,7 +21,7 @@ from wsf.render.packets.context import (
     School,
     Transition,
     document,
-    grade_rows,
+    details,
     how,
     level_name,
     level_words,
@@ -29,6 +29,7 @@ from wsf.render.packets.context import (
     median_cents,
     transition,
 )
+from wsf.render.phrases import say, value_text
 from wsf.render.shapes import NEGATIVE, Bars, Stack, bars, stack
 
 
@@ -124,29 +125,27 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
     model = allocation.formula.model
     ex = explanation or explain(allocation, school_id, run.allocation_rows)
     row = run.rows[school_id]
-    inputs = run.allocation_rows.inputs[school_id]
     school = _school(lang, run, row)
     total = ex.total_cents
     # without a [transition] its line is always zero, and the transition section says so
     shown = [x for x in ex.lines if not (x.key == TRANSITION and model.transition is None)]
     lines = []
     for line in shown:
-        calc = line.count is not None and line.rate is not None and line.key != TRANSITION
         lines.append(
             LineRow(
                 key=line.key,
                 label=line_label(lang, line),
-                count=lang.number(line.count) if calc else "",
-                rate=lang.rate(line.rate) if calc else "",
-                amount=lang.money(line.amount_cents),
-                how=how(lang, model, line, allocation.scale, inputs),
+                count=value_text(lang, line.count) if line.calculated else "",
+                rate=value_text(lang, line.rate) if line.calculated else "",
+                amount=lang.money(line.amount),
+                how=how(lang, line),
                 source=line.source,
-                detail=grade_rows(lang, run, inputs) if line.key == "base" else (),
-                zero=line.amount_cents == 0,
+                detail=details(lang, line),
+                zero=line.amount == 0,
             )
         )
     parts = [
-        (line_label(lang, x), x.amount_cents, lang.money(x.amount_cents), lang.percent(_ratio(x.amount_cents, total)))
+        (line_label(lang, x), x.amount, lang.money(x.amount), lang.percent(_ratio(x.amount, total)))
         for x in shown
     ]
     per_pupil = lang.money(ex.per_pupil_cents) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
@@ -305,7 +304,6 @@ def _current(run: Run, lang: Language, row: dict) -> Current | None:
 
 def council(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Council:
     allocation = run.allocation
-    model = allocation.formula.model
     ex = explanation or explain(allocation, school_id, run.allocation_rows)
     row = run.rows[school_id]
     school = _school(lang, run, row)
@@ -313,29 +311,19 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
     chart = stack(
         "lines",
         lang.sentence(t + "lines_heading"),
-        [(line_label(lang, x), x.amount_cents, lang.money(x.amount_cents, 0), "") for x in ex.lines],
+        [(line_label(lang, x), x.amount, lang.money(x.amount, 0), "") for x in ex.lines],
     )
-    positive = [x.key for x in ex.lines if x.amount_cents > 0]
+    positive = [x.key for x in ex.lines if x.amount > 0]
     colours = {key: segment.colour for key, segment in zip(positive, chart.segments)}
     lines = []
     for line in ex.lines:
-        if line.amount_cents == 0:
+        if line.amount == 0:
             continue
-        label = line_label(lang, line)
         if line.key == TRANSITION:
             text = _council_transition(lang, run, row)
-        elif line.key == "base" and line.count is not None and line.rate is not None:
-            text = lang.say(t + "line_base", count=lang.number(line.count), rate=lang.dollars(line.rate, 0))
-        elif line.key in model.foundations:
-            text = lang.say(t + "line_foundation")
-        elif line.key in model.weights and model.weights[line.key].above_share is not None and line.rate is not None:
-            share = model.weights[line.key].above_share
-            text = lang.say(t + "line_above_share", share=lang.percent(share, 0), rate=lang.dollars(line.rate, 0))
-        elif line.count is not None and line.rate is not None:
-            text = lang.say(t + "line_weight", count=lang.number(line.count), rate=lang.dollars(line.rate, 0))
         else:
-            text = Markup("")
-        lines.append(CouncilLine(label, text, lang.money(line.amount_cents, 0), colours.get(line.key, NEGATIVE)))
+            text = say(lang, line.plain) if line.plain is not None else Markup("")
+        lines.append(CouncilLine(line_label(lang, line), text, lang.money(line.amount, 0), colours.get(line.key, NEGATIVE)))
     per_pupil = lang.money(ex.per_pupil_cents, 0) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
     return Council(
         doc=document(run, lang, "council", f"{school.name} \u2014 {lang.sentence('council.kind')}", school.name),

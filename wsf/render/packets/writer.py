@@ -44,7 +44,7 @@ from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
 from wsf.render import TEMPLATES
 from wsf.render.confine import TemplateFolder
-from wsf.render.explain import explain
+from wsf.engine.explain import explain
 from wsf.render.i18n import Language, load_language
 from wsf.render.packets.context import POVERTY, Run, prepare
 from wsf.render.packets.district import district

@@ -1,0 +1,174 @@
+"""Foundations: flat dollars per school, or a small-school subsidy, each perhaps conditional.
+
+The schema of a `[foundations.KEY]` table and its `when` condition are here, with what each
+kind computes and how its line reads: a flat amount ("a fixed amount for each school that
+qualifies") or Houston's subsidy (dollars for each pupil below a threshold, capped).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from wsf.engine.components.base import on_base
+from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term, Words
+from wsf.engine.params import BASE, Params, School
+from wsf.formula.types import Labels, Strict
+from wsf.formula.types import Money as Dollars
+from wsf.formula.types import Share as Fraction
+
+if TYPE_CHECKING:
+    from wsf.formula.model import Formula
+
+
+class When(Strict):
+    """The schools a foundation is for; every condition given must hold."""
+
+    enrollment_below: Annotated[int, Field(ge=0)] | None = None
+    enrollment_at_least: Annotated[int, Field(ge=0)] | None = None
+    level: Annotated[list[str], Field(min_length=1)] | None = None
+
+    def expression(self) -> pl.Expr:
+        condition = pl.lit(True)
+        if self.enrollment_below is not None:
+            condition &= pl.col("enrollment") < self.enrollment_below
+        if self.enrollment_at_least is not None:
+            condition &= pl.col("enrollment") >= self.enrollment_at_least
+        if self.level is not None:
+            condition &= pl.col("level").is_in([lvl.lower() for lvl in self.level]).fill_null(False)
+        return condition
+
+    def phrases(self) -> Words:
+        """The conditions as data: `Words((Phrase(enrollment_below, 300), Phrase(level, high)), "and")`."""
+        parts = []
+        if self.enrollment_below is not None:
+            parts.append(Phrase.of("enrollment_below", count=Count(self.enrollment_below)))
+        if self.enrollment_at_least is not None:
+            parts.append(Phrase.of("enrollment_at_least", count=Count(self.enrollment_at_least)))
+        if self.level is not None:
+            parts.append(Phrase.of("level", levels=Words(tuple(self.level), "or")))
+        return Words(tuple(parts), "and")
+
+    def reads(self) -> set[str]:
+        return {"level"} if self.level is not None else set()
+
+
+class Foundation(Strict):
+    """A `[foundations.KEY]` table: a flat amount per school, or a small-school subsidy (dollars
+    per pupil short of a threshold)."""
+
+    label: str
+    labels: Labels = {}
+    amount: Dollars | None = None
+    per_pupil_short: Dollars | None = None
+    threshold: Annotated[int, Field(ge=0)] | None = None
+    cap: Dollars | None = None
+    cap_share_of_base: Fraction | None = None
+    when: When | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Foundation:
+        subsidy = self.per_pupil_short is not None or self.threshold is not None
+        if (self.amount is None) == (not subsidy):
+            raise ValueError("give either `amount`, or `per_pupil_short` with `threshold` (a small-school subsidy)")
+        if subsidy and (self.per_pupil_short is None or self.threshold is None):
+            raise ValueError("a small-school subsidy needs both `per_pupil_short` and `threshold`")
+        if not subsidy and (self.cap is not None or self.cap_share_of_base is not None):
+            raise ValueError("`cap` and `cap_share_of_base` only apply to a small-school subsidy")
+        return self
+
+
+class FlatFoundation:
+    """A fixed amount for each school that qualifies."""
+
+    scaled = False
+
+    def __init__(self, formula: Formula, key: str, spec: Foundation) -> None:
+        self.formula, self.key, self.spec = formula, key, spec
+
+    def condition(self) -> pl.Expr:
+        return self.spec.when.expression() if self.spec.when is not None else pl.lit(True)
+
+    def amount(self, p: Params) -> pl.Expr:
+        return p(f"foundations.{self.key}.amount")
+
+    def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
+        return pl.when(self.condition()).then(self.amount(p)).otherwise(0.0).alias(self.key)
+
+    def rates(self) -> list[str]:
+        return [f"foundations.{self.key}.amount"]
+
+    def moves_with(self, paths) -> bool:
+        return any(path.startswith(f"foundations.{self.key}.") for path in paths)
+
+    def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
+        return {"enrollment", BASE} | (self.spec.when.reads() if self.spec.when is not None else set())
+
+    def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
+        return None
+
+    def conditions(self, applied: bool) -> list[Phrase]:
+        if self.spec.when is None:
+            return []
+        return [Phrase.of("applies" if applied else "does_not_apply", conditions=self.spec.when.phrases())]
+
+    def line(self, school: School) -> Line:
+        cents = school.cents[self.key]
+        applied = cents != 0
+        return Line(self.key, self.spec.label, cents, Count(1 if applied else 0), Money(self.spec.amount, None),
+                    (Phrase("foundation"), *self.conditions(applied)), (), Phrase("line_foundation"),
+                    self.formula.source_of(self.spec), self.spec.labels)
+
+    def applies_to(self) -> Phrase:
+        return Phrase.of("conditions", conditions=self.spec.when.phrases()) if self.spec.when is not None else Phrase("every_school")
+
+    def terms(self, scale: float) -> list[Term]:
+        return [Term(self.key, self.spec.label, "foundation", Money(self.spec.amount), "per_school", Money(self.spec.amount),
+                     self.applies_to(), self.formula.source_of(self.spec))]
+
+
+class SmallSchoolSubsidy(FlatFoundation):
+    """Houston's: dollars for each pupil a school is short of a threshold, at most `cap` and at
+    most a share of its base."""
+
+    def amount(self, p: Params) -> pl.Expr:
+        key, spec = self.key, self.spec
+        short = pl.max_horizontal(spec.threshold - pl.col("enrollment"), pl.lit(0.0))
+        caps = [short * p(f"foundations.{key}.per_pupil_short")]
+        if spec.cap is not None:
+            caps.append(p(f"foundations.{key}.cap"))
+        if spec.cap_share_of_base is not None:
+            caps.append(p(f"foundations.{key}.cap_share_of_base") * pl.col(BASE))
+        return pl.min_horizontal(caps)
+
+    def rates(self) -> list[str]:
+        fields = ["per_pupil_short", *(f for f in ("cap", "cap_share_of_base") if getattr(self.spec, f) is not None)]
+        return [f"foundations.{self.key}.{f}" for f in fields]
+
+    def moves_with(self, paths) -> bool:
+        return super().moves_with(paths) or (self.spec.cap_share_of_base is not None and on_base(paths))
+
+    def line(self, school: School) -> Line:
+        spec, cents = self.spec, school.cents[self.key]
+        short = max(spec.threshold - school.enrollment, 0.0) if cents else 0.0
+        rule = [Phrase.of("subsidy", rate=Money(spec.per_pupil_short), threshold=Count(spec.threshold), enrollment=Count(school.enrollment))]
+        if spec.cap is not None:
+            rule.append(Phrase.of("subsidy_cap", amount=Money(spec.cap)))
+        if spec.cap_share_of_base is not None:
+            rule.append(Phrase.of("subsidy_cap_share", share=Share(spec.cap_share_of_base, 0), amount=Money(spec.cap_share_of_base * school.amounts[BASE])))
+        return Line(self.key, spec.label, cents, Count(short), Money(spec.per_pupil_short, None), (*rule, *self.conditions(cents != 0)), (),
+                    Phrase("line_subsidy"), self.formula.source_of(spec), spec.labels)
+
+    def terms(self, scale: float) -> list[Term]:
+        applies = Phrase.of("pupils_short", threshold=Count(self.spec.threshold))
+        if self.spec.when is not None:
+            applies = Phrase.of("pupils_short_when", threshold=Count(self.spec.threshold), conditions=self.spec.when.phrases())
+        return [Term(self.key, self.spec.label, "subsidy", Money(self.spec.per_pupil_short), "per_pupil", Money(self.spec.per_pupil_short),
+                     applies, self.formula.source_of(self.spec))]
+
+
+def foundation(formula: Formula, key: str, spec: Foundation) -> FlatFoundation:
+    return FlatFoundation(formula, key, spec) if spec.amount is not None else SmallSchoolSubsidy(formula, key, spec)

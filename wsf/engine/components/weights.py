@@ -1,0 +1,287 @@
+"""Need weights: what each kind counts, what it pays per counted pupil, and how it says so.
+
+A weight is two choices, each a small class here: **what it pays** per counted pupil (a
+multiple of the school's average adjusted base, of one span's, of the per-capita base, or flat
+dollars) and **what it counts** (a count column, or a share of enrollment; either with only the
+pupils above a share of enrollment). Each choice owns its expression, the key paths a sweep may
+vary, how CDE's per-span rule rounds it and the parts of its line. The schema of a
+`[weights.KEY]` table is here too, so a new kind of weight is one module's change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+from pydantic import model_validator
+
+from wsf.engine.components.base import PER_CAPITA, grade_rate, on_base
+from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term
+from wsf.engine.params import BASE_PER_PUPIL, Params, School
+from wsf.formula.grades import parse_span
+from wsf.formula.types import Key, Labels, Rate, Strict, check_usual
+from wsf.formula.types import Money as Dollars
+from wsf.formula.types import Share as Fraction
+
+if TYPE_CHECKING:
+    from wsf.formula.model import Formula
+
+# What a weight's count stands for, so equity, packets and the workbook find poverty, English
+# learners and special education from the formula, never from a column's name.
+Role = Literal["poverty", "english_learner", "special_education", "unduplicated", "foster", "homeless", "gifted", "other"]
+
+
+class Weight(Strict):
+    """A `[weights.KEY]` table."""
+
+    label: str
+    labels: Labels = {}
+    count: Key | None = None
+    share: Key | None = None  # a column holding a share of enrollment (LCFF's UPP) instead of a count
+    weight: Rate | None = None
+    per_pupil: Dollars | None = None
+    of: str | None = None
+    above_share: Fraction | None = None
+    role: Role | None = None
+    source: str | None = None
+    unusual: bool = False  # a weight beyond USUAL is meant
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Weight:
+        if (self.weight is None) == (self.per_pupil is None):
+            raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
+        check_usual(self.weight, "weight", "weight", "this weight's table", self.unusual)
+        if self.of is not None and self.weight is None:
+            raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
+        if (self.count is None) == (self.share is None):
+            raise ValueError("give exactly one of `count` (a column of pupils) or `share` (a column of shares of enrollment)")
+        return self
+
+    @property
+    def column(self) -> str:
+        return self.count or self.share or ""
+
+    @property
+    def scales_with_base(self) -> bool:
+        return self.weight is not None
+
+
+# -- what a weight pays per counted pupil ----------------------------------------------------
+
+
+class Pays:
+    """Dollars per counted pupil."""
+
+    scaled = True  # multiplied by the pot's scale
+
+    def __init__(self, formula: Formula, key: str, spec: Weight) -> None:
+        self.formula, self.key, self.spec = formula, key, spec
+
+    def path(self) -> str:
+        return f"weights.{self.key}.weight"
+
+    def moves_with(self, paths) -> bool:
+        return self.path() in paths or on_base(paths)
+
+
+class OfAverageBase(Pays):
+    """A multiple of the school's average adjusted base per pupil (LCFF's grants)."""
+
+    def expression(self, p: Params) -> pl.Expr:
+        return p(self.path()) * pl.col(BASE_PER_PUPIL)
+
+    def at(self, school: School) -> float:
+        return self.spec.weight * school.average_base
+
+    def phrase(self) -> Phrase:
+        return Phrase.of("weight_average", weight=Factor(self.spec.weight))
+
+    def per_span(self, p: Params, share: pl.Expr, spans: list[pl.Expr]) -> list[pl.Expr] | None:
+        return [p(self.path()) * share * span for span in spans]
+
+    def term(self) -> tuple:
+        return Factor(self.spec.weight), "multiple_of_average", None
+
+
+class OfSpan(Pays):
+    """A multiple of one span's adjusted base (`of = "K-5"`)."""
+
+    def expression(self, p: Params) -> pl.Expr:
+        return p(self.path()) * grade_rate(self.formula, p, parse_span(self.spec.of)[0])
+
+    def at(self, school: School) -> float:
+        return self.spec.weight * self.formula.span_rate(self.spec.of) * school.scale
+
+    def phrase(self) -> Phrase:
+        return Phrase.of("weight_of", weight=Factor(self.spec.weight), span=self.spec.of)
+
+    def per_span(self, p, share, spans):
+        return None
+
+    def term(self) -> tuple:
+        return Factor(self.spec.weight), Phrase.of("multiple_of_span", span=self.spec.of), self.spec.weight * self.formula.span_rate(self.spec.of)
+
+
+class OfPerCapita(OfSpan):
+    """A multiple of the per-capita base (`of = "per_capita"`: New York, Boston)."""
+
+    def expression(self, p: Params) -> pl.Expr:
+        return p(self.path()) * p(PER_CAPITA + ".amount")
+
+    def phrase(self) -> Phrase:
+        return Phrase.of("weight_per_capita", weight=Factor(self.spec.weight))
+
+    def term(self) -> tuple:
+        return Factor(self.spec.weight), "multiple_of_per_capita", self.spec.weight * self.formula.span_rate(PER_CAPITA)
+
+
+class Flat(Pays):
+    """Dollars per counted pupil, the same at every school and never scaled."""
+
+    scaled = False
+
+    def path(self) -> str:
+        return f"weights.{self.key}.per_pupil"
+
+    def moves_with(self, paths) -> bool:
+        return self.path() in paths
+
+    def expression(self, p: Params) -> pl.Expr:
+        return p(self.path())
+
+    def at(self, school: School) -> float:
+        return self.spec.per_pupil
+
+    def phrase(self) -> Phrase:
+        return Phrase("per_pupil")
+
+    def per_span(self, p, share, spans):
+        return None
+
+    def term(self) -> tuple:
+        return Money(self.spec.per_pupil), "per_pupil", self.spec.per_pupil
+
+
+# -- what a weight counts ----------------------------------------------------------------------
+
+
+class Counts:
+    """The pupils a weight pays for at a school."""
+
+    def __init__(self, key: str, spec: Weight) -> None:
+        self.key, self.spec = key, spec
+
+    def above(self, p: Params) -> pl.Expr:
+        return p(f"weights.{self.key}.above_share")
+
+    def paths(self) -> list[str]:
+        return [f"weights.{self.key}.above_share"] if self.spec.above_share is not None else []
+
+
+class CountColumn(Counts):
+    """A count column (school data) or a true/false flag summed per school (a roster)."""
+
+    def expression(self, p: Params) -> pl.Expr:
+        count = pl.col(self.spec.count)
+        if self.spec.above_share is None:
+            return count
+        return pl.max_horizontal(count - self.above(p) * pl.col("enrollment"), pl.lit(0.0))
+
+    def share(self, p: Params) -> pl.Expr:
+        return pl.when(pl.col("enrollment") > 0).then(self.expression(p) / pl.col("enrollment")).otherwise(0.0)
+
+    def at(self, school: School) -> float:
+        count = school.inputs[self.spec.count]
+        return max(count - self.spec.above_share * school.enrollment, 0.0) if self.spec.above_share is not None else count
+
+    def phrases(self, school: School) -> list[Phrase]:
+        if self.spec.above_share is None:
+            return []
+        enrollment = school.enrollment
+        return [Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(school.inputs[self.spec.count]),
+                          threshold=Count(self.spec.above_share * enrollment))]
+
+    def described(self) -> Phrase:
+        return Phrase.of("counted_column", column=self.spec.count)
+
+
+class ShareColumn(Counts):
+    """A column holding a share of enrollment (LCFF's unduplicated pupil percentage)."""
+
+    def share(self, p: Params) -> pl.Expr:
+        share = pl.col(self.spec.share)
+        return share if self.spec.above_share is None else pl.max_horizontal(share - self.above(p), pl.lit(0.0))
+
+    def expression(self, p: Params) -> pl.Expr:
+        return self.share(p) * pl.col("enrollment")
+
+    def at(self, school: School) -> float:
+        share = school.inputs[self.spec.share]
+        return max(share - (self.spec.above_share or 0.0), 0.0) * school.enrollment
+
+    def phrases(self, school: School) -> list[Phrase]:
+        share = school.inputs[self.spec.share]
+        parts = [Phrase.of("share_of", column=self.spec.share, share=Share(share, 2), enrollment=Count(school.enrollment))]
+        if self.spec.above_share is not None:
+            parts.append(Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(share * school.enrollment),
+                                   threshold=Count(self.spec.above_share * school.enrollment)))
+        return parts
+
+    def described(self) -> Phrase:
+        return Phrase.of("counted_share", column=self.spec.share)
+
+
+# -- the component ---------------------------------------------------------------------------
+
+
+def pays(formula: Formula, key: str, spec: Weight) -> Pays:
+    if spec.per_pupil is not None:
+        return Flat(formula, key, spec)
+    if spec.of == PER_CAPITA:
+        return OfPerCapita(formula, key, spec)
+    if spec.of is not None:
+        return OfSpan(formula, key, spec)
+    return OfAverageBase(formula, key, spec)
+
+
+class WeightComponent:
+    """Counted pupils x dollars per counted pupil."""
+
+    def __init__(self, formula: Formula, key: str, spec: Weight) -> None:
+        self.formula, self.key, self.spec = formula, key, spec
+        self.pays = pays(formula, key, spec)
+        self.counts: Counts = ShareColumn(key, spec) if spec.share is not None else CountColumn(key, spec)
+        self.scaled = self.pays.scaled
+
+    def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
+        return (self.counts.expression(p) * self.pays.expression(p)).alias(self.key)
+
+    def rates(self) -> list[str]:
+        return [self.pays.path(), *self.counts.paths()]
+
+    def moves_with(self, paths) -> bool:
+        return self.pays.moves_with(paths) or any(path in paths for path in self.counts.paths())
+
+    def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
+        return {self.spec.column, "enrollment", BASE_PER_PUPIL}
+
+    def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
+        return self.pays.per_span(p, self.counts.share(p), spans)
+
+    def line(self, school: School) -> Line:
+        count, rate = self.counts.at(school), self.pays.at(school)
+        rule = (self.pays.phrase(), *self.counts.phrases(school))
+        if self.spec.above_share is not None:
+            plain = Phrase.of("line_above_share", share=Share(self.spec.above_share, 0), rate=Money(rate, 0))
+        else:
+            plain = Phrase.of("line_weight", count=Count(count), rate=Money(rate, 0))
+        return Line(self.key, self.spec.label, school.cents[self.key], Count(count), Money(rate, None), rule, (), plain,
+                    self.formula.source_of(self.spec), self.spec.labels)
+
+    def terms(self, scale: float) -> list[Term]:
+        value, unit, rate = self.pays.term()
+        used = None if rate is None else Money(rate * (scale if self.scaled else 1.0))
+        applies = self.counts.described()
+        if self.spec.above_share is not None:
+            applies = Phrase.of("counted_above", counted=applies, share=Share(self.spec.above_share, 0))
+        return [Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec))]

@@ -1,0 +1,73 @@
+"""The components' phrases in a reader's language: one renderer for the CLI, packets and workbook.
+
+A `Phrase` names a sentence of the language file's `[how]` table; its values are typed
+(`Money`, `Share`, `Count`, …) and formatted here by the language's own patterns. A phrase whose
+`schools` or `count` value is exactly 1 takes the sentence `<id>_one` when the language has it.
+`say` returns escaped markup for HTML; `plain` returns text (a terminal, a spreadsheet cell).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from wsf.engine.components.lines import Cents, Count, Factor, Money, Phrase, Share, Words
+from wsf.render import TEMPLATES
+from wsf.render.i18n import Language, load_language
+
+TABLE = "how"
+SINGULAR = ("schools", "count")  # the value whose being 1 picks the singular sentence
+
+
+def value_text(lang: Language, value: Any) -> str:
+    """One value as the language writes it."""
+    if isinstance(value, Money):
+        return lang.rate(value.value) if value.places is None else lang.dollars(value.value, value.places)
+    if isinstance(value, Cents):
+        return lang.money(value.value)
+    if isinstance(value, Share):
+        return lang.percent(value.value, value.places)
+    if isinstance(value, Count):
+        return lang.number(value.value)
+    if isinstance(value, Factor):
+        return lang.decimal(value.value, value.places) if value.fixed else lang.number(value.value, value.places)
+    if isinstance(value, Words):
+        return lang.sentence(f"{TABLE}.{value.joiner}").join(value_text(lang, item) for item in value.items)
+    if isinstance(value, Phrase):
+        return plain(lang, value)
+    return "" if value is None else str(value)
+
+
+def sentence_id(lang: Language, phrase: Phrase) -> str:
+    key = f"{TABLE}.{phrase.id}"
+    one = next((phrase.values[v] for v in SINGULAR if isinstance(phrase.values.get(v), Count)), None)
+    if one is not None and one.value == 1 and phrase.id + "_one" in lang.data.get(TABLE, {}):
+        return key + "_one"
+    return key
+
+
+def plain(lang: Language, phrase: Phrase) -> str:
+    """The phrase as text."""
+    return lang.plain(sentence_id(lang, phrase), **{k: value_text(lang, v) for k, v in phrase.values.items()})
+
+
+def say(lang: Language, phrase: Phrase) -> Markup:
+    """The phrase as escaped markup (values escaped, the sentence's own words as written)."""
+    return lang.say(sentence_id(lang, phrase), **{k: escape(value_text(lang, v)) for k, v in phrase.values.items()})
+
+
+def rule_text(lang: Language, phrases) -> str:
+    """A line's rule as one text: its phrases joined as the language joins rule parts."""
+    return lang.sentence(f"{TABLE}.parts").join(plain(lang, p) for p in phrases)
+
+
+def rule_markup(lang: Language, phrases) -> Markup:
+    return Markup(escape(lang.sentence(f"{TABLE}.parts"))).join(say(lang, p) for p in phrases)
+
+
+@cache
+def shipped(code: str = "en") -> Language:
+    """A shipped language, for what the CLI prints and the workbook writes."""
+    return load_language(code, [TEMPLATES / "packets"])
