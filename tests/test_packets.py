@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 import wsf.render.packets.writer
 from wsf.api import allocate_files
 from wsf.data.spending import read_current
-from wsf.errors import WsfError
 from wsf.engine.explain import by_school, explain
-from wsf.render.text import money
+from wsf.errors import WsfError
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import SIMILAR, median_cents, nearest, prepare, similar_schools
 from wsf.render.packets.writer import SHIPPED, write_packets
+from wsf.render.text import money
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = os.environ.get("WSF_REGENERATE_GOLDEN") == "1"

@@ -109,7 +109,7 @@ def test_equity_reads_a_formula_that_mixes_count_and_share_weights(run, tmp_path
     formula = tmp_path / "mixed.toml"
     formula.write_text(
         '[formula]\nid = "mixed"\nsource = "test"\n\n[base]\nall = 5000\n\n'
-        '[weights.poverty]\nlabel = "Poverty"\ncount = "frl"\nweight = 0.2\n\n'
+        '[weights.poverty]\nlabel = "Poverty"\ncount = "frl"\nrole = "poverty"\nweight = 0.2\n\n'
         '[weights.concentration]\nlabel = "Concentration"\nshare = "upp"\nweight = 0.5\nabove_share = 0.55\n'
     )
     rows = [{"school_id": f"S{i}", "name": f"School {i}", "enrollment": 300 + 40 * i, "frl": 100 + 25 * i, "upp": f"{0.4 + 0.05 * i:.2f}"} for i in range(6)]

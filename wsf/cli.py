@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from wsf.data.tables import DataWarning
 from wsf.engine import scenarios
 from wsf.engine.allocate import allocate as allocate_formula
 from wsf.engine.allocate import dollars
+from wsf.engine.explain import explain
 from wsf.engine.sweep import parse_axis
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
-from wsf.engine.explain import explain
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import check_output, printable, write_table
 
@@ -79,6 +80,26 @@ def guard_output(ctx: click.Context) -> None:
         inputs += [(label, Path(v)) for v in (value if isinstance(value, (tuple, list)) else [value])]
     output_type = next(p.type for p in ctx.command.params if p.name == "output")
     check_output(Path(output), inputs, folder=isinstance(output_type, click.Path) and not output_type.file_okay)
+
+
+@contextmanager
+def progress(total: int, what: str):
+    """Progress of a long run on stderr: a bar on a terminal, else a line at each tenth done (a
+    log, a CI job), none before the first files are done, so an error comes alone."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True) as bar:
+            yield bar.update
+        return
+    done, shown = 0, 0
+
+    def step(count: int) -> None:
+        nonlocal done, shown
+        done += count
+        if total and done * 10 // total > shown:
+            shown = done * 10 // total
+            click.echo(f"{what}: {done:,} of {total:,} files ({done / total:.0%})", err=True)
+
+    yield step
 
 
 def describe(error: OSError) -> str:
@@ -317,7 +338,7 @@ def sources(schools, prior) -> tuple:
 @click.option("--staff", type=FILE, help="Or a staff roster: school_id, position, fte, salary, benefits (full-time rates).")
 @click.option("--non-personnel", type=FILE, help="With --staff: non-personnel dollars per school (school_id, non_personnel).")
 @click.option("--spending-mapping", type=FILE, help="Mapping file for the spending files' headers.")
-@click.option("--poverty", default="frl", show_default=True, help="Count column that measures poverty (its share of enrollment).")
+@click.option("--poverty", help="Count column that measures poverty (its share of enrollment); default: the one the formula's roles name.")
 @click.option("--bands", type=click.Choice(["10", "5"]), default="10", show_default=True, help="10 (deciles) or 5 (quintiles).")
 @click.option("--allow-missing", is_flag=True, help="Report schools missing from either input in the output instead of stopping.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
@@ -423,10 +444,10 @@ def packets_command(
     chosen_kinds = choose(_split(kinds), ("principal", "council", "district"), "--kind")
     chosen_formats = choose(_split(formats), ("html", "pdf"), "--format")
     total = count_files(len(set(school_ids)) if school_ids else result.cents.height, len(languages), chosen_kinds, chosen_formats)
-    with click.progressbar(length=total, label="packets", file=sys.stderr, show_pos=True) as bar:
+    with progress(total, "packets") as step:
         written = write_packets(
             result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
-            schools=school_ids or None, progress=bar.update
+            schools=school_ids or None, progress=step
         )
     echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
 
@@ -456,7 +477,7 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
     result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
     equity = None
-    if spending is not None and "frl" in result.inputs.columns:
+    if spending is not None and result.formula.model.column_for("poverty") is not None:
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
     echo("wrote " + ", ".join(str(p) for p in written))

@@ -59,7 +59,7 @@ DOLLAR_MEASURES = {
     "vertical_intercept",
     "total",
 }
-SPED_PREFIX = "sped"
+SPED = "sped"  # the names of the need shares in vertical.csv and statistics.csv
 EL = "el"
 SERIES = ("current", "formula")
 POVERTY_STEP = 0.10  # the slope is reported per 10 percentage points more poverty: slope x 0.10
@@ -97,11 +97,29 @@ class Equity:
         return self.schools.filter(pl.col("missing").is_null() & (pl.col("enrollment") > 0))
 
 
+def poverty_column(allocation: Allocation, poverty: str | None = None) -> str:
+    """The count that measures poverty: the one asked for, else the one the formula says stands
+    for poverty (a weight's `role`, or `[roles] poverty`). Never guessed from a column's name."""
+    if poverty is not None:
+        return poverty
+    found = allocation.formula.model.column_for("poverty")
+    if found is None:
+        raise WsfError(
+            "the formula does not say which count measures poverty, so today's spending cannot be compared by it",
+            file=allocation.formula.path,
+            key="roles",
+            fix='add role = "poverty" to the weight that counts low-income pupils, or [roles] poverty = "frl" (a column '
+                "of the school data); or pass --poverty COLUMN",
+        )
+    return found
+
+
 def analyse(
-    allocation: Allocation, spending: Spending, poverty: str = "frl", bands: int = 10, allow_missing: bool = False
+    allocation: Allocation, spending: Spending, poverty: str | None = None, bands: int = 10, allow_missing: bool = False
 ) -> Equity:
     if bands not in (5, 10):
         raise WsfError(f"--bands must be 10 (deciles) or 5 (quintiles), got {bands}", key="--bands")
+    poverty = poverty_column(allocation, poverty)
     needs = need_columns(allocation, poverty)
     schools = per_school(allocation, spending, poverty, needs)
     missing = schools.filter(pl.col("missing").is_not_null()).select("school_id", "name", "missing")
@@ -138,12 +156,11 @@ def analyse(
 
 
 def need_columns(allocation: Allocation, poverty: str) -> dict[str, list[str]]:
-    """Need shares for vertical equity: poverty, English learners, special education (summed)."""
+    """Need shares for vertical equity: poverty, English learners, special education (summed), the
+    last two as the formula's roles say."""
     inputs = allocation.inputs
-    counts = sorted(
-        {w.count for w in allocation.formula.model.weights.values() if w.count}
-        | {c for c in inputs.columns if c == EL or c.startswith(SPED_PREFIX)}
-    )
+    model = allocation.formula.model
+    counts = sorted({w.count for w in model.weights.values() if w.count} | set(model.roles.values()))
     if poverty not in inputs.columns or poverty in ("school_id", "name", "level", "enrollment") or poverty.startswith("grade_"):
         raise WsfError(
             f"the school data has no count column {poverty!r} to measure poverty by",
@@ -154,11 +171,10 @@ def need_columns(allocation: Allocation, poverty: str) -> dict[str, list[str]]:
             ),
         )
     needs = {poverty: [poverty]}
-    if EL in inputs.columns and EL != poverty:
-        needs[EL] = [EL]
-    sped = sorted(c for c in inputs.columns if c.startswith(SPED_PREFIX) and c != poverty)
-    if sped:
-        needs["sped"] = sped
+    for need, role in ((EL, "english_learner"), (SPED, "special_education")):
+        columns = [c for c in model.columns_for(role) if c in inputs.columns and c != poverty]
+        if columns:
+            needs[need] = columns
     return needs
 
 

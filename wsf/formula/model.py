@@ -25,10 +25,10 @@ from pydantic import (
 
 from wsf.engine.components.base import PER_CAPITA, BaseAdjustment, GradeWeight, PerCapita
 from wsf.engine.components.foundations import Foundation
-from wsf.engine.components.weights import Weight
+from wsf.engine.components.weights import Role, Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
-from wsf.formula.types import FIX, MAX_MONEY, Key, Money, Rate, Share, Strict, as_fraction, check_usual
+from wsf.formula.types import FIX, MAX_MONEY, Key, Labels, Money, Rate, Share, Strict, as_fraction, check_usual
 
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
 
@@ -36,9 +36,15 @@ RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "p
 class FormulaInfo(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     title: str | None = None
+    titles: Labels = {}  # the title in other languages: titles = { es = "..." }
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "en"  # the language `title` and every `label` are in
     fiscal_year: str | None = None
     source: str | None = None
     unit: Literal["pupils", "ada"] = "pupils"  # "ada": enrollment is average daily attendance, fractional
+
+    def title_in(self, code: str) -> str:
+        """The title as a reader of language `code` reads it (the id when there is none)."""
+        return self.titles.get(code) or self.title or self.id
 
 
 class DerivedCount(Strict):
@@ -88,6 +94,8 @@ class Formula(Strict):
     pot: Pot | None = None
     transition: Transition | None = None
     rounding: Rounding = Rounding()
+    # what a data column stands for, when no weight counts it: `[roles] poverty = "frl"`
+    roles: dict[Role, Key] = {}
 
     @field_validator("base")
     @classmethod
@@ -177,8 +185,25 @@ class Formula(Strict):
 
     @property
     def count_columns(self) -> list[str]:
-        """Count columns the data must supply (derived counts' flags come from a roster)."""
-        return sorted({w.count for w in self.weights.values() if w.count})
+        """Count columns the data must supply (derived counts' flags come from a roster): the
+        weights' counts and the columns `[roles]` names."""
+        return sorted({w.count for w in self.weights.values() if w.count} | set(self.roles.values()))
+
+    def columns_for(self, role: str) -> list[str]:
+        """The count columns that stand for a group of pupils (`poverty`, `english_learner`,
+        `special_education`, ...): the one `[roles]` names, else those of the weights with that role."""
+        if role in self.roles:
+            return [self.roles[role]]
+        return list(dict.fromkeys(w.count for w in self.weights.values() if w.role == role and w.count))
+
+    def column_for(self, role: str) -> str | None:
+        columns = self.columns_for(role)
+        return columns[0] if columns else None
+
+    @property
+    def funded_roles(self) -> list[str]:
+        """The groups the formula's weights are for, in the order they are written."""
+        return list(dict.fromkeys(w.role for w in self.weights.values() if w.role is not None))
 
     @property
     def share_columns(self) -> list[str]:
@@ -187,10 +212,19 @@ class Formula(Strict):
     @property
     def flag_columns(self) -> list[str]:
         """True/false roster columns needed: weight counts and derived counts' inputs."""
-        flags = {w.count for w in self.weights.values() if w.count and w.count not in self.counts}
+        flags = {c for c in self.count_columns if c not in self.counts}
         for count in self.counts.values():
             flags.update(count.any_of)
         return sorted(flags)
+
+    def untranslated(self, code: str) -> list[str]:
+        """The keys whose label the formula does not give in language `code`: a packet in that
+        language prints them as the formula writes them."""
+        if code == self.formula.language:
+            return []
+        items = [*self.weights.items(), *self.foundations.items(), *((f"base_adjustment[{i}]", a) for i, a in enumerate(self.base_adjustment))]
+        missing = [k for k, item in items if code not in item.labels]
+        return (["formula.title"] if self.formula.title and code not in self.formula.titles else []) + missing
 
     def sourced_items(self) -> list[tuple[str, Any]]:
         items: list[tuple[str, Any]] = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from wsf.engine.components.lines import Cents, Count, Factor, Money, Phrase, Share, Words
+from wsf.engine.components.lines import Cents, Count, Factor, Label, Money, Phrase, Share, Words
 from wsf.render import TEMPLATES
 from wsf.render.i18n import Language, load_language
 
@@ -33,6 +33,8 @@ def value_text(lang: Language, value: Any) -> str:
         return lang.number(value.value)
     if isinstance(value, Factor):
         return lang.decimal(value.value, value.places) if value.fixed else lang.number(value.value, value.places)
+    if isinstance(value, Label):
+        return value.shown(lang.code)
     if isinstance(value, Words):
         return lang.sentence(f"{TABLE}.{value.joiner}").join(value_text(lang, item) for item in value.items)
     if isinstance(value, Phrase):

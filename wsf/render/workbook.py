@@ -92,6 +92,10 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         formula_sheet(book, formats, allocation)
         if equity is not None:
             equity_sheet(book, formats, equity)
+        elif spending is not None:  # say why there is no comparison, rather than leave the sheet out
+            sheet = book.add_worksheet("Equity")
+            sheet.write_string(0, 0, shipped().plain("district.equity_no_poverty"), formats.wrap)
+            sheet.set_column(0, 0, 100)
         inputs_sheet(book, formats, allocation, spending)
 
 

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 from pydantic import field_validator, model_validator
 
-from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
+from wsf.engine.components.lines import Count, Factor, Label, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE, BASE_PER_PUPIL, Params, School
 from wsf.errors import WsfError
 from wsf.formula.grades import GRADES, SPAN_PREFIX, parse_span
+from wsf.formula.types import Labels, Rate, Strict, check_usual
 from wsf.formula.types import Money as Dollars
-from wsf.formula.types import Rate, Strict, check_usual
 
 if TYPE_CHECKING:
     from wsf.formula.model import Formula
@@ -30,6 +30,7 @@ class BaseAdjustment(Strict):
     rate: Rate | None = None
     per_pupil: Dollars | None = None  # a dollar add-on, as CDE publishes LCFF's ($776 for K-3)
     label: str
+    labels: Labels = {}
     source: str | None = None
     unusual: bool = False  # a rate beyond USUAL is meant
 
@@ -52,6 +53,7 @@ class PerCapita(Strict):
 
     amount: Dollars
     label: str = "Per-capita base"
+    labels: Labels = {}
     source: str | None = None
 
 
@@ -196,7 +198,7 @@ class Base:
                 covered = set(parse_span(adj.span))
                 if set(g for grade in grades for g in parse_span(grade)) <= covered:
                     size = Share(adj.rate, 1) if adj.rate is not None else Money(adj.per_pupil or 0.0)
-                    parts.append(Phrase.of("grade_adjustment", rate=size, label=adj.label))
+                    parts.append(Phrase.of("grade_adjustment", rate=size, label=Label(adj.label, adj.labels)))
             if f.pot:
                 parts.append(Phrase.of("grade_scale", scale=Factor(scale, 6, fixed=True)))
             name = grades[0] if len(grades) == 1 else f"{grades[0]}\u2013{grades[-1]}"

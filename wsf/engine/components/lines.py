@@ -54,6 +54,17 @@ class Factor:
 
 
 @dataclass(frozen=True)
+class Label:
+    """The formula's own name of something, with its translations (`labels = { es = ... }`)."""
+
+    text: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def shown(self, code: str) -> str:
+        return self.labels.get(code, self.text)
+
+
+@dataclass(frozen=True)
 class Words:
     """Several values joined as a language joins them: levels "elementary or middle", rule parts "a; b"."""
 
@@ -73,7 +84,7 @@ class Phrase:
         return cls(id, values)
 
 
-Value = Union[Money, Cents, Share, Count, Factor, Words, Phrase, str]
+Value = Union[Money, Cents, Share, Count, Factor, Label, Words, Phrase, str]
 
 
 @dataclass(frozen=True)

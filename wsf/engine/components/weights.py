@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 # What a weight's count stands for, so equity, packets and the workbook find poverty, English
 # learners and special education from the formula, never from a column's name.
-Role = Literal["poverty", "english_learner", "special_education", "unduplicated", "foster", "homeless", "gifted", "other"]
+# `unduplicated`: pupils who are any of low-income, English learners or foster youth, counted once
+# (LCFF); `concentration`: a school's share of high-need pupils above a threshold.
+Role = Literal["poverty", "english_learner", "special_education", "unduplicated", "concentration", "foster", "homeless", "gifted"]
 
 
 class Weight(Strict):

@@ -25,14 +25,13 @@ from markupsafe import Markup
 from wsf import __version__
 from wsf.data.spending import Spending
 from wsf.engine.allocate import TRANSITION, Allocation, per_pupil
-from wsf.equity.analysis import Equity
 from wsf.engine.components.lines import Line
 from wsf.engine.explain import Rows, by_school
-from wsf.render.phrases import plain, rule_markup
+from wsf.equity.analysis import Equity
 from wsf.render.i18n import Language, Text, bold
+from wsf.render.phrases import plain, rule_markup
 from wsf.write.files import FIXED_DATE
 
-POVERTY = "frl"  # the count whose share of enrollment finds similar schools
 SIMILAR = 5  # similar schools compared with
 PER_CAPITA = "per_capita"
 CREATED = FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ")  # fixed (W3C date), so reruns give identical PDFs
@@ -77,10 +76,13 @@ class Run:
 
 
 def prepare(
-    allocation: Allocation, spending: Spending | None = None, equity: Equity | None = None, poverty: str = POVERTY
+    allocation: Allocation, spending: Spending | None = None, equity: Equity | None = None, poverty: str | None = None
 ) -> Run:
+    """What every packet of a run looks up. Similar schools are nearest in poverty share when the
+    formula says which count measures poverty (its roles), else nearest in size."""
     inputs = allocation.inputs
-    has_poverty = poverty in inputs.columns
+    poverty = poverty or allocation.formula.model.column_for("poverty")
+    has_poverty = poverty is not None and poverty in inputs.columns
     data = inputs.select(
         "school_id",
         (pl.col("level") if "level" in inputs.columns else pl.lit(None, pl.String)).alias("level"),
@@ -174,7 +176,7 @@ def document(run: Run, lang: Language, kind: str, title: str, footer: str) -> Do
         html_lang=lang.locale.replace("_", "-"),
         text=lang.text,
         title=title,
-        district=info.title or info.id,
+        district=info.title_in(lang.code),
         fiscal_year=info.fiscal_year or "",
         formula_id=info.id,
         formula_file=formula.path.name,

@@ -68,6 +68,7 @@ class District:
     scale: Markup  # how the pot was met ("" without a pot)
     transition: tuple[Markup, ...]
     equity: EquitySummary | None  # with --current only
+    equity_missing: Markup  # with --current, why there is no equity section ("" otherwise)
     movers: Movers | None  # with --prior (or else --current)
 
 
@@ -111,7 +112,7 @@ def district(run: Run, lang: Language) -> District:
         )
     return District(
         doc=document(
-            run, lang, "district", f"{info.title or info.id} \u2014 {lang.sentence('district.kind')}", info.title or info.id
+            run, lang, "district", f"{info.title_in(lang.code)} \u2014 {lang.sentence('district.kind')}", info.title_in(lang.code)
         ),
         heading=lang.plain(t + "title", year=info.fiscal_year or info.id),
         intro=lang.strong(
@@ -128,6 +129,7 @@ def district(run: Run, lang: Language) -> District:
         scale=scale,
         transition=_transition(run, lang),
         equity=_equity(run, lang),
+        equity_missing=lang.say(t + "equity_no_poverty") if run.spending is not None and run.equity is None else Markup(""),
         movers=_movers(run, lang),
     )
 

@@ -20,8 +20,8 @@ from wsf.render.packets.context import (
     Run,
     School,
     Transition,
-    document,
     details,
+    document,
     how,
     level_name,
     level_words,
@@ -101,6 +101,7 @@ class Council:
     total: str
     chart: Stack  # drawn without its legend: the lines' table carries the colours
     compare: tuple[Markup, ...]
+    why: Markup  # why some students count more: the groups this formula funds, and how it counts them
     questions: tuple[str, ...]
 
 
@@ -112,7 +113,7 @@ def _school(lang: Language, run: Run, row: dict) -> School:
 
 def _heading(lang: Language, kind: str, run: Run, name: str) -> str:
     info = run.allocation.formula.model.formula
-    year = info.fiscal_year or info.title or info.id
+    year = info.fiscal_year or info.title_in(lang.code)
     return lang.plain(f"{kind}.title", school=name, year=year)
 
 
@@ -304,6 +305,7 @@ def _current(run: Run, lang: Language, row: dict) -> Current | None:
 
 def council(run: Run, lang: Language, school_id: str, explanation: Explanation | None = None) -> Council:
     allocation = run.allocation
+    model = allocation.formula.model
     ex = explanation or explain(allocation, school_id, run.allocation_rows)
     row = run.rows[school_id]
     school = _school(lang, run, row)
@@ -335,8 +337,54 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
         total=lang.money(ex.total_cents, 0),
         chart=chart,
         compare=_compare(run, lang, row),
-        questions=tuple(lang.sentence(f"{t}q{i}") for i in range(1, 5)),
+        why=why_some_count_more(lang, model),
+        questions=_questions(lang, model),
     )
+
+
+STUDENT_GROUPS = ("poverty", "english_learner", "special_education", "unduplicated", "foster", "homeless", "gifted")
+
+
+def _groups(lang: Language, model) -> str | None:
+    """The student groups the formula's weights fund, in the language ("A, B and C"); the weights'
+    own labels when they say no role; None when no weight funds a group."""
+    roles = [r for r in model.funded_roles if r in STUDENT_GROUPS]
+    names = [lang.sentence(f"groups.{r}") for r in roles]
+    if not names:
+        names = [w.labels.get(lang.code, w.label) for w in model.weights.values() if w.role is None]
+    if not names:
+        return None
+    last = lang.sentence("how.and").join(names[-2:])
+    return lang.sentence("how.list").join([*names[:-2], last])
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def why_some_count_more(lang: Language, model) -> Markup:
+    """The site council's "why some students count more", as this formula counts: the groups it
+    funds; that a student in two groups brings both amounts only when it counts them additively;
+    that each counts once when it counts unduplicated pupils; nothing of groups it does not fund."""
+    t = "council."
+    groups = _groups(lang, model)
+    if groups is None:
+        return lang.say(t + "why_none")
+    roles = set(model.funded_roles)
+    if not roles & set(STUDENT_GROUPS):
+        return lang.say(t + "why_labels", groups=groups)
+    out = [Markup(_capital(lang.say(t + "why_groups", groups=groups)))]
+    if {"poverty", "english_learner"} <= roles:
+        out.append(lang.say(t + "why_additive"))
+    elif "unduplicated" in roles:
+        out.append(lang.say(t + "why_unduplicated"))
+    return Markup(" ").join(out)
+
+
+def _questions(lang: Language, model) -> tuple[str, ...]:
+    groups = _groups(lang, model)
+    second = lang.plain("council.q2", groups=groups) if groups else lang.sentence("council.q2_none")
+    return (lang.sentence("council.q1"), second, lang.sentence("council.q3"), lang.sentence("council.q4"))
 
 
 def _council_transition(lang: Language, run: Run, row: dict) -> Markup:

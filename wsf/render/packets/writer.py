@@ -40,13 +40,13 @@ from wsf.api import input_files, provenance
 from wsf.data.spending import Spending
 from wsf.data.tables import DataWarning
 from wsf.engine.allocate import Allocation
+from wsf.engine.explain import explain
 from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
 from wsf.render import TEMPLATES
 from wsf.render.confine import TemplateFolder
-from wsf.engine.explain import explain
 from wsf.render.i18n import Language, load_language
-from wsf.render.packets.context import POVERTY, Run, prepare
+from wsf.render.packets.context import Run, prepare
 from wsf.render.packets.district import district
 from wsf.render.packets.lifetime import die_with_parent
 from wsf.render.packets.school import council, principal
@@ -232,10 +232,19 @@ def write_packets(
     languages = [load_language(code, search) for code in dict.fromkeys(c.strip() for c in langs if c.strip())]
     if not languages:
         raise WsfError("no language given", key="--lang", fix="give language codes such as en,es")
+    for lang in languages:
+        missing = allocation.formula.model.untranslated(lang.code)
+        if missing:
+            warnings.warn(
+                f"{allocation.formula.path.name}: no {lang.code} labels for {', '.join(missing)}: packets in {lang.code} print "
+                f"them as the formula writes them (add labels = {{ {lang.code} = \"...\" }} to each, titles = {{ ... }} to [formula])",
+                DataWarning,
+                stacklevel=2,
+            )
     env = environment(templates)
     equity = None
-    if spending is not None and "district" in kinds and POVERTY in allocation.inputs.columns:
-        equity = analyse(allocation, spending, poverty=POVERTY, allow_missing=True)
+    if spending is not None and "district" in kinds and allocation.formula.model.column_for("poverty") is not None:
+        equity = analyse(allocation, spending, allow_missing=True)
     run = prepare(allocation, spending, equity)
     check_output(output, [*input_files(allocation, spending), ("--templates", templates)], folder=True)
     _check_target(output)
