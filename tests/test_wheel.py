@@ -72,6 +72,7 @@ def build_wheel(tmp_path: Path) -> Path:
     dist = tmp_path / "dist"
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--quiet", "-w", str(dist)],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
@@ -86,7 +87,7 @@ def run_installed(target: Path, probe: Path, cwd: Path, log: Path, *args: str) -
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH")}
     env |= {"PYTHONPATH": os.pathsep.join([str(target), str(probe)]), "WSF_PROBE_LOG": str(log), "PYTHONNOUSERSITE": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "wsf", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "wsf", *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"python -m wsf {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     record = json.loads(log.read_text(encoding="utf-8"))
@@ -113,6 +114,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     target = tmp_path / "installed"
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", "--target", str(target), str(wheel)],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
