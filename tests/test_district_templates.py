@@ -7,7 +7,9 @@ a resource a PDF may not load is left out, and a warning says so.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import subprocess
 import sys
 from collections import deque
@@ -214,6 +216,78 @@ def test_the_rule_refuses_devices_pipes_and_missing_files(tmp_path: Path) -> Non
         with pytest.raises(WsfError, match=why) as caught:
             inside(folder, folder / name)
         assert caught.value.file == name
+
+
+# -- building on the shipped templates: `default:NAME` --------------------------------------------------
+
+
+def principal_html(tmp_path: Path, templates: Path | None, out: str) -> str:
+    """School T1's principal packet, English, with `templates` (or the shipped ones alone)."""
+    allocation = tiny(tmp_path, ["One", "Two"])
+    write_packets(allocation, tmp_path / out, langs=["en"], kinds=["principal"], formats=["html"], templates=templates)
+    return (tmp_path / out / "en" / "T1-One.principal.html").read_text(encoding="utf-8")
+
+
+def test_a_district_principal_extends_the_shipped_principal_and_adds_a_block(tmp_path: Path) -> None:
+    """The shipped packet, whole, plus the district's paragraph: though the district's file has the
+    shipped file's name, `default:principal.html` reaches the shipped one."""
+    note = '<p class="district-note">Questions: the budget office, about {{ packet.school.name }}.</p>\n'
+    extends = '{% extends "default:principal.html" %}\n{% block content %}{{ super() }}' + note + "{% endblock %}\n"
+    templates = district(tmp_path, {"principal.html": extends})
+    ours = principal_html(tmp_path, templates, "district")
+    shipped = principal_html(tmp_path, None, "shipped")
+    added = '<p class="district-note">Questions: the budget office, about One.</p>\n'
+    assert ours.count(added) == 1 and ours.index(added) < ours.index('<section class="provenance">')
+    assert ours.replace(added, "") == shipped
+
+
+def test_a_district_partial_includes_the_shipped_partial_of_its_name(tmp_path: Path) -> None:
+    rule = ".masthead .kind { color: #7a0019; }\n"
+    templates = district(tmp_path, {"_style.css": '{% include "default:_style.css" %}\n' + rule})
+    ours = principal_html(tmp_path, templates, "district")
+    shipped = principal_html(tmp_path, None, "shipped")
+    assert ours.count(rule) == 1 and ours.replace(rule, "") == shipped
+
+
+def test_the_documented_example_renders_the_shipped_packet_and_its_additions(tmp_path: Path) -> None:
+    """docs/packets.md's example, as written there: every line of the shipped packet is kept, in order,
+    and what it adds is the style rule and the paragraph."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "packets.md").read_text(encoding="utf-8")
+    (example,) = [block for block in re.findall(r"```jinja\n(.*?)```", doc, re.DOTALL) if "default:principal.html" in block]
+    ours = principal_html(tmp_path, district(tmp_path, {"principal.html": example}), "district").splitlines()
+    shipped = principal_html(tmp_path, None, "shipped").splitlines()
+    changes = [op for op in difflib.SequenceMatcher(None, shipped, ours, autojunk=False).get_opcodes() if op[0] != "equal"]
+    assert changes and all(op[0] == "insert" for op in changes), changes
+    added = "\n".join(line for _, _, _, start, end in changes for line in ours[start:end])
+    assert "h1, h2 { color: #7a0019" in added and '<p class="district-note">' in added and "Tiny District" in added
+
+
+def test_a_shipped_template_that_does_not_exist_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"principal.html": '{% extends "default:nope.html" %}\n'})
+    error = refused(tmp_path, templates, "no shipped template 'nope.html'")
+    assert error.file == "principal.html" and error.line == 1, str(error)
+    assert "default:nope.html" in error.problem and "principal.html" in error.fix and "_style.css" in error.fix
+
+
+def test_a_template_no_folder_holds_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": '<header>\n{% include "_logo.html" %}\n</header>\n'})
+    error = refused(tmp_path, templates, "no template '_logo.html' in the templates folder or the shipped templates")
+    assert error.file == "_masthead.html" and error.line == 2 and "_masthead.html" in error.fix
+
+
+def test_the_prefix_reaches_no_file_outside_the_shipped_folder(tmp_path: Path) -> None:
+    templates = district(tmp_path, {"_masthead.html": '{% include "default:../../render/confine.py" %}\n'})
+    error = refused(tmp_path, templates, "no shipped template")
+    assert error.file == "_masthead.html" and error.line == 1
+
+
+def test_an_unknown_shipped_template_is_exit_2_from_the_command(run, example_args, tmp_path: Path) -> None:
+    templates = district(tmp_path, {"council.html": '{% extends "default:council.htm" %}\n'})
+    options = ["-o", tmp_path / "out", "--format", "html", "--kind", "council", "--templates", templates]
+    lines = error_lines(run("packets", *example_args, *options))
+    assert lines[0].startswith("error: council.html: line 1: template error: there is no shipped template 'council.htm'"), lines
+    assert len(lines) == 2 and lines[1].startswith("  fix: `default:` names a template shipped in") and "council.html" in lines[1]
+    assert not (tmp_path / "out").exists()
 
 
 # -- templates that include themselves ----------------------------------------------------------------

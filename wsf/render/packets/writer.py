@@ -44,7 +44,7 @@ from wsf.engine.explain import explain
 from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
 from wsf.render import TEMPLATES
-from wsf.render.confine import TemplateFolder
+from wsf.render.confine import TemplateFolders
 from wsf.render.i18n import Language, load_language
 from wsf.render.packets.context import Run, prepare
 from wsf.render.packets.district import district
@@ -126,7 +126,7 @@ def environment(templates: Path | None = None) -> Sandbox:
     templates render in it too: one environment for every run (see `Sandbox` for its cost).
     """
     return Sandbox(
-        loader=jinja2.ChoiceLoader([TemplateFolder(f) for f in folders(templates)]),
+        loader=TemplateFolders(folders(templates)),  # and `default:NAME` for the shipped NAME
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -154,7 +154,7 @@ def render(env: jinja2.Environment, packet) -> str:
             f"template error: {exc.message or exc}",
             file=getattr(exc, "filename", None) or file,
             line=getattr(exc, "lineno", None) or line,
-            fix="check the template against the packet's documented fields",
+            fix=getattr(exc, "fix", None) or "check the template against the packet's documented fields",
         ) from None
     except RecursionError as exc:
         cycle = _cycle(_template_frames(exc, env))
