@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from wsf.data.tables import ROW, Mapping, Table, read_table
+from wsf.engine.components import needs
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, GRADE_COLUMNS, GRADES, SPAN_PREFIX, grade_of_header, parse_span
 from wsf.formula.model import Formula
@@ -78,15 +79,19 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     pupil_columns = _pupil_columns(checks, frame, formula)
     counts = [c for c in formula.count_columns if c not in pupil_columns]
     shares = formula.share_columns
+    present = ", ".join(c for c in frame.columns if c != ROW and not c.startswith("_"))
     for column in [c for c in [*counts, *shares] if c not in frame.columns]:
-        users = [f"weights.{k}" for k, w in formula.weights.items() if w.column == column]
+        readers = {**needs(formula, "count"), **needs(formula, "share")}.get(column, [])
+        users = [f"weights.{k}" for k in readers] or [f"roles.{r}" for r, c in formula.roles.items() if c == column]
         checks.add(
             f"the formula counts {column!r} ({', '.join(users)}) but the file has no such column",
             column,
-            fix=f"add the column or map one in a mapping file; the file's columns are: {', '.join(c for c in frame.columns if c != ROW)}",
+            fix=f"add the column or map one in a mapping file; the file's columns are: {present}",
         )
-    if any(f.when and f.when.level for f in formula.foundations.values()) and "level" not in frame.columns:
-        checks.add("a foundation depends on `level`, but the file has no level column", "level")
+    for column, keys in formula.text_columns.items():
+        if column not in frame.columns:
+            checks.add(f"the formula reads {column!r} ({', '.join(keys)}) but the file has no such column", column,
+                       fix=f"add a {column} column (e.g. elementary, middle, high) or map one; the file's columns are: {present}")
     checks.done()
 
     frame = _ids(checks, frame, "school_id")

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from wsf.engine.components import needs
 from wsf.engine.components.base import PER_CAPITA, BaseAdjustment, GradeWeight, PerCapita
 from wsf.engine.components.foundations import Foundation
 from wsf.engine.components.weights import Role, Weight
@@ -187,7 +188,7 @@ class Formula(Strict):
     def count_columns(self) -> list[str]:
         """Count columns the data must supply (derived counts' flags come from a roster): the
         weights' counts and the columns `[roles]` names."""
-        return sorted({w.count for w in self.weights.values() if w.count} | set(self.roles.values()))
+        return sorted({*needs(self, "count"), *self.roles.values()})
 
     def columns_for(self, role: str) -> list[str]:
         """The count columns that stand for a group of pupils (`poverty`, `english_learner`,
@@ -207,7 +208,12 @@ class Formula(Strict):
 
     @property
     def share_columns(self) -> list[str]:
-        return sorted({w.share for w in self.weights.values() if w.share})
+        return sorted(needs(self, "share"))
+
+    @property
+    def text_columns(self) -> dict[str, list[str]]:
+        """Text columns the components read (a school's `level`), each with the keys that read it."""
+        return needs(self, "text")
 
     @property
     def flag_columns(self) -> list[str]:

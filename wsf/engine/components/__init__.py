@@ -8,6 +8,7 @@ transition, which the solve computes). A component kind owns what it means, once
 - `scaled`: whether the pot's scale multiplies it;
 - `rates()`: the key paths of its rates, what a sweep may vary; `moves_with(paths)`: whether
   varying those paths changes it; `reads(pupil_columns)`: the input columns it reads;
+  `needs()`: the data columns it reads, by kind (`count`, `share` or `text`), for the readers;
 - `per_span(params, spans)`: the pieces CDE's per-span rule rounds one by one (None: one piece);
 - `line(school)`: its structured line at one school (`Line`: count, rate, amount, the parts
   of its rule as `Phrase`s); `terms(scale)`: its rates for the workbook's Formula sheet.
@@ -40,6 +41,7 @@ class Component(Protocol):
     def rates(self) -> list[str]: ...
     def moves_with(self, paths) -> bool: ...
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]: ...
+    def needs(self) -> dict[str, str]: ...
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None: ...
     def line(self, school: School) -> Line: ...
     def terms(self, scale: float) -> list[Term]: ...
@@ -81,9 +83,19 @@ def fixed_keys(formula: Formula) -> list[str]:
     return [c.key for c in components(formula) if not c.scaled]
 
 
+def needs(formula: Formula, kind: str) -> dict[str, list[str]]:
+    """The data columns of one kind the components read, each with the keys that read it."""
+    out: dict[str, list[str]] = {}
+    for c in components(formula):
+        for column, what in c.needs().items():
+            if what == kind:
+                out.setdefault(column, []).append(c.key)
+    return out
+
+
 def rate_paths(formula: Formula) -> list[str]:
     """Every key path of a rate the formula sets, in its order: what `--vary` may name."""
     return [path for c in components(formula) for path in c.rates()]
 
 
-__all__ = ["Component", "components", "fixed_keys", "rate_paths", "scaled_keys", "stages"]
+__all__ = ["Component", "components", "fixed_keys", "needs", "rate_paths", "scaled_keys", "stages"]

@@ -159,6 +159,9 @@ class Base:
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
         return set(pupil_columns)
 
+    def needs(self) -> dict[str, str]:
+        return {}  # its pupil columns are the data's enrollment, found by the reader
+
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
         """The pieces CDE's per-span rule rounds one by one: the base of each span."""
         return spans

@@ -105,7 +105,10 @@ class FlatFoundation:
         return any(path.startswith(f"foundations.{self.key}.") for path in paths)
 
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
-        return {"enrollment", BASE} | (self.spec.when.reads() if self.spec.when is not None else set())
+        return {"enrollment", BASE, *self.needs()}
+
+    def needs(self) -> dict[str, str]:
+        return {column: "text" for column in (self.spec.when.reads() if self.spec.when is not None else ())}
 
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
         return None

@@ -206,6 +206,9 @@ class CountColumn(Counts):
     def described(self) -> Phrase:
         return Phrase.of("counted_column", column=self.spec.count)
 
+    def needs(self) -> dict[str, str]:
+        return {self.spec.count: "count"}
+
 
 class ShareColumn(Counts):
     """A column holding a share of enrollment (LCFF's unduplicated pupil percentage)."""
@@ -231,6 +234,9 @@ class ShareColumn(Counts):
 
     def described(self) -> Phrase:
         return Phrase.of("counted_share", column=self.spec.share)
+
+    def needs(self) -> dict[str, str]:
+        return {self.spec.share: "share"}
 
 
 # -- the component ---------------------------------------------------------------------------
@@ -265,7 +271,11 @@ class WeightComponent:
         return self.pays.moves_with(paths) or any(path in paths for path in self.counts.paths())
 
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
-        return {self.spec.column, "enrollment", BASE_PER_PUPIL}
+        return {*self.counts.needs(), "enrollment", BASE_PER_PUPIL}
+
+    def needs(self) -> dict[str, str]:
+        """The data columns it reads, by kind: a count of pupils, a share of enrollment, or text."""
+        return self.counts.needs()
 
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
         return self.pays.per_span(p, self.counts.share(p), spans)
