@@ -10,13 +10,13 @@ vary, how CDE's per-span rule rounds it and the parts of its line. The schema of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import polars as pl
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from wsf.engine.components.base import PER_CAPITA, grade_rate, on_base
-from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term
+from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
 from wsf.formula.types import Key, Labels, Rate, Strict, check_usual
@@ -40,6 +40,7 @@ class Weight(Strict):
     labels: Labels = {}
     count: Key | None = None
     share: Key | None = None  # a column holding a share of enrollment (LCFF's UPP) instead of a count
+    at_levels: Annotated[list[str], Field(min_length=1)] | None = None  # or: every pupil of a school of these levels
     weight: Rate | None = None
     per_pupil: Dollars | None = None
     of: str | None = None
@@ -55,13 +56,16 @@ class Weight(Strict):
         check_usual(self.weight, "weight", "weight", "this weight's table", self.unusual)
         if self.of is not None and self.weight is None:
             raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
-        if (self.count is None) == (self.share is None):
-            raise ValueError("give exactly one of `count` (a column of pupils) or `share` (a column of shares of enrollment)")
+        if sum(x is not None for x in (self.count, self.share, self.at_levels)) != 1:
+            raise ValueError("give exactly one of `count` (a column of pupils), `share` (a column of shares of enrollment) "
+                             "or `at_levels` (every pupil of a school of these levels)")
+        if self.at_levels is not None and self.above_share is not None:
+            raise ValueError("`above_share` counts pupils above a share of enrollment; with `at_levels` every pupil counts")
         return self
 
     @property
     def column(self) -> str:
-        return self.count or self.share or ""
+        return self.count or self.share or ("level" if self.at_levels else "")
 
     @property
     def scales_with_base(self) -> bool:
@@ -239,6 +243,35 @@ class ShareColumn(Counts):
         return {self.spec.share: "share"}
 
 
+class AtLevels(Counts):
+    """Every pupil of a school whose level is one of `at_levels` (a weight for high schools)."""
+
+    def levels(self) -> list[str]:
+        return [level.lower() for level in self.spec.at_levels]
+
+    def expression(self, p: Params) -> pl.Expr:
+        return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(pl.col("enrollment")).otherwise(0.0)
+
+    def share(self, p: Params) -> pl.Expr:
+        return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(1.0).otherwise(0.0)
+
+    def at(self, school: School) -> float:
+        return school.enrollment if (school.inputs.get("level") or "") in self.levels() else 0.0
+
+    def conditions(self) -> Words:
+        return Words((Phrase.of("level", levels=Words(tuple(self.spec.at_levels), "or")),), "and")
+
+    def phrases(self, school: School) -> list[Phrase]:
+        applied = (school.inputs.get("level") or "") in self.levels()
+        return [Phrase.of("applies" if applied else "does_not_apply", conditions=self.conditions())]
+
+    def described(self) -> Phrase:
+        return Phrase.of("conditions", conditions=self.conditions())
+
+    def needs(self) -> dict[str, str]:
+        return {"level": "text"}
+
+
 # -- the component ---------------------------------------------------------------------------
 
 
@@ -258,7 +291,7 @@ class WeightComponent:
     def __init__(self, formula: Formula, key: str, spec: Weight) -> None:
         self.formula, self.key, self.spec = formula, key, spec
         self.pays = pays(formula, key, spec)
-        self.counts: Counts = ShareColumn(key, spec) if spec.share is not None else CountColumn(key, spec)
+        self.counts: Counts = (ShareColumn if spec.share is not None else AtLevels if spec.at_levels is not None else CountColumn)(key, spec)
         self.scaled = self.pays.scaled
 
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
