@@ -341,6 +341,12 @@ def sources(schools, prior) -> tuple:
 @click.option("--poverty", help="Count column that measures poverty (its share of enrollment); default: the one the formula's roles name.")
 @click.option("--bands", type=click.Choice(["10", "5"]), default="10", show_default=True, help="10 (deciles) or 5 (quintiles).")
 @click.option("--allow-missing", is_flag=True, help="Report schools missing from either input in the output instead of stopping.")
+@click.option(
+    "--lang",
+    default="en",
+    show_default=True,
+    help="Languages of the summary and charts, comma-separated (en,es): English as summary.html, another as summary.LANG.html.",
+)
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
 @reports_errors
 def equity_command(
@@ -353,19 +359,21 @@ def equity_command(
     poverty: str,
     bands: str,
     allow_missing: bool,
+    lang: str,
     output: Path,
 ) -> None:
     """Compare current spending with the formula: gaps per school, equity measures, charts.
 
     Writes OUTPUT/schools.csv, statistics.csv, bands.csv, vertical.csv, scatter.svg,
-    bands.svg, summary.html and meta.json (and positions.csv from a staff roster).
+    bands.svg, summary.html and meta.json (and positions.csv from a staff roster). With
+    --lang en,es also summary.es.html, scatter.es.svg and bands.es.svg, in Spanish.
 
     \b
     Example:
       wsf equity formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv \\
-        --current fixtures/example-district/current.csv -o out/equity
+        --current fixtures/example-district/current.csv --lang en,es -o out/equity
     """
     from wsf.data.spending import read_current, read_roster
     from wsf.data.tables import load_mapping
@@ -380,7 +388,7 @@ def equity_command(
     spending_map = load_mapping(spending_mapping)
     spending = read_current(current, spending_map) if current is not None else read_roster(staff, non_personnel, spending_map)
     equity = analyse(result, spending, poverty=poverty, bands=int(bands), allow_missing=allow_missing)
-    written = write_report(equity, output, {"allow_missing": allow_missing})
+    written = write_report(equity, output, {"allow_missing": allow_missing}, langs=_split(lang))
     stat = equity.stat
     info = result.formula.model.formula
     echo(f"{info.title or info.id}: equity, {equity.analysed.height} schools")

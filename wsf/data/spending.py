@@ -35,6 +35,20 @@ MAX_FTE = 1000.0  # per roster line; more is a wrong column
 SUBCENT = r"^\s*-?[\d,]*\.\d{3,}\s*$"  # an amount written with fractions of a cent
 TOTALS = "totals"
 ROSTER = "roster"
+STAFFLESS = "staffless"  # a school in the non-personnel file with no staff in the roster
+UNLISTED = "unlisted"  # a school with staff but no row in the non-personnel file (taken as $0)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a reader of the equity summary should know about the spending files, as facts
+    (which schools, which files) rather than a sentence: the summary says it in its own language.
+    `kind` is `STAFFLESS` or `UNLISTED`."""
+
+    kind: str
+    schools: tuple[str, ...]  # school_ids, sorted
+    file: str  # the non-personnel file's name
+    roster: str  # the staff roster's name
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class Spending:
     frame: pl.DataFrame
     sources: tuple[Table, ...]
     positions: pl.DataFrame | None = None
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Note, ...] = field(default=())
 
     @property
     def detail_columns(self) -> list[str]:
@@ -131,15 +145,9 @@ def read_roster(path: str | Path, non_personnel: str | Path | None = None, mappi
         staffless = other.join(per_school, on="school_id", how="anti")["school_id"].to_list()
         unlisted = per_school.join(other, on="school_id", how="anti")["school_id"].sort().to_list()
         if staffless:
-            notes.append(
-                f"{_count(staffless, 'school')} in {other_table.path.name} but with no staff in {table.path.name} "
-                f"(no personnel costs): {_listing(staffless)}"
-            )
+            notes.append(Note(STAFFLESS, tuple(sorted(staffless)), other_table.path.name, table.path.name))
         if unlisted:
-            notes.append(
-                f"{_count(unlisted, 'school')} with staff but no row in {other_table.path.name} "
-                f"(non-personnel taken as $0): {_listing(unlisted)}"
-            )
+            notes.append(Note(UNLISTED, tuple(unlisted), other_table.path.name, table.path.name))
         per_school = per_school.join(other, on="school_id", how="full", coalesce=True).with_columns(
             pl.col("personnel", "personnel_at_average", "non_personnel").fill_null(0)
         )
@@ -243,13 +251,4 @@ def _fte(checks: Checks, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.drop("fte").rename({"_fte": "fte"})
 
 
-def _count(items: list, noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
-
-
-def _listing(items: list[str], limit: int = 10) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-__all__ = ["ROSTER", "TOTALS", "Spending", "read_current", "read_roster"]
+__all__ = ["ROSTER", "STAFFLESS", "TOTALS", "UNLISTED", "Note", "Spending", "read_current", "read_roster"]

@@ -80,6 +80,11 @@ class Language:
     def text(self) -> Text:
         return Text(self.code, self.data)
 
+    @property
+    def tag(self) -> str:
+        """The locale as a BCP 47 tag, for `<html lang>` and `xml:lang` (`es-US`)."""
+        return self.locale.replace("_", "-")
+
     @cached_property
     def _locale(self) -> Locale:
         return Locale.parse(self.locale)

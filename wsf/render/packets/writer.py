@@ -30,11 +30,9 @@ from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
 from traceback import walk_tb
-from types import CodeType
 
 import jinja2
-from jinja2.bccache import Bucket
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from wsf.api import input_files, provenance
 from wsf.data.spending import Spending
@@ -44,12 +42,12 @@ from wsf.engine.explain import explain
 from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
 from wsf.render import TEMPLATES
-from wsf.render.confine import TemplateFolders
 from wsf.render.i18n import Language, load_language
 from wsf.render.packets.context import Run, prepare
 from wsf.render.packets.district import district
 from wsf.render.packets.lifetime import die_with_parent
 from wsf.render.packets.school import council, principal
+from wsf.render.templates import Sandbox, sandbox
 from wsf.write.atomic import folder_into_place
 from wsf.write.files import check_output, safe_filename
 
@@ -74,48 +72,7 @@ def folders(templates: Path | None) -> list[Path]:
     return [Path(templates), SHIPPED]
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept for the life of the process, by file and source checksum: a second
-    run does not parse and compile them again, and an edited template is compiled anew. Code
-    compiled for the sandbox differs (its calls are checked), so it is kept apart."""
-
-    def __init__(self) -> None:
-        self.code: dict[tuple[bool, str, str], CodeType] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self.code.get((bucket.environment.sandboxed, bucket.key, bucket.checksum))
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self.code[(bucket.environment.sandboxed, bucket.key, bucket.checksum)] = bucket.code
-
-
-COMPILED = CompiledTemplates()
 SANDBOX_FIX = "a template may lay out `packet` and its fields (docs/packets.md), not reach into Python"
-
-
-class Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, its answer to "may a template read this attribute?" kept per
-    type and name.
-
-    That check is most of the sandbox's cost: a packet reads some 300 attributes, each check is a
-    dozen isinstance tests, three of them against ABCs, and together they made HTML packets take
-    1.8 times as long. Jinja's answer depends only on the object's type and the attribute's name
-    (not on the value), so it is asked once per pair; for an object whose `__class__` is not its
-    type (a proxy), every time. With it, HTML packets take 1.2 times as long as unsandboxed.
-    """
-
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
-        self.safe: dict[tuple[type, str], bool] = {}
-
-    def is_safe_attribute(self, obj, attr: str, value) -> bool:
-        kind = type(obj)
-        if obj.__class__ is not kind:
-            return super().is_safe_attribute(obj, attr, value)
-        safe = self.safe.get((kind, attr))
-        if safe is None:
-            safe = self.safe[(kind, attr)] = super().is_safe_attribute(obj, attr, value)
-        return safe
 
 
 def environment(templates: Path | None = None) -> Sandbox:
@@ -125,16 +82,7 @@ def environment(templates: Path | None = None) -> Sandbox:
     (`cycler.__init__.__globals__.os`) or change what it is given (`list.append`). The shipped
     templates render in it too: one environment for every run (see `Sandbox` for its cost).
     """
-    return Sandbox(
-        loader=TemplateFolders(folders(templates)),  # and `default:NAME` for the shipped NAME
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,
-        bytecode_cache=COMPILED,
-    )
+    return sandbox(folders(templates))
 
 
 def render(env: jinja2.Environment, packet) -> str:
