@@ -32,7 +32,8 @@ import pytest
 from wsf.api import allocate_files
 from wsf.data.spending import Spending, read_current
 from wsf.engine.allocate import Allocation
-from wsf.render.packets.writer import WORKERS, write_packets
+from wsf.render.packets.workers import WORKERS
+from wsf.render.packets.writer import write_packets
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fixtures" / "example-district" / "schools.csv"

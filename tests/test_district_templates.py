@@ -24,7 +24,8 @@ from test_packets import STEM, _french, tiny
 from wsf.data.tables import DataWarning
 from wsf.errors import WsfError
 from wsf.render.i18n import load_language
-from wsf.render.packets.writer import SHIPPED, Sandbox, write_packets
+from wsf.render.packets.pages import SHIPPED, Sandbox
+from wsf.render.packets.writer import write_packets
 
 ESCAPES = [
     # (template text, what the sandbox names as refused)

@@ -133,7 +133,7 @@ def test_packets_are_not_written_over_their_templates(run, inputs: Path, tmp_pat
 def test_every_path_option_of_every_command_is_guarded(tmp_path: Path) -> None:
     """The rule lives in the CLI's wrapper and reads each command's own parameters, so a new
     command or option is covered without a line of its own."""
-    from wsf.cli import guard_output
+    from wsf.options import guard_output
 
     guarded = set()
     for command in main.commands.values():
@@ -399,12 +399,12 @@ def test_a_file_output_that_is_a_folder_is_refused(run, inputs, tmp_path, monkey
 
 
 def test_an_os_error_no_writer_caught_is_still_one_line(run, inputs, monkeypatch) -> None:
-    import wsf.cli
+    import wsf.options
 
     def unreadable(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "schools.csv")
 
-    monkeypatch.setattr(wsf.cli, "allocate_files", unreadable)
+    monkeypatch.setattr(wsf.options, "allocate_files", unreadable)
     one_line_error(run("allocate", *data(inputs), "-o", inputs / "x.csv"), "error: schools.csv: Permission denied")
 
 

@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wsf.render.i18n import Language, load_language
-from wsf.render.packets.writer import SHIPPED
+from wsf.render.packets.pages import SHIPPED
 
 LOCALES = ["en_US", "es_US", "fr_FR", "hi_IN"]
 SETTINGS = settings(max_examples=400, deadline=None)

@@ -19,14 +19,15 @@ from conftest import EXAMPLE, EXAMPLE_FORMULA, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import wsf.render.packets.writer
+import wsf.render.packets.workers
 from wsf.api import allocate_files
 from wsf.data.spending import read_current
 from wsf.engine.explain import by_school, explain
 from wsf.errors import WsfError
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import SIMILAR, median_cents, nearest, prepare, similar_schools
-from wsf.render.packets.writer import SHIPPED, write_packets
+from wsf.render.packets.pages import SHIPPED
+from wsf.render.packets.writer import write_packets
 from wsf.render.text import money
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -387,8 +388,8 @@ def test_explaining_from_the_allocations_rows_is_explaining_each_school(example)
 def test_packets_written_by_worker_processes_are_the_same(example, example_html: Path, tmp_path: Path, monkeypatch) -> None:
     """Many HTML packets go to a worker process too; the files are the same bytes."""
     allocation, spending = example
-    monkeypatch.setattr(wsf.render.packets.writer, "PARALLEL_HTML", 1)
-    monkeypatch.setattr(wsf.render.packets.writer, "SLICE", 7)
+    monkeypatch.setattr(wsf.render.packets.workers, "PARALLEL_HTML", 1)
+    monkeypatch.setattr(wsf.render.packets.workers, "SLICE", 7)
     write_packets(allocation, tmp_path / "parallel", spending=spending, langs=["en", "es"], formats=["html"])
     for path in sorted(example_html.rglob("*.html")) + [example_html / "packets.json"]:
         assert path.read_bytes() == (tmp_path / "parallel" / path.relative_to(example_html)).read_bytes(), path.name

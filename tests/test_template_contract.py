@@ -28,9 +28,10 @@ from jinja2 import nodes
 from markupsafe import Markup
 
 from wsf.render.i18n import Text
+from wsf.render.packets.council import Council
 from wsf.render.packets.district import District
-from wsf.render.packets.school import Council, Principal
-from wsf.render.packets.writer import SHIPPED, environment
+from wsf.render.packets.pages import SHIPPED, environment
+from wsf.render.packets.school import Principal
 
 DOC = ROOT / "docs" / "packets.md"
 ROOTS = (Principal, Council, District)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from wsf.data.schools import FALSE, TRUE, Checks, SchoolData, _ids, _require
+from wsf.data.schools import FALSE, TRUE, Checks, SchoolData, check_ids, require_columns
 from wsf.data.tables import Mapping, Table, columns_of, read_table, scan_parquet
 from wsf.formula.grades import GRADES, normalise_grade
 from wsf.formula.model import Formula
@@ -31,7 +31,7 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     if formula.share_columns:
         checks.add("the formula has weights on a `share` of enrollment, which a roster cannot give", fix="use a school table (--schools) for this formula")
     flags = formula.flag_columns
-    _require(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
+    require_columns(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
     checks.done()
 
     known = None if schools is None else schools.frame["school_id"]
@@ -129,7 +129,7 @@ def _suspect(grouped: pl.DataFrame, formula: Formula, known: pl.Series | None) -
 def _name_the_rows(table: Table, formula: Formula, schools: SchoolData | None) -> None:
     """The full read, with row numbers: raise a WsfError naming the rows that fail each rule."""
     checks = Checks(table)
-    frame = _ids(checks, table.frame, "student_id")
+    frame = check_ids(checks, table.frame, "student_id")
     flags = formula.flag_columns
     spellings = {raw: normalise_grade(raw) for raw in frame["grade"].drop_nulls().unique().to_list()}
     frame = frame.with_columns(

@@ -71,10 +71,10 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     table = read_table(path, mapping)
     checks = Checks(table)
     frame = table.frame
-    _require(checks, frame, ["school_id", "name"])
+    require_columns(checks, frame, ["school_id", "name"])
     if directory:
         checks.done()
-        frame = _ids(checks, frame, "school_id").with_columns(_level(frame))
+        frame = check_ids(checks, frame, "school_id").with_columns(_level(frame))
         return SchoolData(frame.select("school_id", "name", "level"), (), (table,))
     pupil_columns = _pupil_columns(checks, frame, formula)
     counts = [c for c in formula.count_columns if c not in pupil_columns]
@@ -94,13 +94,13 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
                        fix=f"add a {column} column (e.g. elementary, middle, high) or map one; the file's columns are: {present}")
     checks.done()
 
-    frame = _ids(checks, frame, "school_id")
+    frame = check_ids(checks, frame, "school_id")
     frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
     numbers = [*pupil_columns, *counts]
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
         numbers.append("enrollment")
-    frame = _numbers(checks, frame, numbers, formula.formula.unit)
-    frame = _numbers(checks, frame, shares, "share")
+    frame = parse_numbers(checks, frame, numbers, formula.formula.unit)
+    frame = parse_numbers(checks, frame, shares, "share")
     for column in shares:
         checks.rows(frame, pl.col(column) > 1, column, "with a share above 1", "a share of enrollment is between 0 and 1 (55% is 0.55, and may be written 55%)")
     checks.done()
@@ -148,14 +148,14 @@ def read_prior(path: str | Path, schools: SchoolData, mapping: Mapping | None = 
     """Last year's allocations for known schools; `new` in the prior column declares a new school."""
     table = read_table(path, mapping)
     checks = Checks(table)
-    _require(checks, table.frame, ["school_id", "prior"])
+    require_columns(checks, table.frame, ["school_id", "prior"])
     checks.done()
-    frame = _ids(checks, table.frame, "school_id")
+    frame = check_ids(checks, table.frame, "school_id")
     marked = frame.filter(pl.col("prior").str.strip_chars().str.to_lowercase() == NEW)["school_id"].to_list()
     frame = frame.with_columns(pl.when(pl.col("school_id").is_in(marked)).then(pl.lit("0")).otherwise(pl.col("prior")).alias("prior"))
-    frame = _numbers(checks, frame, ["prior"], "dollars")
+    frame = parse_numbers(checks, frame, ["prior"], "dollars")
     extra = [c for c in ("prior_enrollment",) if c in frame.columns]
-    frame = _numbers(checks, frame, extra, "ada")
+    frame = parse_numbers(checks, frame, extra, "ada")
     _known(checks, frame, schools)
     total_rows(checks, frame, ["prior"], "a prior that is")
     checks.done()
@@ -201,7 +201,7 @@ def lost_zeros(unknown: pl.Series, known: pl.Series, where: str) -> str:
 # -- rules -----------------------------------------------------------------------------
 
 
-def _require(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> None:
+def require_columns(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> None:
     present = [c for c in frame.columns if c != ROW and not c.startswith("_")]
     missing = [c for c in columns if c not in frame.columns]
     if missing and (misplaced := checks.table.misplaced_header(missing)):
@@ -226,7 +226,7 @@ def _level(frame: pl.DataFrame) -> pl.Expr:
     return pl.col("level").str.strip_chars().str.to_lowercase()
 
 
-def _ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+def check_ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:
     frame = frame.with_columns(pl.col(column).str.strip_chars())
     checks.rows(frame, pl.col(column).is_null() | (pl.col(column) == ""), column, "with an empty id", "give every row an id")
     checks.rows(
@@ -281,7 +281,7 @@ KINDS = {
 }
 
 
-def _numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind: str = "pupils") -> pl.DataFrame:
+def parse_numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind: str = "pupils") -> pl.DataFrame:
     """Parse text to numbers as spreadsheets save them: `"1,234"` is 1234; dollars may carry a `$`
     (`$3,200,000.00`), shares a `%` (`55%` is 0.55). Text, blanks and nonsense are errors."""
     what, most, whole = KINDS[kind]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from wsf.data.schools import Checks, _ids, _numbers, _require
+from wsf.data.schools import Checks, check_ids, parse_numbers, require_columns
 from wsf.data.tables import Mapping, Table, read_table
 
 MAX_FTE = 1000.0  # per roster line; more is a wrong column
@@ -80,9 +80,9 @@ def read_current(path: str | Path, mapping: Mapping | None = None) -> Spending:
     """Per-school totals: school_id, current (optional restricted and unrestricted)."""
     table = read_table(path, mapping)
     checks = Checks(table)
-    _require(checks, table.frame, ["school_id", "current"])
+    require_columns(checks, table.frame, ["school_id", "current"])
     checks.done()
-    frame = _ids(checks, table.frame, "school_id")
+    frame = check_ids(checks, table.frame, "school_id")
     parts = [c for c in ("restricted", "unrestricted") if c in frame.columns]
     if len(parts) == 1:
         other = "unrestricted" if parts[0] == "restricted" else "restricted"
@@ -111,7 +111,7 @@ def read_roster(path: str | Path, non_personnel: str | Path | None = None, mappi
     """A staff roster (and non-personnel dollars): spending at actual and at average salaries."""
     table = read_table(path, mapping)
     checks = Checks(table)
-    _require(checks, table.frame, ["school_id", "position", "fte", "salary", "benefits"])
+    require_columns(checks, table.frame, ["school_id", "position", "fte", "salary", "benefits"])
     checks.done()
     frame = table.frame.with_columns(pl.col("school_id", "position").str.strip_chars())
     for column in ("school_id", "position"):
@@ -173,9 +173,9 @@ def read_roster(path: str | Path, non_personnel: str | Path | None = None, mappi
 def read_non_personnel(path: str | Path, mapping: Mapping | None = None) -> tuple[pl.DataFrame, Table]:
     table = read_table(path, mapping)
     checks = Checks(table)
-    _require(checks, table.frame, ["school_id", "non_personnel"])
+    require_columns(checks, table.frame, ["school_id", "non_personnel"])
     checks.done()
-    frame = _ids(checks, table.frame, "school_id")
+    frame = check_ids(checks, table.frame, "school_id")
     frame = cents(checks, frame, ["non_personnel"])
     checks.done()
     return frame.select("school_id", "non_personnel"), table
@@ -230,7 +230,7 @@ def cents(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> pl.DataFra
             "with fractions of a cent",
             "amounts are dollars with at most two decimals, e.g. 1234.56",
         )
-    frame = _numbers(checks, frame, columns, "dollars")
+    frame = parse_numbers(checks, frame, columns, "dollars")
     checks.done()  # NaN, text and blanks are refused here, before they meet an integer cast
     return frame.with_columns(*[(pl.col(c) * 100).round(0).cast(pl.Int64) for c in columns])
 

@@ -76,7 +76,7 @@ class TemplateFolder(jinja2.BaseLoader):
 
 
 class NotFound(jinja2.TemplateNotFound):
-    """A template no folder holds, with what would fix the name (`wsf.render.packets.writer.render`
+    """A template no folder holds, with what would fix the name (`wsf.render.packets.pages.render`
     prints `fix`)."""
 
     def __init__(self, name: str, message: str, fix: str) -> None:

@@ -12,7 +12,7 @@ folder or the shipped one (`refusal`, by the rule of `wsf.render.confine`). Anyt
 file on the machine, a link in the folder that leads out of it, http(s), ftp, is refused:
 WeasyPrint leaves it out (an image not drawn, a file not attached) and `render_pdf` says what
 it refused, so the run can tell the user. This module imports WeasyPrint, which takes half a
-second: `wsf.render.packets.writer` imports it only when there are PDFs to render.
+second: `wsf.render.packets.workers` imports it only when there are PDFs to render.
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ INDENT = 22  # where an explained line's working starts, under its key
 
 
 def money(dollars: float, places: int = 2) -> str:
-    sign = "-" if dollars < 0 else ""
-    return f"{sign}${abs(dollars):,.{places}f}"
+    """Dollars as the CLI's language writes them (one formatter per locale: `Language`)."""
+    return shipped().dollars(dollars, places)
 
 
 def number(value: float) -> str:
-    return f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
+    return shipped().number(value)
 
 
 def plural(count: int, noun: str) -> str:

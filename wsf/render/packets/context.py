@@ -370,3 +370,19 @@ def transition(lang: Language, run: Run, school: dict) -> Transition:
     }
     case = "within" if not pieces else max(pieces, key=lambda piece: abs(piece[1]))[0]
     return Transition(case, lang.say(f"{t}transition_{case}", **values), tuple(rows))
+
+
+def school_of(lang: Language, run: Run, row: dict) -> School:
+    return School(
+        row["school_id"], row["name"] or row["school_id"], level_name(lang, row["level"]), lang.number(row["enrollment"])
+    )
+
+
+def heading(lang: Language, kind: str, run: Run, name: str) -> str:
+    info = run.allocation.formula.model.formula
+    year = info.fiscal_year or info.title_in(lang.code)
+    return lang.plain(f"{kind}.title", school=name, year=year)
+
+
+def similar_median(run: Run, school_id: str) -> int | None:
+    return median_cents([other["per_pupil"] for other in run.similar[school_id]])
