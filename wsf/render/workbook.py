@@ -110,13 +110,14 @@ def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any =
 
 
 def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
+    lang = shipped()
     table = allocation.table
     sheet = write_sheet(book, "Allocations", table)
     sheet.freeze_panes(1, 2)
     last = table.height  # data rows are 1..last (Excel rows 2..last+1)
     total_row = last + 1
     sums = ["enrollment", *allocation.money_columns[:-1]]  # every column but per_pupil adds up
-    put(sheet, total_row, 0, "Total", formats, formats.total)
+    put(sheet, total_row, 0, lang.sentence("workbook.total"), formats, formats.total)
     sheet.write_blank(total_row, 1, None, formats.total)
     columns = table.columns
     for col, name in enumerate(columns):
@@ -140,9 +141,9 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     if pot is not None:
         total_col = columns.index("total")
         letter = xl_col_to_name(total_col)
-        put(sheet, total_row + 1, 0, "Pot", formats, formats.bold)
+        put(sheet, total_row + 1, 0, lang.sentence("workbook.pot"), formats, formats.bold)
         sheet.write_number(total_row + 1, total_col, pot.amount, formats.bold_money)
-        put(sheet, total_row + 2, 0, "Total minus pot", formats, formats.bold)
+        put(sheet, total_row + 2, 0, lang.sentence("workbook.total_minus_pot"), formats, formats.bold)
         difference = round(float(allocation.cents["total"].sum()) / 100 - pot.amount, 2) + 0.0
         sheet.write_formula(
             total_row + 2, total_col, f"=ROUND({letter}{total_row + 1}-{letter}{total_row + 2},2)", formats.bold_money, difference
@@ -195,6 +196,7 @@ def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
 
 
 def equity_sheet(book: Any, formats: Formats, equity: Equity) -> Any:
+    lang = shipped()
     sheet = book.add_worksheet("Equity")
     stats = equity.statistics
     put(sheet, 0, 0, "measure", formats, formats.header)
@@ -209,7 +211,7 @@ def equity_sheet(book: Any, formats: Formats, equity: Equity) -> Any:
     sheet.set_column(1, 2, 16)
     sheet.freeze_panes(1, 1)
     top = stats.height + 3
-    put(sheet, top - 1, 0, f"Poverty bands ({equity.poverty} share of enrollment), per pupil", formats, formats.title)
+    put(sheet, top - 1, 0, lang.plain("workbook.bands_title", poverty=equity.poverty), formats, formats.title)
     bands = equity.bands.with_columns(
         *[(pl.col(c) / 100) for c in ("current_per_pupil", "formula_per_pupil", "difference_per_pupil")]
     )
@@ -230,17 +232,19 @@ def _input_data(allocation: Allocation) -> pl.DataFrame:
 
 
 def _files(allocation: Allocation, spending: Spending | None) -> list[tuple[str, str, str]]:
-    files = [("formula", allocation.formula.path.name, allocation.formula.sha256)]
-    files += [("data", t.path.name, t.sha256) for t in allocation.sources]
-    return files + [("current spending", t.path.name, t.sha256) for t in (spending.sources if spending else ())]
+    lang = shipped()
+    files = [(lang.sentence("workbook.role_formula"), allocation.formula.path.name, allocation.formula.sha256)]
+    files += [(lang.sentence("workbook.role_data"), t.path.name, t.sha256) for t in allocation.sources]
+    return files + [(lang.sentence("workbook.role_spending"), t.path.name, t.sha256) for t in (spending.sources if spending else ())]
 
 
 def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
+    lang = shipped()
     data = _input_data(allocation)
     sheet = write_sheet(book, "Inputs", data, money=("prior",))
     sheet.freeze_panes(1, 2)
     top = data.height + 3
-    put(sheet, top - 1, 0, "Files", formats, formats.title)
+    put(sheet, top - 1, 0, lang.sentence("workbook.files"), formats, formats.title)
     for col, name in enumerate(("role", "file", "sha256")):
         put(sheet, top, col, name, formats, formats.header)
     for r, row in enumerate(_files(allocation, spending), start=top + 1):
