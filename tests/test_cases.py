@@ -12,6 +12,8 @@ import pytest
 from conftest import ROOT, every_grade, write_csv
 
 from wsf.api import allocate_files
+from wsf.engine.components import components
+from wsf.engine.components.positions import FTE, PositionComponent
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.toml"))
 
@@ -36,11 +38,19 @@ def test_case(path: Path, tmp_path: Path) -> None:
     for school_id, expected in case["expected"].items():
         for column, value in expected.items():
             got = table[school_id][column]
+            if column.endswith(FTE):  # a quantity: FTE or daily hours, exact
+                assert got == pytest.approx(value, abs=1e-9), f"{path.name}: {school_id}.{column} is {got}, expected {value}"
+                continue
             want = None if value == "" else Decimal(str(value)).quantize(Decimal("0.01"))
             assert got == want, f"{path.name}: {school_id}.{column} is {got}, expected {want}"
     if "scale" in case:
         assert result.scale == pytest.approx(case["scale"], rel=1e-12)
     if "gain_cap" in case:
         assert result.gain_cap == pytest.approx(case["gain_cap"], rel=1e-9)
+    for c in components(result.formula.model):  # every position: its line is FTE x cost, half up, to the cent
+        if isinstance(c, PositionComponent):
+            cost = Decimal(repr(c.per_unit or 0.0))
+            for fte, cents in result.cents.select(c.quantity_column, c.key).iter_rows():
+                assert cents == int((Decimal(repr(fte)) * cost * 100 + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR"))
     if result.formula.model.pot:
         assert result.cents["total"].sum() == round(result.formula.model.pot.amount * 100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -54,6 +55,7 @@ def districts(draw, pot: bool | None = None, transition: bool | None = None):
             "small": {"label": "Small", "amount": 100_000, "when": {"enrollment_below": 100}},
             "high": {"label": "High", "amount": 50_000, "when": {"level": ["high"]}},
         },
+        "positions": positions(draw),
         "rounding": {"to": draw(st.sampled_from(["cent", "dollar"]))},
     }
     if pot if pot is not None else draw(st.booleans()):
@@ -65,6 +67,21 @@ def districts(draw, pot: bool | None = None, transition: bool | None = None):
             formula["transition"]["max_gain"] = draw(st.floats(0, 0.5, allow_nan=False))
         priors = [{"school_id": s["school_id"], "prior": draw(st.integers(0, 5_000_000))} for s in schools if draw(st.booleans())]
     return formula, schools, priors
+
+
+def positions(draw) -> dict:
+    """A fixed position, a ratio of K-3 pupils rounded any way, and bands, each at a cost with cents."""
+    cost = st.integers(3_000_000, 25_000_000).map(lambda cents: cents / 100)
+    rounding = draw(st.sampled_from(["none", "up", "down", "nearest"]))
+    teachers = {"label": "Teachers", "per": draw(st.sampled_from([20, 22, 24.75, 30])), "of": "K-3", "round": rounding, "cost": draw(cost)}
+    if rounding != "none":
+        teachers["step"] = draw(st.sampled_from([1.0, 0.5, 0.1]))
+    edge = draw(st.integers(1, 400))
+    return {
+        "principal": {"label": "Principal", "fte": draw(st.sampled_from([0.5, 1.0])), "cost": draw(cost)},
+        "teachers": teachers,
+        "assistant_principal": {"label": "AP", "bands": [{"below": edge, "fte": 0.0}, {"fte": 1.0}], "cost": draw(cost)},
+    }
 
 
 def run(formula: dict, schools: list[dict], priors: list[dict], shuffle_seed: int | None = None):
@@ -119,6 +136,10 @@ def test_every_school_once_and_totals_reconcile(district) -> None:
         assert cents["total"].sum() == formula["pot"]["amount"] * 100
     unit = 100 if formula["rounding"]["to"] == "dollar" else 1
     assert all((cents[k] % unit == 0).all() for k in [*keys, "total"])
+    for key, position in formula["positions"].items():  # FTE x cost is the line, half up, to the rounding unit
+        cost = Decimal(repr(position["cost"])) * 100 / unit
+        for fte, line in cents.select(f"{key}_fte", key).iter_rows():
+            assert line == unit * int((Decimal(repr(fte)) * cost + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR))
 
 
 @SETTINGS

@@ -30,6 +30,9 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
     checks = Checks(table)
     if formula.share_columns:
         checks.add("the formula has weights on a `share` of enrollment, which a roster cannot give", fix="use a school table (--schools) for this formula")
+    if formula.number_columns and schools is None:
+        checks.add(f"the formula reads {', '.join(repr(c) for c in formula.number_columns)} of each school, which a roster cannot give",
+                   fix="pass --schools FILE with those columns beside the roster")
     flags = formula.flag_columns
     require_columns(checks, pl.DataFrame(schema=columns_of(frame)), ["student_id", "school_id", "grade", *flags])
     checks.done()
@@ -47,14 +50,16 @@ def read_students(path: str | Path, formula: Formula, mapping: Mapping | None = 
         *[pl.col(c).sum().cast(pl.Float64) for c in counted],
     )
     if schools is not None:
-        agg = schools.frame.select("school_id", "name", "level").join(agg, on="school_id", how="left", validate="1:1")
+        numbers = [c for c in schools.frame.columns if c in formula.number_columns]
+        agg = schools.frame.select("school_id", "name", "level", *numbers).join(agg, on="school_id", how="left", validate="1:1")
         agg = agg.with_columns(pl.col(*pupil_columns, *counted).fill_null(0.0))
         sources = (*schools.sources, table)
     else:
         agg = agg.with_columns(pl.col("school_id").alias("name"), pl.lit(None, pl.String).alias("level"))
         sources = (table,)
     result = agg.with_columns(pl.sum_horizontal(pupil_columns).alias("enrollment"))
-    return SchoolData(result.select("school_id", "name", "level", *pupil_columns, "enrollment", *counted), pupil_columns, sources)
+    numbers = [c for c in result.columns if c in formula.number_columns]
+    return SchoolData(result.select("school_id", "name", "level", *pupil_columns, "enrollment", *counted, *numbers), pupil_columns, sources)
 
 
 def _counts(frame: pl.LazyFrame, formula: Formula) -> pl.DataFrame:

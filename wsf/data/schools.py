@@ -72,14 +72,18 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     checks = Checks(table)
     frame = table.frame
     require_columns(checks, frame, ["school_id", "name"])
-    if directory:
+    present = ", ".join(c for c in frame.columns if c != ROW and not c.startswith("_"))
+    if directory:  # a school's own numbers (its capacity) still come from the school table
+        numbers = _number_columns(checks, frame, formula, [], present)
         checks.done()
         frame = check_ids(checks, frame, "school_id").with_columns(_level(frame))
-        return SchoolData(frame.select("school_id", "name", "level"), (), (table,))
+        frame = parse_numbers(checks, frame, numbers, "number")
+        checks.done()
+        return SchoolData(frame.select("school_id", "name", "level", *numbers), (), (table,))
     pupil_columns = _pupil_columns(checks, frame, formula)
     counts = [c for c in formula.count_columns if c not in pupil_columns]
     shares = formula.share_columns
-    present = ", ".join(c for c in frame.columns if c != ROW and not c.startswith("_"))
+    numbers_read = _number_columns(checks, frame, formula, [*pupil_columns, *counts, *shares], present)
     for column in [c for c in [*counts, *shares] if c not in frame.columns]:
         readers = {**needs(formula, "count"), **needs(formula, "share")}.get(column, [])
         users = [f"weights.{k}" for k in readers] or [f"roles.{r}" for r, c in formula.roles.items() if c == column]
@@ -101,6 +105,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
         numbers.append("enrollment")
     frame = parse_numbers(checks, frame, numbers, formula.formula.unit)
     frame = parse_numbers(checks, frame, shares, "share")
+    frame = parse_numbers(checks, frame, numbers_read, "number")
     for column in shares:
         checks.rows(frame, pl.col(column) > 1, column, "with a share above 1", "a share of enrollment is between 0 and 1 (55% is 0.55, and may be written 55%)")
     checks.done()
@@ -123,7 +128,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     checks.done()
     # a grade no span funds passed only with no pupils in it: it contributes nothing, and is not a pupil column
     pupil_columns = [c for c in pupil_columns if not c.startswith("grade_") or c.removeprefix("grade_") in formula.grade_span]
-    keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts, *shares]))
+    keep = list(dict.fromkeys(["school_id", "name", "level", *pupil_columns, "enrollment", *counts, *shares, *numbers_read]))
     return SchoolData(frame.select(keep), tuple(pupil_columns), (table,))
 
 
@@ -220,6 +225,18 @@ def _shown(value: pl.Expr) -> pl.Expr:
     return pl.when(value == value.round()).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String))
 
 
+def _number_columns(checks: Checks, frame: pl.DataFrame, formula: Formula, read: list[str], present: str) -> list[str]:
+    """The number columns a rule reads (a capacity, TK teacher FTE, a share a condition compares)
+    that no count or share already reads; each one missing is an error."""
+    numbers = [c for c in formula.number_columns if c not in read and c != "enrollment"]
+    for column in numbers:
+        if column not in frame.columns:
+            keys = ", ".join(formula.number_columns[column])
+            checks.add(f"the formula reads {column!r} ({keys}) but the file has no such column", column,
+                       fix=f"add the column or map one in a mapping file; the file's columns are: {present}")
+    return numbers
+
+
 def _level(frame: pl.DataFrame) -> pl.Expr:
     if "level" not in frame.columns:
         return pl.lit(None, pl.String).alias("level")
@@ -253,7 +270,8 @@ def _pupil_columns(checks: Checks, frame: pl.DataFrame, formula: Formula) -> lis
         elif column.lower().startswith("grade_") and column not in GRADE_COLUMNS:
             checks.add(f"{column!r} looks like a grade column but names no grade", column, fix=f"grade columns are {', '.join(GRADE_COLUMNS)}")
     grade_columns = [c for c in GRADE_COLUMNS if c in frame.columns]
-    span_columns = [c for c in frame.columns if c.startswith(SPAN_PREFIX)]
+    read = {*formula.number_columns, *formula.count_columns, *formula.share_columns}  # enrollment_capacity is a number, not a span
+    span_columns = [c for c in frame.columns if c.startswith(SPAN_PREFIX) and c not in read]
     if grade_columns and span_columns:
         checks.add("the file has both grade columns and per-span enrollment columns", fix="give enrollment one way only")
     if grade_columns:
@@ -278,6 +296,7 @@ KINDS = {
     "ada": ("a number of pupils (average daily attendance may have decimals)", MAX_PUPILS, False),
     "dollars": ("an amount in dollars, such as 3200000 or $3,200,000.00", 1e12, False),
     "share": ("a share of enrollment between 0 and 1 (55% is 0.55; 55% is read as 0.55 too)", 1e12, False),
+    "number": ("a number, such as 400 or 0.875", 1e9, False),
 }
 
 

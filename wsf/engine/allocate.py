@@ -19,6 +19,7 @@ from wsf.data.schools import Prior, SchoolData
 from wsf.data.tables import Table
 from wsf.engine.components import components, fixed_keys, scaled_keys, stages
 from wsf.engine.components.base import span_bases
+from wsf.engine.components.positions import FTE
 from wsf.engine.params import Params
 from wsf.engine.solve import Rules, fold, half_up, round_totals, row_sums, solve, split
 from wsf.errors import WsfError
@@ -51,7 +52,7 @@ class Allocation:
     @property
     def component_keys(self) -> list[str]:
         model = self.formula.model
-        return ["base", *model.weights, *model.foundations, TRANSITION]
+        return [*model.line_keys, TRANSITION]
 
     @property
     def money_columns(self) -> list[str]:
@@ -79,6 +80,13 @@ class Allocation:
             "schools_held_harmless": int((self.pieces["hold_harmless"] > 0).sum()),
             "schools_capped": self.schools_capped,
         }
+
+
+def table_columns(model: Formula) -> list[str]:
+    """The allocation table's columns in order: a position's quantity stands before its dollars."""
+    quantities = set(model.quantity_columns)
+    lines = [c for k in model.line_keys for c in ((k + FTE, k) if k + FTE in quantities else (k,))]
+    return ["school_id", "name", "enrollment", *lines, TRANSITION, "total", "per_pupil"]
 
 
 def per_pupil(cents: str, enrollment: str = "enrollment") -> pl.Expr:
@@ -152,7 +160,7 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.Data
         pl.Series("_hold_harmless", np.maximum(final - target, 0.0)),
         pl.Series("_gain_cap", np.minimum(final - target, 0.0)),
     )
-    keys = ["base", *model.weights, *model.foundations, TRANSITION]
+    keys = [*model.line_keys, TRANSITION]
     unit = model.rounding.unit_cents
     _check_magnitude(formula, inputs, final, formula_total)
     if model.rounding.per_span:
@@ -164,8 +172,9 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.Data
     cents = inputs.select("school_id", "name").with_columns(
         (enrollment.cast(pl.Int64) if (enrollment == enrollment.round()).all() else enrollment).alias("enrollment"),
         *[pl.Series(k, parts[:, i] * unit) for i, k in enumerate(keys)],
+        *[amounts[q] for q in model.quantity_columns],
         pl.Series("total", totals * unit),
-    ).with_columns(per_pupil("total").alias("per_pupil"))
+    ).with_columns(per_pupil("total").alias("per_pupil")).select(table_columns(model))
     pieces = inputs.select("school_id").with_columns(
         pl.Series(line.strip("_"), column * unit)
         for line, column in zip(LINES, split(amounts.select(LINES).to_numpy() * (100 / unit), parts[:, -1]).T)
@@ -273,7 +282,7 @@ def component_frame(model: Formula, p: Params, frame: pl.LazyFrame, pupil_column
     """Unscaled component dollars per school, one column per formula key."""
     for stage in stages(model, p, pupil_columns):
         frame = frame.with_columns(stage)
-    return frame.select("school_id", *(c.key for c in components(model)))
+    return frame.select("school_id", *(c.key for c in components(model)), *model.quantity_columns)
 
 
 def rules(model: Formula, points: int = 1, swept: dict[str, np.ndarray] | None = None) -> Rules:

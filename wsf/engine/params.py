@@ -47,17 +47,14 @@ def lookup(formula: Formula, path: str) -> Any:
 
 
 def key_parts(path: str) -> list[str | int]:
-    head, _, rest = path.partition(".")
+    """`weights.upp.rates[1].per_pupil` -> ["weights", "upp", "rates", 1, "per_pupil"]; a [base]
+    span may hold a '-' (`base.K-3`, `base.6-8.weight`) but never a dot."""
     parts: list[str | int] = []
-    if "[" in head:
-        name, index = head.rstrip("]").split("[")
-        parts += [name, int(index)]
-    else:
-        parts.append(head)
-    if head == "base" and rest:
-        span, _, field = rest.partition(".")  # spans contain no dots, but may contain '-'
-        return [*parts, span, *([field] if field else [])]
-    return [*parts, *rest.split(".")] if rest else parts
+    for piece in path.split("."):
+        name, *indexes = piece.split("[")
+        parts.append(name)
+        parts += [int(index.rstrip("]")) for index in indexes]
+    return parts
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pydantic import (
 from wsf.engine.components import needs
 from wsf.engine.components.base import PER_CAPITA, BaseAdjustment, GradeWeight, PerCapita
 from wsf.engine.components.foundations import Foundation
+from wsf.engine.components.positions import FTE, Cost, Position, is_span
 from wsf.engine.components.weights import Role, Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
@@ -92,6 +93,8 @@ class Formula(Strict):
     weights: dict[Key, Weight] = {}
     counts: dict[Key, DerivedCount] = {}
     foundations: dict[Key, Foundation] = {}
+    positions: dict[Key, Position] = {}  # staffing rules: FTE by rule, costed (KEY_fte and KEY in the table)
+    costs: dict[Key, Cost] = {}  # what one FTE (or one daily hour) of a position costs: average salary and benefits
     pot: Pot | None = None
     transition: Transition | None = None
     rounding: Rounding = Rounding()
@@ -131,12 +134,17 @@ class Formula(Strict):
                     f'weights.{key}.of: "{weight.of}" is not a span of [base]; '
                     f"use one of {', '.join([*self.base, *([PER_CAPITA] if self.per_capita else [])])}"
                 )
-        clash = set(self.weights) & set(self.foundations)
-        if clash:
-            raise ValueError(f"key {sorted(clash)[0]!r} is both a weight and a foundation; keys are unique")
-        for key in [*self.weights, *self.foundations, *self.counts]:
-            if key in RESERVED:
+        kinds = {"weight": self.weights, "foundation": self.foundations, "position": self.positions}
+        seen: dict[str, str] = {}
+        for kind, keys in kinds.items():
+            for key in keys:
+                if key in seen:
+                    raise ValueError(f"key {key!r} is both a {seen[key]} and a {kind}; keys are unique")
+                seen[key] = kind
+        for key in [*self.weights, *self.foundations, *self.positions, *self.counts]:
+            if key in RESERVED or key in [k + FTE for k in self.positions]:
                 raise ValueError(f"key {key!r} is a column of the allocation table; choose another name")
+        self._check_positions()
         for key, count in self.counts.items():
             if key in count.any_of:
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")
@@ -152,6 +160,23 @@ class Formula(Strict):
             if not (item.source or self.formula.source):
                 raise ValueError(f"{key}: no source; add source = \"...\" here or in [formula]")
         return self
+
+    def _check_positions(self) -> None:
+        for key, position in self.positions.items():
+            cost = position.cost
+            if isinstance(cost, str):
+                if cost not in self.costs:
+                    known = f"; the formula's costs are: {', '.join(self.costs)}" if self.costs else "; add a [costs." + cost + "] table"
+                    raise ValueError(f"positions.{key}.cost: {cost!r} is not a [costs] key{known}")
+                if self.costs[cost].unit != position.unit:
+                    have = "a salary (per FTE)" if self.costs[cost].unit == "fte" else "an hourly rate"
+                    raise ValueError(f"positions.{key}.cost: costs.{cost} is {have}, but the position is counted in "
+                                     f"{'FTE' if position.unit == 'fte' else 'hours'}; give unit = \"{self.costs[cost].unit}\" or another cost")
+            of = position.counted
+            if of != "enrollment" and is_span(of):
+                missing = [g for g in parse_span(of) if g not in self.grade_span]
+                if missing:
+                    raise ValueError(f"positions.{key}.of: grades {', '.join(missing)} of \"{of}\" have no base rate, so the data has no column for them")
 
     # -- derived views the engine reads -------------------------------------------------
 
@@ -207,6 +232,26 @@ class Formula(Strict):
         return list(dict.fromkeys(w.role for w in self.weights.values() if w.role is not None))
 
     @property
+    def line_keys(self) -> list[str]:
+        """The allocation's lines in the formula's order, before the transition: base, weights,
+        foundations, positions."""
+        return ["base", *self.weights, *self.foundations, *self.positions]
+
+    def labelled_lines(self) -> dict[str, Any]:
+        """The lines the formula labels itself, by key: weights, foundations, positions."""
+        return {**self.weights, **self.foundations, **self.positions}
+
+    @property
+    def quantity_columns(self) -> list[str]:
+        """The table's quantity columns: KEY_fte for every position."""
+        return [k + FTE for k in self.positions]
+
+    @property
+    def number_columns(self) -> dict[str, list[str]]:
+        """Number columns the components read (a capacity, TK teacher FTE), each with the keys that read it."""
+        return needs(self, "number")
+
+    @property
     def share_columns(self) -> list[str]:
         return sorted(needs(self, "share"))
 
@@ -228,7 +273,8 @@ class Formula(Strict):
         language prints them as the formula writes them."""
         if code == self.formula.language:
             return []
-        items = [*self.weights.items(), *self.foundations.items(), *((f"base_adjustment[{i}]", a) for i, a in enumerate(self.base_adjustment))]
+        items = [*self.weights.items(), *self.foundations.items(), *self.positions.items(),
+                 *((f"costs.{k}", c) for k, c in self.costs.items()), *((f"base_adjustment[{i}]", a) for i, a in enumerate(self.base_adjustment))]
         missing = [k for k, item in items if code not in item.labels]
         return (["formula.title"] if self.formula.title and code not in self.formula.titles else []) + missing
 
@@ -238,6 +284,8 @@ class Formula(Strict):
         ]
         items += [(f"weights.{k}", w) for k, w in self.weights.items()]
         items += [(f"foundations.{k}", f) for k, f in self.foundations.items()]
+        items += [(f"positions.{k}", f) for k, f in self.positions.items()]
+        items += [(f"costs.{k}", f) for k, f in self.costs.items()]
         return items
 
     def source_of(self, item: Any) -> str:

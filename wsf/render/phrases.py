@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from wsf.engine.components.lines import Cents, Count, Factor, Label, Money, Phrase, Share, Words
+from wsf.engine.components.lines import Cents, Count, Factor, Label, Money, Phrase, Quantity, Share, Words
 from wsf.render import TEMPLATES
 from wsf.render.i18n import Language, load_language
 
@@ -31,6 +31,10 @@ def value_text(lang: Language, value: Any) -> str:
         return lang.percent(value.value, value.places)
     if isinstance(value, Count):
         return lang.number(value.value)
+    if isinstance(value, Quantity):
+        key = lang.counted(f"units.quantity_{value.unit}", value.value)
+        key = key if key.rsplit(".", 1)[1] in lang.data.get("units", {}) else f"units.quantity_{value.unit}"
+        return lang.plain(key, quantity=lang.number(value.value, 4))
     if isinstance(value, Factor):
         return lang.decimal(value.value, value.places) if value.fixed else lang.number(value.value, value.places)
     if isinstance(value, Label):

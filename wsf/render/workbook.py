@@ -116,7 +116,8 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     sheet.freeze_panes(1, 2)
     last = table.height  # data rows are 1..last (Excel rows 2..last+1)
     total_row = last + 1
-    sums = ["enrollment", *allocation.money_columns[:-1]]  # every column but per_pupil adds up
+    counts = ["enrollment", *allocation.formula.model.quantity_columns]  # pupils, and each position's FTE
+    sums = [*counts, *allocation.money_columns[:-1]]  # every column but per_pupil adds up
     put(sheet, total_row, 0, lang.sentence("workbook.total"), formats, formats.total)
     sheet.write_blank(total_row, 1, None, formats.total)
     columns = table.columns
@@ -125,8 +126,8 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
             continue
         letter = xl_col_to_name(col)
         if name in sums:
-            value = float(allocation.cents[name].sum()) / (1 if name == "enrollment" else 100)
-            fmt = formats.total if name == "enrollment" else formats.total_money
+            value = float(allocation.cents[name].sum()) / (1 if name in counts else 100)
+            fmt = formats.total if name in counts else formats.total_money
             sheet.write_formula(total_row, col, f"=SUM({letter}2:{letter}{last + 1})", fmt, value)
         elif name == "per_pupil":
             pupils, money = xl_col_to_name(columns.index("enrollment")), xl_col_to_name(columns.index("total"))

@@ -5,6 +5,7 @@ transition, which the solve computes). A component kind owns what it means, once
 
 - `expression(params, pupil_columns)`: its unscaled dollars per school, a Polars expression
   aliased to its key (so the key is the table's column, the workbook's header, the packet's line);
+  `quantities(...)`: the quantity columns it reads them from (a position's `KEY_fte`), or none;
 - `scaled`: whether the pot's scale multiplies it;
 - `rates()`: the key paths of its rates, what a sweep may vary; `moves_with(paths)`: whether
   varying those paths changes it; `reads(pupil_columns)`: the input columns it reads;
@@ -26,6 +27,7 @@ import polars as pl
 from wsf.engine.components.base import Base, base_per_pupil
 from wsf.engine.components.foundations import foundation
 from wsf.engine.components.lines import Line, Term
+from wsf.engine.components.positions import PositionComponent
 from wsf.engine.components.weights import WeightComponent
 from wsf.engine.params import Params, School
 
@@ -38,6 +40,7 @@ class Component(Protocol):
     scaled: bool
 
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr: ...
+    def quantities(self, p: Params, pupil_columns: tuple[str, ...]) -> list[pl.Expr]: ...
     def rates(self) -> list[str]: ...
     def moves_with(self, paths) -> bool: ...
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]: ...
@@ -56,6 +59,7 @@ def components(formula: Formula) -> list[Component]:
             Base(formula),
             *(WeightComponent(formula, key, spec) for key, spec in formula.weights.items()),
             *(foundation(formula, key, spec) for key, spec in formula.foundations.items()),
+            *(PositionComponent(formula, key, spec) for key, spec in formula.positions.items()),
         ]
     return made
 
@@ -64,13 +68,14 @@ CACHE = "_components"  # kept in the model's own __dict__, as functools.cached_p
 
 
 def stages(formula: Formula, p: Params, pupil_columns: tuple[str, ...], keys: set[str] | None = None) -> list[list[pl.Expr]]:
-    """Expression stages: the base, its amount per pupil, then the others (which read them);
-    `keys` keeps only those components after the base."""
+    """Expression stages: the base, its amount per pupil and the quantities, then the others (which
+    read them); `keys` keeps only those components after the base."""
     base, *rest = components(formula)
+    kept = [c for c in rest if keys is None or c.key in keys]
     return [
         [base.expression(p, pupil_columns)],
-        [base_per_pupil()],
-        [c.expression(p, pupil_columns) for c in rest if keys is None or c.key in keys],
+        [base_per_pupil(), *(q for c in kept for q in c.quantities(p, pupil_columns))],
+        [c.expression(p, pupil_columns) for c in kept],
     ]
 
 
@@ -95,7 +100,7 @@ def needs(formula: Formula, kind: str) -> dict[str, list[str]]:
 
 def rate_paths(formula: Formula) -> list[str]:
     """Every key path of a rate the formula sets, in its order: what `--vary` may name."""
-    return [path for c in components(formula) for path in c.rates()]
+    return list(dict.fromkeys(path for c in components(formula) for path in c.rates()))  # a cost two positions share, once
 
 
 __all__ = ["Component", "components", "fixed_keys", "needs", "rate_paths", "scaled_keys", "stages"]

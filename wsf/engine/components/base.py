@@ -143,6 +143,9 @@ class Base:
     def __init__(self, formula: Formula) -> None:
         self.formula = formula
 
+    def quantities(self, p: Params, pupil_columns: tuple[str, ...]) -> list[pl.Expr]:
+        return []
+
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
         return pl.sum_horizontal([pl.col(c) * grade_rate(self.formula, p, column_grade(self.formula, c)) for c in pupil_columns]).alias(BASE)
 

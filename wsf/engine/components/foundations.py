@@ -13,7 +13,8 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from wsf.engine.components.base import on_base
-from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term, Words
+from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching
+from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term
 from wsf.engine.params import BASE, Params, School
 from wsf.formula.types import Labels, Strict
 from wsf.formula.types import Money as Dollars
@@ -21,38 +22,6 @@ from wsf.formula.types import Share as Fraction
 
 if TYPE_CHECKING:
     from wsf.formula.model import Formula
-
-
-class When(Strict):
-    """The schools a foundation is for; every condition given must hold."""
-
-    enrollment_below: Annotated[int, Field(ge=0)] | None = None
-    enrollment_at_least: Annotated[int, Field(ge=0)] | None = None
-    level: Annotated[list[str], Field(min_length=1)] | None = None
-
-    def expression(self) -> pl.Expr:
-        condition = pl.lit(True)
-        if self.enrollment_below is not None:
-            condition &= pl.col("enrollment") < self.enrollment_below
-        if self.enrollment_at_least is not None:
-            condition &= pl.col("enrollment") >= self.enrollment_at_least
-        if self.level is not None:
-            condition &= pl.col("level").is_in([lvl.lower() for lvl in self.level]).fill_null(False)
-        return condition
-
-    def phrases(self) -> Words:
-        """The conditions as data: `Words((Phrase(enrollment_below, 300), Phrase(level, high)), "and")`."""
-        parts = []
-        if self.enrollment_below is not None:
-            parts.append(Phrase.of("enrollment_below", count=Count(self.enrollment_below)))
-        if self.enrollment_at_least is not None:
-            parts.append(Phrase.of("enrollment_at_least", count=Count(self.enrollment_at_least)))
-        if self.level is not None:
-            parts.append(Phrase.of("level", levels=Words(tuple(self.level), "or")))
-        return Words(tuple(parts), "and")
-
-    def reads(self) -> set[str]:
-        return {"level"} if self.level is not None else set()
 
 
 class Foundation(Strict):
@@ -66,14 +35,18 @@ class Foundation(Strict):
     threshold: Annotated[int, Field(ge=0)] | None = None
     cap: Dollars | None = None
     cap_share_of_base: Fraction | None = None
+    rates: Annotated[list[Step], Field(min_length=1)] | None = None  # or by a schedule: [{ when = {...}, amount = 5000, per_pupil = 200 }]
     when: When | None = None
     source: str | None = None
 
     @model_validator(mode="after")
     def _one_shape(self) -> Foundation:
         subsidy = self.per_pupil_short is not None or self.threshold is not None
-        if (self.amount is None) == (not subsidy):
-            raise ValueError("give either `amount`, or `per_pupil_short` with `threshold` (a small-school subsidy)")
+        if sum((self.amount is not None, subsidy, self.rates is not None)) != 1:
+            raise ValueError("give one of `amount`, `per_pupil_short` with `threshold` (a small-school subsidy), or `rates` "
+                             "(a schedule: [{ when = {...}, amount = 5000, per_pupil = 200 }, ...])")
+        if self.rates is not None:
+            check_steps(self.rates, ("amount", "per_pupil"))
         if subsidy and (self.per_pupil_short is None or self.threshold is None):
             raise ValueError("a small-school subsidy needs both `per_pupil_short` and `threshold`")
         if not subsidy and (self.cap is not None or self.cap_share_of_base is not None):
@@ -95,6 +68,9 @@ class FlatFoundation:
     def amount(self, p: Params) -> pl.Expr:
         return p(f"foundations.{self.key}.amount")
 
+    def quantities(self, p: Params, pupil_columns: tuple[str, ...]) -> list[pl.Expr]:
+        return []
+
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
         return pl.when(self.condition()).then(self.amount(p)).otherwise(0.0).alias(self.key)
 
@@ -108,7 +84,7 @@ class FlatFoundation:
         return {"enrollment", BASE, *self.needs()}
 
     def needs(self) -> dict[str, str]:
-        return {column: "text" for column in (self.spec.when.reads() if self.spec.when is not None else ())}
+        return self.spec.when.needs() if self.spec.when is not None else {}
 
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
         return None
@@ -173,5 +149,58 @@ class SmallSchoolSubsidy(FlatFoundation):
                      applies, self.formula.source_of(self.spec))]
 
 
+class ScheduledFoundation(FlatFoundation):
+    """Dollars per school and per pupil by a schedule, the first step whose conditions hold (SFUSD's
+    site discretionary: $5,000 + $200 per pupil at elementary and middle schools, $50,000 + $100 at high)."""
+
+    def fields(self, i: int) -> list[str]:
+        return [f for f in ("amount", "per_pupil") if getattr(self.spec.rates[i], f) is not None]
+
+    def amount(self, p: Params) -> pl.Expr:
+        path = f"foundations.{self.key}.rates"
+        values = []
+        for i in range(len(self.spec.rates)):
+            fields = self.fields(i)
+            amount = p(f"{path}[{i}].amount") if "amount" in fields else pl.lit(0.0)
+            values.append(amount + (p(f"{path}[{i}].per_pupil") * pl.col("enrollment") if "per_pupil" in fields else 0.0))
+        return first_match(self.spec.rates, values)
+
+    def needs(self) -> dict[str, str]:
+        steps = {column: kind for step in self.spec.rates if step.when is not None for column, kind in step.when.needs().items()}
+        return super().needs() | steps
+
+    def rates(self) -> list[str]:
+        return [f"foundations.{self.key}.rates[{i}].{f}" for i in range(len(self.spec.rates)) for f in self.fields(i)]
+
+    def step_phrase(self, step: Step, school: School | None) -> Phrase:
+        values = {"amount": Money(step.amount or 0.0), "rate": Money(step.per_pupil or 0.0)}
+        if school is not None:
+            values["count"] = Count(school.enrollment)
+        shape = "both" if step.amount and step.per_pupil else "per_pupil" if step.per_pupil else "amount"
+        return Phrase.of(f"schedule_{shape}{'' if school is None else '_at'}", **values)
+
+    def line(self, school: School) -> Line:
+        spec, cents = self.spec, school.cents[self.key]
+        i = matching(spec.rates, school.inputs) if spec.when is None or spec.when.holds(school.inputs) else None
+        step = None if i is None else spec.rates[i]
+        rule = [Phrase("schedule_none") if step is None else self.step_phrase(step, school)]
+        if step is not None and step.when is not None:
+            rule.append(Phrase.of("applies", conditions=step.when.phrases()))
+        simple = step is not None and not step.amount  # count x rate is the whole line
+        return Line(self.key, spec.label, cents, Count(school.enrollment) if simple else None, Money(step.per_pupil, None) if simple else None,
+                    (*rule, *self.conditions(step is not None)), (), Phrase("line_schedule"), self.formula.source_of(spec), spec.labels)
+
+    def terms(self, scale: float) -> list[Term]:
+        out = []
+        for step in self.spec.rates:
+            applies = Phrase.of("conditions", conditions=step.when.phrases()) if step.when is not None else Phrase("schedule_other")
+            value = Money(step.per_pupil) if step.per_pupil else Money(step.amount or 0.0)
+            out.append(Term(self.key, self.spec.label, "foundation", value, "per_pupil" if step.per_pupil else "per_school", value,
+                            Phrase.of("schedule_term", rule=self.step_phrase(step, None), applies=applies), self.formula.source_of(self.spec)))
+        return out
+
+
 def foundation(formula: Formula, key: str, spec: Foundation) -> FlatFoundation:
+    if spec.rates is not None:
+        return ScheduledFoundation(formula, key, spec)
     return FlatFoundation(formula, key, spec) if spec.amount is not None else SmallSchoolSubsidy(formula, key, spec)

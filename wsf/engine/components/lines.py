@@ -44,6 +44,14 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """An amount of a position: FTE (0.875), or daily hours for an hourly one."""
+
+    value: float
+    unit: str = "fte"  # a sentence of the language's [units] table: fte, hours
+
+
+@dataclass(frozen=True)
 class Factor:
     """A multiplier: a weight (0.2, shown with up to `places` decimals) or, `fixed`, a scale
     always shown with `places` decimals (1.086279)."""
@@ -84,7 +92,7 @@ class Phrase:
         return cls(id, values)
 
 
-Value = Union[Money, Cents, Share, Count, Factor, Label, Words, Phrase, str]
+Value = Union[Money, Cents, Share, Count, Quantity, Factor, Label, Words, Phrase, str]
 
 
 @dataclass(frozen=True)

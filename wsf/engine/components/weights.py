@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from wsf.engine.components.base import PER_CAPITA, grade_rate, on_base
+from wsf.engine.components.conditions import Step, check_steps, first_match, matching
 from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
@@ -43,6 +44,7 @@ class Weight(Strict):
     at_levels: Annotated[list[str], Field(min_length=1)] | None = None  # or: every pupil of a school of these levels
     weight: Rate | None = None
     per_pupil: Dollars | None = None
+    rates: Annotated[list[Step], Field(min_length=1)] | None = None  # or dollars per counted pupil by a schedule
     of: str | None = None
     above_share: Fraction | None = None
     role: Role | None = None
@@ -51,8 +53,11 @@ class Weight(Strict):
 
     @model_validator(mode="after")
     def _one_rate(self) -> Weight:
-        if (self.weight is None) == (self.per_pupil is None):
-            raise ValueError("give exactly one of `weight` (a multiple of base) or `per_pupil` (dollars)")
+        if sum(x is not None for x in (self.weight, self.per_pupil, self.rates)) != 1:
+            raise ValueError("give exactly one of `weight` (a multiple of base), `per_pupil` (dollars) or `rates` "
+                             "(dollars per pupil by a schedule: [{ when = {...}, per_pupil = 500 }, ...])")
+        if self.rates is not None:
+            check_steps(self.rates, ("per_pupil",))
         check_usual(self.weight, "weight", "weight", "this weight's table", self.unusual)
         if self.of is not None and self.weight is None:
             raise ValueError("`of` only applies to `weight`, not to `per_pupil`")
@@ -86,8 +91,18 @@ class Pays:
     def path(self) -> str:
         return f"weights.{self.key}.weight"
 
+    def paths(self) -> list[str]:
+        return [self.path()]
+
     def moves_with(self, paths) -> bool:
         return self.path() in paths or on_base(paths)
+
+    def needs(self) -> dict[str, str]:
+        return {}
+
+    def terms(self) -> list[tuple]:
+        """(value as written, unit, rate used before the pot's scale, whom it applies to or None), per rate."""
+        return [(*self.term(), None)]
 
 
 class OfAverageBase(Pays):
@@ -99,7 +114,7 @@ class OfAverageBase(Pays):
     def at(self, school: School) -> float:
         return self.spec.weight * school.average_base
 
-    def phrase(self) -> Phrase:
+    def phrase(self, school: School) -> Phrase:
         return Phrase.of("weight_average", weight=Factor(self.spec.weight))
 
     def per_span(self, p: Params, share: pl.Expr, spans: list[pl.Expr]) -> list[pl.Expr] | None:
@@ -118,7 +133,7 @@ class OfSpan(Pays):
     def at(self, school: School) -> float:
         return self.spec.weight * self.formula.span_rate(self.spec.of) * school.scale
 
-    def phrase(self) -> Phrase:
+    def phrase(self, school: School) -> Phrase:
         return Phrase.of("weight_of", weight=Factor(self.spec.weight), span=self.spec.of)
 
     def per_span(self, p, share, spans):
@@ -134,7 +149,7 @@ class OfPerCapita(OfSpan):
     def expression(self, p: Params) -> pl.Expr:
         return p(self.path()) * p(PER_CAPITA + ".amount")
 
-    def phrase(self) -> Phrase:
+    def phrase(self, school: School) -> Phrase:
         return Phrase.of("weight_per_capita", weight=Factor(self.spec.weight))
 
     def term(self) -> tuple:
@@ -158,7 +173,7 @@ class Flat(Pays):
     def at(self, school: School) -> float:
         return self.spec.per_pupil
 
-    def phrase(self) -> Phrase:
+    def phrase(self, school: School) -> Phrase:
         return Phrase("per_pupil")
 
     def per_span(self, p, share, spans):
@@ -166,6 +181,41 @@ class Flat(Pays):
 
     def term(self) -> tuple:
         return Money(self.spec.per_pupil), "per_pupil", self.spec.per_pupil
+
+
+class Scheduled(Flat):
+    """Dollars per counted pupil by a schedule: the first step whose conditions hold (SFUSD: $500 per
+    UPP pupil up to 55% UPP, $750 above, $700 at high schools)."""
+
+    def paths(self) -> list[str]:
+        return [f"weights.{self.key}.rates[{i}].per_pupil" for i in range(len(self.spec.rates))]
+
+    def moves_with(self, paths) -> bool:
+        return any(path in paths for path in self.paths())
+
+    def expression(self, p: Params) -> pl.Expr:
+        return first_match(self.spec.rates, [p(path) for path in self.paths()])
+
+    def step(self, school: School) -> int | None:
+        return matching(self.spec.rates, school.inputs)
+
+    def at(self, school: School) -> float:
+        i = self.step(school)
+        return 0.0 if i is None else self.spec.rates[i].per_pupil
+
+    def phrase(self, school: School) -> Phrase:
+        i = self.step(school)
+        if i is None:
+            return Phrase("schedule_none")
+        when = self.spec.rates[i].when
+        return Phrase.of("schedule_step", rate=Money(self.spec.rates[i].per_pupil), conditions=when.phrases()) if when else Phrase("schedule_rest")
+
+    def needs(self) -> dict[str, str]:
+        return {column: kind for step in self.spec.rates if step.when is not None for column, kind in step.when.needs().items()}
+
+    def terms(self) -> list[tuple]:
+        return [(Money(step.per_pupil), "per_pupil", step.per_pupil,
+                 Phrase.of("conditions", conditions=step.when.phrases()) if step.when else Phrase("schedule_other")) for step in self.spec.rates]
 
 
 # -- what a weight counts ----------------------------------------------------------------------
@@ -276,6 +326,8 @@ class AtLevels(Counts):
 
 
 def pays(formula: Formula, key: str, spec: Weight) -> Pays:
+    if spec.rates is not None:
+        return Scheduled(formula, key, spec)
     if spec.per_pupil is not None:
         return Flat(formula, key, spec)
     if spec.of == PER_CAPITA:
@@ -294,28 +346,31 @@ class WeightComponent:
         self.counts: Counts = (ShareColumn if spec.share is not None else AtLevels if spec.at_levels is not None else CountColumn)(key, spec)
         self.scaled = self.pays.scaled
 
+    def quantities(self, p: Params, pupil_columns: tuple[str, ...]) -> list[pl.Expr]:
+        return []
+
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
         return (self.counts.expression(p) * self.pays.expression(p)).alias(self.key)
 
     def rates(self) -> list[str]:
-        return [self.pays.path(), *self.counts.paths()]
+        return [*self.pays.paths(), *self.counts.paths()]
 
     def moves_with(self, paths) -> bool:
         return self.pays.moves_with(paths) or any(path in paths for path in self.counts.paths())
 
     def reads(self, pupil_columns: tuple[str, ...]) -> set[str]:
-        return {*self.counts.needs(), "enrollment", BASE_PER_PUPIL}
+        return {*self.counts.needs(), *self.pays.needs(), "enrollment", BASE_PER_PUPIL}
 
     def needs(self) -> dict[str, str]:
         """The data columns it reads, by kind: a count of pupils, a share of enrollment, or text."""
-        return self.counts.needs()
+        return self.counts.needs() | self.pays.needs()
 
     def per_span(self, p: Params, spans: list[pl.Expr]) -> list[pl.Expr] | None:
         return self.pays.per_span(p, self.counts.share(p), spans)
 
     def line(self, school: School) -> Line:
         count, rate = self.counts.at(school), self.pays.at(school)
-        rule = (self.pays.phrase(), *self.counts.phrases(school))
+        rule = (self.pays.phrase(school), *self.counts.phrases(school))
         if self.spec.above_share is not None:
             plain = Phrase.of("line_above_share", share=Share(self.spec.above_share, 0), rate=Money(rate, 0))
         else:
@@ -324,9 +379,12 @@ class WeightComponent:
                     self.formula.source_of(self.spec), self.spec.labels)
 
     def terms(self, scale: float) -> list[Term]:
-        value, unit, rate = self.pays.term()
-        used = None if rate is None else Money(rate * (scale if self.scaled else 1.0))
-        applies = self.counts.described()
+        counted = self.counts.described()
         if self.spec.above_share is not None:
-            applies = Phrase.of("counted_above", counted=applies, share=Share(self.spec.above_share, 0))
-        return [Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec))]
+            counted = Phrase.of("counted_above", counted=counted, share=Share(self.spec.above_share, 0))
+        out = []
+        for value, unit, rate, where in self.pays.terms():
+            used = None if rate is None else Money(rate * (scale if self.scaled else 1.0))
+            applies = counted if where is None else Phrase.of("counted_where", counted=counted, where=where)
+            out.append(Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec)))
+        return out

@@ -80,7 +80,7 @@ def district(run: Run, lang: Language) -> District:
     pupils = float(cents["enrollment"].sum())
     t = "district."
     labels = {"base": lang.sentence("lines.base"), TRANSITION: lang.sentence("lines.transition")}
-    labels |= {k: item.labels.get(lang.code, item.label) for k, item in [*model.weights.items(), *model.foundations.items()]}
+    labels |= {k: item.labels.get(lang.code, item.label) for k, item in model.labelled_lines().items()}
     sums = [(key, int(cents[key].sum())) for key in allocation.component_keys]
     chart = stack("components", lang.sentence(t + "components_heading"), [(labels[k], v, lang.money(v, 0), "") for k, v in sums])
     colours = dict(zip([k for k, v in sums if v > 0], (s.colour for s in chart.segments)))
