@@ -85,6 +85,14 @@ class Rounding(Strict):
         return 100 if self.to == "dollar" else 1
 
 
+class SalaryTable(Strict):
+    """`[salary_table] file = "salaries.csv"`: the `[costs]` kept in a file beside the formula (one
+    row per job class), read with it and hashed into every output's provenance."""
+
+    file: Annotated[str, Field(min_length=1)]
+    source: str | None = None
+
+
 class Formula(Strict):
     formula: FormulaInfo
     per_capita: PerCapita | None = None
@@ -95,6 +103,7 @@ class Formula(Strict):
     foundations: dict[Key, Foundation] = {}
     positions: dict[Key, Position] = {}  # staffing rules: FTE by rule, costed (KEY_fte and KEY in the table)
     costs: dict[Key, Cost] = {}  # what one FTE (or one daily hour) of a position costs: average salary and benefits
+    salary_table: SalaryTable | None = None  # or, merged into costs, from a file
     pot: Pot | None = None
     transition: Transition | None = None
     rounding: Rounding = Rounding()
@@ -293,12 +302,18 @@ class Formula(Strict):
 
 
 class LoadedFormula(BaseModel):
-    """A validated formula with where it came from: path and SHA-256 of its bytes."""
+    """A validated formula with where it came from: path and SHA-256 of its bytes, and the files it
+    reads (a salary table)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     model: Formula
     path: Path
     sha256: str
+    tables: tuple[Any, ...] = ()  # wsf.data.tables.Table of each file the formula names
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.path, *(t.path for t in self.tables)]
 
 
 def load_formula(path: str | Path) -> LoadedFormula:
@@ -330,11 +345,48 @@ def load_formula(path: str | Path) -> LoadedFormula:
             line=line,
             fix="see the formula-file reference in the README",
         ) from None
+    data, tables = _with_salary_table(data, path, text)
     return LoadedFormula(
         model=validate_formula(data, path=path, text=text),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
+        tables=tables,
     )
+
+
+def named_files(path: Path) -> list[Path]:
+    """The files a formula file names (its salary table), read from the TOML without validating
+    it: what an output may not replace, known before anything is computed."""
+    try:
+        table = tomllib.loads(path.read_text("utf-8-sig")).get("salary_table")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return []  # loading the formula will say what is wrong
+    if isinstance(table, dict) and isinstance(table.get("file"), str) and table["file"]:
+        return [(path.parent / table["file"]).resolve()]
+    return []
+
+
+def _with_salary_table(data: dict[str, Any], path: Path, text: str) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The formula's data with its salary table's rows as `[costs]` entries (a key in both is an error)."""
+    table = data.get("salary_table")
+    if not isinstance(table, dict) or not isinstance(table.get("file"), str) or not table["file"]:
+        return data, ()  # absent, or malformed: the model says what is wrong
+    from wsf.data.salaries import read_salary_table  # the data readers import the model: read it late
+
+    file = (path.parent / table["file"]).resolve()
+    if not file.is_file():
+        raise WsfError(f"the salary table {table['file']!r} does not exist (looked for {file})", file=path,
+                       line=_line_of(text, "salary_table.file"), key="salary_table.file",
+                       fix="give the path relative to the formula file")
+    entries, read = read_salary_table(file)
+    inline = data.get("costs") if isinstance(data.get("costs"), dict) else {}
+    both = sorted(set(entries) & set(inline))
+    if both:
+        raise WsfError(f"costs.{both[0]} is in the formula and in the salary table {file.name}", file=path,
+                       line=_line_of(text, f"costs.{both[0]}"), fix="keep one of them")
+    source = table.get("source")
+    rows = {k: {"source": source, **v} if source and "source" not in v else v for k, v in entries.items()}
+    return {**data, "costs": {**inline, **rows}}, (read,)
 
 
 def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text: str = "") -> Formula:
