@@ -82,7 +82,7 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
         school=school,
         heading=heading(lang, "council", run, school.name),
         lead=lang.strong(t + "lead", total=lang.money(ex.total_cents, 0), pupils=school.enrollment),
-        per_pupil=lang.strong(t + "per_pupil", per_pupil=per_pupil),
+        per_pupil=lang.strong(t + ("per_pupil_positions" if model.positions else "per_pupil"), per_pupil=per_pupil),
         lines=tuple(lines),
         total=lang.money(ex.total_cents, 0),
         chart=chart,

@@ -127,7 +127,7 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
         doc=document(run, lang, "principal", f"{school.name} \u2014 {lang.sentence('principal.kind')}", school.name),
         school=school,
         heading=heading(lang, "principal", run, school.name),
-        intro=lang.say("principal.intro", **values),
+        intro=lang.say("principal.intro_positions" if model.positions else "principal.intro", **values),
         figures=_figures(run, lang, row, per_pupil),
         stack=stack("stack", lang.sentence("principal.chart_heading"), parts),
         lines=tuple(lines),
