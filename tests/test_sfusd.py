@@ -238,3 +238,22 @@ def test_explain_prints_count_times_rate_with_sfusds_source(run) -> None:
     assert "287 × $596.9901 = $171,336.00" in text
     assert "145.2 × $1,552.3499 = $225,401.00" in text
     assert "source: SFUSD WSF Definitions 2022-23, UPP Concentration (>55%)" in text
+
+
+def test_a_sweep_refuses_lines_rounded_one_by_one(run) -> None:
+    result = run("sweep", FORMULA, "--schools", SCHOOLS, "--vary", "weights.english_learner.weight=0.1:0.3:3")
+    assert result.exit_code == 2
+    assert "a sweep cannot reproduce lines rounded one by one (per_line)" in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "column", "fault"), [
+    ("may_exceed_enrollment", "duplicated_poverty", "above the school's enrollment"),
+    ("fractional", "concentration_counted", "58 rows with a fractional count"),
+])
+def test_without_the_counts_rules_sfusds_own_counts_are_refused(flag, column, fault, run, tmp_path) -> None:
+    """The formula must say that duplicated poverty passes enrollment and concentration has fractions."""
+    bare = tmp_path / "bare.toml"
+    bare.write_text(FORMULA.read_text(encoding="utf-8").replace(f"{flag} = true\n", ""), encoding="utf-8")
+    result = run("validate", bare, "--schools", SCHOOLS)
+    assert result.exit_code == 2
+    assert f"column {column}" in result.stderr and fault in result.stderr
