@@ -48,7 +48,7 @@ class Weight(Strict):
     role: Role | None = None
     # what the count column holds, when it is not whole pupils within enrollment (SFUSD prints both kinds):
     may_exceed_enrollment: bool = False  # instances or seats: a pupil may count twice, so a school's count may pass its enrollment
-    fractional: bool = False  # the district's own computed count, with fractions of a pupil (pupils above 55%, to a tenth)
+    fractional: bool = False  # the district's own computed count, with fractions of a pupil (pupils above 55%, to a twentieth)
     source: str | None = None
     unusual: bool = False  # a weight beyond USUAL is meant
 
