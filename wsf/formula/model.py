@@ -77,12 +77,28 @@ class Transition(Strict):
 
 
 class Rounding(Strict):
+    """The unit of every amount, and what is rounded: by default each school's total (to the pot
+    by largest remainder) with the components split to it; `per_span` and `per_line` round the
+    lines one by one instead, as the published formula does, and the total is their sum."""
+
     to: Literal["cent", "dollar"] = "cent"
     per_span: bool = False  # CDE's rule: each component per grade span, rounded half up, then summed
+    per_line: bool = False  # SFUSD's rule: each component from its unrounded rate, rounded half up, then summed
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Rounding:
+        if self.per_span and self.per_line:
+            raise ValueError("give one of per_span (each grade span's piece rounded) or per_line (each line rounded), not both")
+        return self
 
     @property
     def unit_cents(self) -> int:
         return 100 if self.to == "dollar" else 1
+
+    @property
+    def by_line(self) -> str | None:
+        """Which rule rounds the lines one by one (the key that asked for it), or None: the total is rounded."""
+        return "per_span" if self.per_span else "per_line" if self.per_line else None
 
 
 class SalaryTable(Strict):
@@ -159,6 +175,9 @@ class Formula(Strict):
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")
         if self.rounding.per_span and self.pot:
             raise ValueError("rounding.per_span: per-span rounding reproduces a state formula and cannot keep a [pot] exact")
+        if self.rounding.per_line and self.pot:
+            raise ValueError("rounding.per_line: each line rounded on its own reproduces a published formula, and the sum of rounded lines "
+                             f"cannot keep a [pot] exact{FIX}remove per_line to have totals rounded to the pot, or remove [pot]")
         if self.pot and any(f.cap_share_of_base is not None for f in self.foundations.values()):
             raise ValueError("pot: a foundation capped at a share of base cannot be used with [pot] (the base is what the pot solves)")
         if self.rounding.to == "dollar" and self.pot and self.pot.amount != round(self.pot.amount):
