@@ -28,6 +28,12 @@ demo: system $(STAMP)
 		-o out/hayward/allocations.csv
 	$(BIN)/wsf explain formulas/hayward/unduplicated-2018-19.toml \
 		--schools fixtures/california/hayward-2018-19-schools.csv --school 01611920138339
+	@echo "== San Francisco Unified, 2022-23: SFUSD's WSF as published, every line to the dollar"
+	$(BIN)/wsf allocate formulas/sfusd/wsf-2022-23.toml \
+		--schools fixtures/sfusd/wsf-2022-23-schools.csv \
+		-o out/sfusd/allocations.csv
+	$(BIN)/wsf explain formulas/sfusd/wsf-2022-23.toml \
+		--schools fixtures/sfusd/wsf-2022-23-schools.csv --school 603
 	@echo "== Example Unified: a synthetic district using every key of the formula contract"
 	$(BIN)/wsf allocate formulas/example-district.toml \
 		--schools fixtures/example-district/schools.csv \

@@ -161,6 +161,8 @@ RUNS = [
     ("formulas/lausd/bsa-2009-10-illustration.toml", "fixtures/lausd-2009-10/wsf-schools.csv", None, None),
     ("formulas/lcff/2018-19.toml", "fixtures/california/lcff_snapshot_2018_19_sd_charter.csv", None, "fixtures/california/lcff-snapshot-mapping.toml"),
     ("formulas/lcff/2024-25.toml", "fixtures/california/lcff_snapshot_2018_19_sd_charter.csv", None, "fixtures/california/lcff-snapshot-mapping.toml"),
+    ("formulas/sfusd/wsf-2022-23.toml", "fixtures/sfusd/wsf-2022-23-schools.csv", None, None),
+    ("formulas/sfusd/wsf-2022-23-transition.toml", "fixtures/sfusd/wsf-2022-23-schools.csv", "fixtures/sfusd/wsf-2021-22-prior.csv", None),
 ]
 
 

@@ -67,6 +67,8 @@ RUNS = {  # every shipped formula, on the data it was written for
     "real/nyc-fsf-fy2019.toml": lambda tmp: (case_schools("real_nyc_fsf_fy2019", tmp), None, None),
     "real/boston-wsf-fy2016.toml": lambda tmp: (case_schools("real_boston_wsf_fy2016", tmp), None, None),
     "real/houston-2017-18.toml": lambda tmp: (case_schools("real_houston_2017_18", tmp), None, None),
+    "sfusd/wsf-2022-23.toml": lambda tmp: (ROOT / "fixtures/sfusd/wsf-2022-23-schools.csv", None, None),
+    "sfusd/wsf-2022-23-transition.toml": lambda tmp: (ROOT / "fixtures/sfusd/wsf-2022-23-schools.csv", ROOT / "fixtures/sfusd/wsf-2021-22-prior.csv", None),
     "sfusd/staffing-2024-25.toml": lambda tmp: (ROOT / "fixtures/sfusd/staffing-2024-25-schools.csv", None, None),
 }
 

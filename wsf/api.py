@@ -49,7 +49,8 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
     summary = allocation.summary()
     return {
         "wsf_version": __version__,
-        "formula": {"id": info.id, "fiscal_year": info.fiscal_year, "file": allocation.formula.path.name, "sha256": allocation.formula.sha256},
+        "formula": {"id": info.id, "fiscal_year": info.fiscal_year, "file": allocation.formula.path.name, "sha256": allocation.formula.sha256,
+                    **({"tables": [{"file": t.path.name, "sha256": t.sha256} for t in allocation.formula.tables]} if allocation.formula.tables else {})},
         "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in allocation.sources],
         "schools": summary["schools"],
         "pupils": summary["pupils"],
@@ -65,7 +66,7 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
 
 def input_files(allocation: Allocation, spending: Any = None) -> list[tuple[str, Path]]:
     """The files an output was made from, as (role, path): what no output may replace."""
-    files = [("formula", allocation.formula.path), *[("data", t.path) for t in allocation.sources]]
+    files = [*[("formula", f) for f in allocation.formula.files], *[("data", t.path) for t in allocation.sources]]
     return files + [("spending", t.path) for t in (spending.sources if spending is not None else ())]
 
 

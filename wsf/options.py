@@ -20,6 +20,7 @@ import click
 from wsf.api import allocate_files, load_prior, load_schools
 from wsf.data.tables import DataWarning
 from wsf.errors import WsfError
+from wsf.formula.model import named_files
 from wsf.write.files import check_output, printable
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -74,6 +75,8 @@ def guard_output(ctx: click.Context) -> None:
             continue
         label = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
         inputs += [(label, Path(v)) for v in (value if isinstance(value, (tuple, list)) else [value])]
+        if param.name == "formula":  # and the files the formula names (its salary table)
+            inputs += [("salary table", f) for f in named_files(Path(value))]
     output_type = next(p.type for p in ctx.command.params if p.name == "output")
     check_output(Path(output), inputs, folder=isinstance(output_type, click.Path) and not output_type.file_okay)
 

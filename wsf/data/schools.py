@@ -102,10 +102,12 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     frame = check_ids(checks, frame, "school_id")
     frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
     known_levels(checks, frame, formula)
-    numbers = [*pupil_columns, *counts]
+    fractional = loosened(formula, "fractional")
+    numbers = [*pupil_columns, *(c for c in counts if c not in fractional)]
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
         numbers.append("enrollment")
     frame = parse_numbers(checks, frame, numbers, formula.formula.unit)
+    frame = parse_numbers(checks, frame, [c for c in counts if c in fractional], "ada")
     frame = parse_numbers(checks, frame, shares, "share")
     frame = parse_numbers(checks, frame, numbers_read, "number")
     for column in shares:
@@ -126,7 +128,8 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
     total_rows(checks, frame, ["enrollment", *pupil_columns, *counts], "every count")
     _missing_grade_columns(checks, frame, formula, pupil_columns)
     _uncovered_grades(checks, frame, formula)
-    _counts_within_enrollment(checks, frame, counts)
+    exceed = loosened(formula, "may_exceed_enrollment")
+    _counts_within_enrollment(checks, frame, [c for c in counts if c not in exceed])
     checks.done()
     # a grade no span funds passed only with no pupils in it: it contributes nothing, and is not a pupil column
     pupil_columns = [c for c in pupil_columns if not c.startswith("grade_") or c.removeprefix("grade_") in formula.grade_span]
@@ -412,6 +415,18 @@ def _uncovered_grades(checks: Checks, frame: pl.DataFrame, formula: Formula) -> 
                 f"with pupils in grade {grade}, which no [base] span funds",
                 f"add a span covering {grade} to [base], or move those pupils",
             )
+
+
+def loosened(formula: Formula, flag: str) -> set[str]:
+    """The count columns whose every weight says `flag` (`fractional`, `may_exceed_enrollment`):
+    they are read by that rule; a column any other reader takes as pupils (another weight, a
+    `[roles]` entry) keeps the rules of whole pupils within enrollment."""
+    said: dict[str, list[bool]] = {}
+    for weight in formula.weights.values():
+        if weight.count is not None:
+            said.setdefault(weight.count, []).append(getattr(weight, flag))
+    roles = set(formula.roles.values())
+    return {column for column in formula.count_columns if all(said.get(column, [False])) and column not in roles}
 
 
 def _counts_within_enrollment(checks: Checks, frame: pl.DataFrame, counts: list[str]) -> None:

@@ -163,8 +163,8 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.Data
     keys = [*model.line_keys, TRANSITION]
     unit = model.rounding.unit_cents
     _check_magnitude(formula, inputs, final, formula_total)
-    if model.rounding.per_span:
-        parts = _round_per_span(model, schools.pupil_columns, inputs, amounts, keys, scale, unit)
+    if model.rounding.by_line:
+        parts = _round_by_line(model, schools.pupil_columns, inputs, amounts, keys, scale, unit)
         totals = parts.sum(axis=1)
     else:
         totals, parts = round_allocation(model, amounts.select(keys[:-1]).to_numpy(), formula_total, final, unit)
@@ -317,15 +317,19 @@ def prior_reference(model: Formula, inputs: pl.DataFrame) -> tuple[np.ndarray | 
     return prior, per_pupil * inputs["enrollment"].to_numpy()
 
 
-def _round_per_span(model: Formula, pupil_columns, inputs: pl.DataFrame, amounts: pl.DataFrame, keys: list[str], scale: float, unit: int) -> np.ndarray:
-    """CDE's rule: the base and each weight on it computed per grade span, each piece rounded
-    half up, then summed; every other component rounded half up once. Totals are the sums.
-    Which pieces a component has is its own business (`per_span`)."""
+def _round_by_line(model: Formula, pupil_columns, inputs: pl.DataFrame, amounts: pl.DataFrame, keys: list[str], scale: float, unit: int) -> np.ndarray:
+    """The lines rounded one by one, as a published formula rounds them; totals are the sums.
+
+    `per_line` (SFUSD): every component, from its unrounded rate, rounded half up on its own, so
+    a line is round(rate x count) whatever the other lines are. `per_span` (CDE): the base and
+    each weight on it computed per grade span, each piece rounded half up, then summed; every
+    other component rounded half up once. Which pieces a component has is its own business
+    (`per_span`). The transition, if any, is a line of its own here too."""
     to_units = 100 / unit
     p = Params(model)
-    spans = [expr * scale for expr in span_bases(model, p, pupil_columns).values()]
+    spans = [expr * scale for expr in span_bases(model, p, pupil_columns).values()] if model.rounding.per_span else []
     frame = pl.concat([inputs, amounts.select(pl.col(k).alias(f"_amount_{k}") for k in keys)], how="horizontal")
-    by_key = {c.key: c for c in components(model)}
+    by_key = {c.key: c for c in components(model)} if model.rounding.per_span else {}
     rounded = []
     for key in keys:
         pieces = by_key[key].per_span(p, spans) if key in by_key else None

@@ -52,7 +52,7 @@ def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFra
     first, prior = (prior, prior.frame) if isinstance(prior, Prior) else (Prior(prior), prior)
     if model.transition is None:
         raise WsfError("a glide path needs a [transition] in the formula", file=formula.path, fix="add [transition] (max_loss, max_gain or gap_closure)")
-    at_formula = allocate(LoadedFormula(model=model.model_copy(update={"transition": None}), path=formula.path, sha256=formula.sha256), schools)
+    at_formula = allocate(LoadedFormula(model=model.model_copy(update={"transition": None}), path=formula.path, sha256=formula.sha256, tables=formula.tables), schools)
     target = at_formula.cents.select("school_id", pl.col("total").alias("formula"))
     last_year = prior.select("school_id", (pl.col("prior") * 100).round(0).cast(pl.Int64).alias("prior"))
     table = at_formula.cents.select("school_id", "name", "enrollment").join(last_year, on="school_id", how="left").join(target, on="school_id")

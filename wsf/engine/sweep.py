@@ -92,8 +92,10 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
     repeated = sorted({p for p in paths if paths.count(p) > 1})
     if repeated:
         raise WsfError(f"{repeated[0]} is varied twice", key="--vary", fix="give each key one --vary (its range can have any number of steps)")
-    if model.rounding.per_span:
-        raise WsfError("a sweep cannot reproduce per-span rounding", file=formula.path, key="rounding.per_span", fix="sweep a copy of the formula without per_span")
+    if model.rounding.by_line:
+        rule = model.rounding.by_line
+        raise WsfError(f"a sweep cannot reproduce lines rounded one by one ({rule})", file=formula.path, key=f"rounding.{rule}",
+                       fix=f"sweep a copy of the formula without {rule}")
     if model.transition is not None and prior is None:
         raise WsfError("the formula has a [transition], which needs last year's allocations", file=formula.path, key="transition", fix="pass --prior FILE")
     grid = list(itertools.product(*(axis.values for axis in axes)))

@@ -79,12 +79,36 @@ class Transition(Strict):
 
 
 class Rounding(Strict):
+    """The unit of every amount, and what is rounded: by default each school's total (to the pot
+    by largest remainder) with the components split to it; `per_span` and `per_line` round the
+    lines one by one instead, as the published formula does, and the total is their sum."""
+
     to: Literal["cent", "dollar"] = "cent"
     per_span: bool = False  # CDE's rule: each component per grade span, rounded half up, then summed
+    per_line: bool = False  # SFUSD's rule: each component from its unrounded rate, rounded half up, then summed
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Rounding:
+        if self.per_span and self.per_line:
+            raise ValueError("give one of per_span (each grade span's piece rounded) or per_line (each line rounded), not both")
+        return self
 
     @property
     def unit_cents(self) -> int:
         return 100 if self.to == "dollar" else 1
+
+    @property
+    def by_line(self) -> str | None:
+        """Which rule rounds the lines one by one (the key that asked for it), or None: the total is rounded."""
+        return "per_span" if self.per_span else "per_line" if self.per_line else None
+
+
+class SalaryTable(Strict):
+    """`[salary_table] file = "salaries.csv"`: the `[costs]` kept in a file beside the formula (one
+    row per job class), read with it and hashed into every output's provenance."""
+
+    file: Annotated[str, Field(min_length=1)]
+    source: str | None = None
 
 
 class Formula(Strict):
@@ -97,6 +121,7 @@ class Formula(Strict):
     foundations: dict[Key, Foundation] = {}
     positions: dict[Key, Position] = {}  # staffing rules: FTE by rule, costed (KEY_fte and KEY in the table)
     costs: dict[Key, Cost] = {}  # what one FTE (or one daily hour) of a position costs: average salary and benefits
+    salary_table: SalaryTable | None = None  # or, merged into costs, from a file
     pot: Pot | None = None
     transition: Transition | None = None
     rounding: Rounding = Rounding()
@@ -152,6 +177,9 @@ class Formula(Strict):
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")
         if self.rounding.per_span and self.pot:
             raise ValueError("rounding.per_span: per-span rounding reproduces a state formula and cannot keep a [pot] exact")
+        if self.rounding.per_line and self.pot:
+            raise ValueError("rounding.per_line: each line rounded on its own reproduces a published formula, and the sum of rounded lines "
+                             f"cannot keep a [pot] exact{FIX}remove per_line to have totals rounded to the pot, or remove [pot]")
         if self.pot and any(f.cap_share_of_base is not None for f in self.foundations.values()):
             raise ValueError("pot: a foundation capped at a share of base cannot be used with [pot] (the base is what the pot solves)")
         if self.rounding.to == "dollar" and self.pot and self.pot.amount != round(self.pot.amount):
@@ -319,12 +347,18 @@ class Formula(Strict):
 
 
 class LoadedFormula(BaseModel):
-    """A validated formula with where it came from: path and SHA-256 of its bytes."""
+    """A validated formula with where it came from: path and SHA-256 of its bytes, and the files it
+    reads (a salary table)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     model: Formula
     path: Path
     sha256: str
+    tables: tuple[Any, ...] = ()  # wsf.data.tables.Table of each file the formula names
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.path, *(t.path for t in self.tables)]
 
 
 def load_formula(path: str | Path) -> LoadedFormula:
@@ -356,11 +390,48 @@ def load_formula(path: str | Path) -> LoadedFormula:
             line=line,
             fix="see the formula-file reference in the README",
         ) from None
+    data, tables = _with_salary_table(data, path, text)
     return LoadedFormula(
         model=validate_formula(data, path=path, text=text),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
+        tables=tables,
     )
+
+
+def named_files(path: Path) -> list[Path]:
+    """The files a formula file names (its salary table), read from the TOML without validating
+    it: what an output may not replace, known before anything is computed."""
+    try:
+        table = tomllib.loads(path.read_text("utf-8-sig")).get("salary_table")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return []  # loading the formula will say what is wrong
+    if isinstance(table, dict) and isinstance(table.get("file"), str) and table["file"]:
+        return [(path.parent / table["file"]).resolve()]
+    return []
+
+
+def _with_salary_table(data: dict[str, Any], path: Path, text: str) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The formula's data with its salary table's rows as `[costs]` entries (a key in both is an error)."""
+    table = data.get("salary_table")
+    if not isinstance(table, dict) or not isinstance(table.get("file"), str) or not table["file"]:
+        return data, ()  # absent, or malformed: the model says what is wrong
+    from wsf.data.salaries import read_salary_table  # the data readers import the model: read it late
+
+    file = (path.parent / table["file"]).resolve()
+    if not file.is_file():
+        raise WsfError(f"the salary table {table['file']!r} does not exist (looked for {file})", file=path,
+                       line=_line_of(text, "salary_table.file"), key="salary_table.file",
+                       fix="give the path relative to the formula file")
+    entries, read = read_salary_table(file)
+    inline = data.get("costs") if isinstance(data.get("costs"), dict) else {}
+    both = sorted(set(entries) & set(inline))
+    if both:
+        raise WsfError(f"costs.{both[0]} is in the formula and in the salary table {file.name}", file=path,
+                       line=_line_of(text, f"costs.{both[0]}"), fix="keep one of them")
+    source = table.get("source")
+    rows = {k: {"source": source, **v} if source and "source" not in v else v for k, v in entries.items()}
+    return {**data, "costs": {**inline, **rows}}, (read,)
 
 
 def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text: str = "") -> Formula:

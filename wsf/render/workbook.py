@@ -235,6 +235,7 @@ def _input_data(allocation: Allocation) -> pl.DataFrame:
 def _files(allocation: Allocation, spending: Spending | None) -> list[tuple[str, str, str]]:
     lang = shipped()
     files = [(lang.sentence("workbook.role_formula"), allocation.formula.path.name, allocation.formula.sha256)]
+    files += [(lang.sentence("workbook.role_formula"), t.path.name, t.sha256) for t in allocation.formula.tables]  # its salary table
     files += [(lang.sentence("workbook.role_data"), t.path.name, t.sha256) for t in allocation.sources]
     return files + [(lang.sentence("workbook.role_spending"), t.path.name, t.sha256) for t in (spending.sources if spending else ())]
 

@@ -48,6 +48,9 @@ class Weight(Strict):
     of: str | None = None
     above_share: Fraction | None = None
     role: Role | None = None
+    # what the count column holds, when it is not whole pupils within enrollment (SFUSD prints both kinds):
+    may_exceed_enrollment: bool = False  # instances or seats: a pupil may count twice, so a school's count may pass its enrollment
+    fractional: bool = False  # the district's own computed count, with fractions of a pupil (pupils above 55%, to a twentieth)
     source: str | None = None
     unusual: bool = False  # a weight beyond USUAL is meant
 
@@ -69,6 +72,9 @@ class Weight(Strict):
         if self.count is not None and any(step.pupils_at_most is not None for step in self.rates or []):
             raise ValueError("`pupils_at_most` caps the enrollment a `share` (or `at_levels`) weight counts; "
                              "a `count` column is counted as it is")
+        for flag in ("may_exceed_enrollment", "fractional"):
+            if getattr(self, flag) and self.count is None:
+                raise ValueError(f"`{flag}` says what a `count` column holds; this weight has no `count`")
         return self
 
     @property
