@@ -39,6 +39,12 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== San Francisco Unified, 2024-25: 102 real schools staffed by rule (positions in FTE), rules fitted to SFUSD's published allocations"
+	$(BIN)/wsf allocate formulas/sfusd/staffing-2024-25.toml \
+		--schools fixtures/sfusd/staffing-2024-25-schools.csv \
+		-o out/sfusd/staffing-2024-25.csv
+	$(BIN)/wsf explain formulas/sfusd/staffing-2024-25.toml \
+		--schools fixtures/sfusd/staffing-2024-25-schools.csv --school 420
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest
