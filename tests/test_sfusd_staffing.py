@@ -202,7 +202,7 @@ def test_packets_show_each_position_as_its_fte_in_english_and_spanish(allocation
     row = principal.split('<tr class="line-row" id="line-base_teachers">', 1)[1].split("</tr>", 1)[0]  # not greyed as zero
     assert '<td class="num">22 FTE</td>' in row
     assert 'id="line-base"' not in principal  # no per-pupil base in this formula: no line of $0.00 per student
-    assert "Elementary school" in principal and "a staff position the formula's rule sets" in text_of(principal)
+    assert "Elementary school" in principal and "staff positions (in FTE, or daily hours) set by the formula's rules" in text_of(principal)
     council = text_of((tmp_path / "en" / "420-ALVARADO-ES.council.html").read_text(encoding="utf-8"))
     assert "Base classroom teachers 22 FTE, placed by the district 22 FTE" in council
     runs = english_runs()
