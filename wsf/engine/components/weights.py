@@ -272,9 +272,7 @@ class CountColumn(Counts):
     def phrases(self, school: School, at_most: float | None = None) -> list[Phrase]:
         if self.spec.above_share is None:
             return []
-        enrollment = school.enrollment
-        return [Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(school.inputs[self.spec.count]),
-                          threshold=Count(self.spec.above_share * enrollment))]
+        return [above_share(self.spec.above_share, school.inputs[self.spec.count], self.spec.above_share * school.enrollment)]
 
     def described(self) -> Phrase:
         return Phrase.of("counted_column", column=self.spec.count)
@@ -303,8 +301,7 @@ class ShareColumn(Counts):
         if at_most is not None:
             parts.append(Phrase.of("pupils_at_most", count=Count(at_most), pupils=Count(enrollment)))
         if self.spec.above_share is not None:
-            parts.append(Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(share * enrollment),
-                                   threshold=Count(self.spec.above_share * enrollment)))
+            parts.append(above_share(self.spec.above_share, share * enrollment, self.spec.above_share * enrollment))
         return parts
 
     def described(self) -> Phrase:
@@ -418,3 +415,9 @@ class WeightComponent:
             applies = counted if where is None else Phrase.of("counted_where", counted=counted, where=where)
             out.append(Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec)))
         return out
+
+
+def above_share(share: float, count: float, threshold: float) -> Phrase:
+    """The pupils above a share of enrollment; "none" where the count is not above it (not "214.98 − 295.9")."""
+    kind = "above_share" if count > threshold else "above_share_none"
+    return Phrase.of(kind, share=Share(share, 0), count=Count(count), threshold=Count(threshold))
