@@ -21,6 +21,7 @@ from wsf.engine.components.conditions import When
 from wsf.engine.components.lines import Count, Label, Line, Money, Phrase, Quantity, Term, Words
 from wsf.engine.params import Params, School
 from wsf.formula.grades import parse_span
+from wsf.formula.objects import Funding, SalaryObject
 from wsf.formula.types import FIX, Key, Labels, Strict
 from wsf.formula.types import Money as Dollars
 
@@ -47,6 +48,7 @@ class Cost(Strict):
     benefits: Dollars = 0.0
     per_hour: Dollars | None = None  # with benefits
     days: Annotated[int, Field(gt=0, le=366)] | None = None
+    object: SalaryObject | None = None  # the SACS object its salary is charged to (1100 teachers); benefits to 3000-3999
     source: str | None = None
     unusual: bool = False  # a salary or hourly rate beyond the usual is meant
 
@@ -91,8 +93,8 @@ class Band(Strict):
     fte: Amount
 
 
-class Position(Strict):
-    """A `[positions.KEY]` table."""
+class Position(Funding):
+    """A `[positions.KEY]` table (with `objects` and `resource`, as every line: `Funding`)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
