@@ -33,6 +33,12 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== Example Unified: every school's site plan (SPSA budget) checked against its allocation"
+	$(BIN)/wsf plan check formulas/example-district.toml \
+		--schools fixtures/example-district/schools.csv \
+		--prior fixtures/example-district/prior.csv \
+		--plan fixtures/example-district/plan.csv \
+		-o out/example-district/plan-balances.csv
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest

@@ -21,7 +21,7 @@ from wsf.engine.sweep import parse_axis
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
-from wsf.options import FILE, Data, data_options, echo, progress, reports_errors
+from wsf.options import FILE, Data, PlanFiles, data_options, echo, plan_options, progress, reports_errors
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import write_table
 
@@ -355,3 +355,48 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
     echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- school site plans (issue 16) --------------------------------------------------------------
+
+
+@main.group(name="plan")
+def plan_group() -> None:
+    """School site plans: each school's spending plan (SPSA) against its allocation."""
+
+
+@plan_group.command(name="check")
+@click.argument("formula", type=FILE)
+@data_options(prior=LAST_YEAR)
+@plan_options()
+@click.option("-o", "--output", type=FILE, help="Write every school's funding lines (allocated, planned, remaining): .csv, .parquet or .xlsx.")
+@reports_errors
+def plan_check(formula: Path, data: Data, plans: PlanFiles, output: Path | None) -> None:
+    """Check every school's plan: each funding line spent to the cent, locked positions kept,
+    restricted money on what it may buy, positions costed as the formula costs them.
+
+    Lists every problem (the school, the line, the amount) and exits 2, or prints a line per
+    school; -o then writes the balances.
+
+    \b
+    Example:
+      wsf plan check formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --plan fixtures/example-district/plan.csv
+    """
+    result = data.allocate(formula)
+    check = plans.check(result)
+    if not check.ok:
+        raise check.error()
+    summary = check.summary()
+    total = int(summary["planned"].sum())
+    echo(f"ok: {plans.plan.name} spends every funding line of {plural(summary.height, 'school')} to the cent: "
+         f"{money(total / 100)} planned of {money(int(summary['allocated'].sum()) / 100)} allocated")
+    for row in summary.iter_rows(named=True):
+        echo(f"  {row['school_id']:<10} {(row['name'] or '')[:32]:<32} {money(row['planned'] / 100):>16}  {number(round(row['fte'], 2)):>6} FTE"
+             f"  staff {money(row['positions'] / 100):>15}  other {money(row['items'] / 100):>14}  {plural(row['lines'], 'line')}")
+    if output:
+        balances = check.balances.with_columns(*[dollars(c) for c in ("allocated", "planned", "remaining")])
+        meta = provenance(result) | {"plan": {"file": check.plan.path.name, "sha256": check.plan.table.sha256}}
+        written = write_table(balances, output, meta)
+        echo("wrote " + ", ".join(str(p) for p in written))

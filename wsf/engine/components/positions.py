@@ -12,6 +12,7 @@ fixed dollars: a pot's scale never changes them.
 
 from __future__ import annotations
 
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import polars as pl
@@ -81,6 +82,13 @@ class Cost(Strict):
         """Dollars a year for 1.0 FTE, or for one daily hour."""
         return self.salary + self.benefits if self.salary is not None else self.per_hour * self.days
 
+    @property
+    def exact_per_unit(self) -> Decimal:
+        """`per_unit` exactly, from the numbers as written."""
+        if self.salary is not None:
+            return exact(self.salary) + exact(self.benefits)
+        return exact(self.per_hour) * self.days
+
     def paths(self, key: str) -> list[str]:
         fields = ["salary", "benefits"] if self.salary is not None else ["per_hour"]
         return [f"costs.{key}.{f}" for f in fields if f != "benefits" or self.benefits]
@@ -146,6 +154,19 @@ class Position(Funding):
         return self.of or "enrollment"
 
 
+def exact(value: float) -> Decimal:
+    """A number of the formula (or an FTE) as the decimal it was written as: 0.1 is 0.1."""
+    return Decimal(repr(float(value)))
+
+
+def costed(quantity: float, per_unit: Decimal, unit_cents: int = 1) -> int:
+    """Cents of `quantity` units at `per_unit` dollars, rounded half up once to the formula's unit
+    (a cent, or 100 cents for a dollar): `PositionComponent.expression` for one number, as a
+    school plan costs a position line."""
+    units = exact(quantity) * per_unit * 100 / unit_cents
+    return int((units + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR)) * unit_cents
+
+
 def is_span(of: str) -> bool:
     """Is `of` a grade span (pupils in those grades) rather than a data column?"""
     try:
@@ -175,6 +196,13 @@ class PositionComponent:
         if self.spec.cost is None:
             return None
         return self.cost.per_unit if self.cost is not None else float(self.spec.cost)
+
+    @property
+    def exact_per_unit(self) -> Decimal:
+        """`per_unit` exactly (0 for a position the district pays centrally)."""
+        if self.spec.cost is None:
+            return Decimal(0)
+        return self.cost.exact_per_unit if self.cost is not None else exact(self.spec.cost)
 
     def cost_expression(self, p: Params) -> pl.Expr:
         cost, key = self.cost, self.spec.cost
