@@ -39,6 +39,13 @@ demo: system $(STAMP)
 		--prior fixtures/example-district/prior.csv \
 		--plan fixtures/example-district/plan.csv \
 		-o out/example-district/plan-balances.csv
+	@echo "== Example Unified: the site council's plan budget pages of one school, with what changed since it was approved"
+	$(BIN)/wsf packets formulas/example-district.toml \
+		--schools fixtures/example-district/schools.csv \
+		--prior fixtures/example-district/prior.csv \
+		--plan fixtures/example-district/plan.csv \
+		--approved fixtures/example-district/approved-plan.csv \
+		--kind plan --school EX104 -o out/example-district/plans
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest

@@ -282,9 +282,10 @@ def _split(value: str) -> list[str]:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
 @click.option("--lang", "langs", default="en,es", show_default=True, help="Languages, comma-separated; each is a file i18n/<lang>.toml.")
 @click.option("--format", "formats", default="html,pdf", show_default=True, help="html, pdf, or both.")
-@click.option("--kind", "kinds", default="principal,council,district", show_default=True, help="Which packets: principal, council, district.")
+@click.option("--kind", "kinds", default="principal,council,district", show_default=True, help="Which packets: principal, council, district, plan.")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), help="A district's templates folder; its files (and i18n/*.toml) come first.")
 @click.option("--school", "school_ids", multiple=True, help="Only this school's packets (repeatable); the district packet still covers all.")
+@plan_options(packet=True)
 @reports_errors
 def packets_command(
     formula: Path,
@@ -296,11 +297,13 @@ def packets_command(
     kinds: str,
     templates: Path | None,
     school_ids: tuple[str, ...],
+    plans: PlanFiles,
 ) -> None:
     """Budget packets: every school's principal packet and site council summary, and the board's.
 
     Writes OUTPUT/<lang>/<school_id>-<name>.principal.pdf (and .html), .council.pdf and
     district.district.pdf for each language, and OUTPUT/packets.json (what they were made from).
+    With --kind plan and --plan, each school's site plan budget pages, .plan.pdf (docs/plans.md).
 
     \b
     Example:
@@ -308,20 +311,32 @@ def packets_command(
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv \\
         --current fixtures/example-district/current.csv --school EX104 -o out/packets
+      wsf packets formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv \\
+        --plan fixtures/example-district/plan.csv \\
+        --approved fixtures/example-district/approved-plan.csv --material 10% \\
+        --kind plan --school EX104 -o out/plans
     """
     from wsf.data.spending import read_current
-    from wsf.render.packets.writer import choose, count_files, write_packets
+    from wsf.render.packets.writer import KINDS, choose, count_files, write_packets
 
+    chosen_kinds = choose(_split(kinds), KINDS, "--kind")
+    if (plans.plan is not None) != ("plan" in chosen_kinds):
+        raise WsfError("--kind plan and --plan go together: the plan packet shows the site plans", key="--plan" if plans.plan else "--kind",
+                       fix="give both (--kind plan --plan FILE, or --kind principal,council,plan ...), or neither")
+    if plans.approved is not None and plans.plan is None:
+        raise WsfError("--approved is compared with the site plans of --plan", key="--approved", fix="pass --plan FILE too")
     result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
+    review = None if plans.plan is None else plans.review(result)
     languages = list(dict.fromkeys(_split(langs)))
-    chosen_kinds = choose(_split(kinds), ("principal", "council", "district"), "--kind")
     chosen_formats = choose(_split(formats), ("html", "pdf"), "--format")
     total = count_files(len(set(school_ids)) if school_ids else result.cents.height, len(languages), chosen_kinds, chosen_formats)
     with progress(total, "packets") as step:
         written = write_packets(
             result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
-            schools=school_ids or None, progress=step
+            schools=school_ids or None, progress=step, plans=review
         )
     echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
 

@@ -173,11 +173,14 @@ class PlanFiles:
 
         return check_plan(allocation, read_plan(self.plan, load_mapping(self.mapping)))
 
-    def approved_plan(self):
+    def review(self, allocation):
+        """For the plan packet: the plan checked (refused unless it passes) and compared with the approved one."""
         from wsf.data.tables import load_mapping
+        from wsf.plans.compare import review
         from wsf.plans.read import read_plan
 
-        return None if self.approved is None else read_plan(self.approved, load_mapping(self.mapping))
+        approved = None if self.approved is None else read_plan(self.approved, load_mapping(self.mapping))
+        return review(self.check(allocation), approved, self.material)
 
 
 def plan_options(packet: bool = False):

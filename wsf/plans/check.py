@@ -67,6 +67,7 @@ class Priced:
     salary: Decimal | None  # of per_unit, the salary (None: not split, charged whole to its object)
     object: str | None  # the salary's object, from the cost
     class_: str | None  # locked, locked_plus or unlocked for a [positions] key; None for a [costs] key
+    hourly: tuple[float, int] | None = None  # an hourly cost's rate and days a year
 
 
 def priced(formula: Formula, key: str) -> Priced | None:
@@ -76,12 +77,16 @@ def priced(formula: Formula, key: str) -> Priced | None:
         cost = position.cost
         salary = cost.exact_per_unit - Decimal(repr(cost.benefits)) if cost is not None and cost.salary is not None else None
         return Priced(key, position.spec.label, position.spec.labels, position.spec.unit, position.exact_per_unit, salary,
-                      cost.object if cost is not None else None, position.spec.class_)
+                      cost.object if cost is not None else None, position.spec.class_, _hourly(cost))
     if key in formula.costs:
         cost = formula.costs[key]
         salary = Decimal(repr(cost.salary)) if cost.salary is not None else None
-        return Priced(key, cost.label, cost.labels, cost.unit, cost.exact_per_unit, salary, cost.object, None)
+        return Priced(key, cost.label, cost.labels, cost.unit, cost.exact_per_unit, salary, cost.object, None, _hourly(cost))
     return None
+
+
+def _hourly(cost) -> tuple[float, int] | None:
+    return (cost.per_hour, cost.days) if cost is not None and cost.per_hour is not None else None
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,7 @@ class Lines:
         found = parse_object(written)
         return {"label": price.label, "unit": price.unit, "per_unit": float(price.per_unit), "amount": amount, "salary": salary,
                 "benefits": amount - salary, "object": str(found), "start": found.start, "end": found.end,
-                "description": row["description"] or price.label}
+                "description": row["description"]}
 
     def item(self, row: dict) -> dict:
         return {"label": None, "unit": None, "per_unit": None, "salary": row["amount"], "benefits": 0}

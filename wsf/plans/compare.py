@@ -109,3 +109,26 @@ def _matched(lines: pl.DataFrame) -> pl.DataFrame:
     return (lines.with_columns(pl.when(item).then(pl.col("object")).alias("_object"), pl.when(item).then(pl.col("description")).alias("_description"))
             .group_by(IDENTITY).agg(pl.col("fte").sum().round(6), pl.col("amount").sum(), pl.col("object").first(),
                                     pl.col("description").first(), pl.col(ROW).min()))
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the site council's plan packet shows: a plan that passes its check and, given the
+    plan the council approved, every change since and which need a new vote."""
+
+    check: PlanCheck
+    threshold: Threshold
+    approved: Plan | None = None
+    changes: pl.DataFrame | None = None
+
+    def school_changes(self, school_id: str) -> pl.DataFrame | None:
+        return None if self.changes is None else self.changes.filter(pl.col("school_id") == school_id)
+
+
+def review(check: PlanCheck, approved: Plan | None = None, material: str = DEFAULT) -> Review:
+    """A plan for its packet: refused with every problem unless it passes; compared with the approved one."""
+    if not check.ok:
+        raise check.error()
+    threshold = parse_material(material)
+    found = changes(check, approved, threshold) if approved is not None else None
+    return Review(check, threshold, approved, found)
