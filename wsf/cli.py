@@ -311,12 +311,6 @@ def packets_command(
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv \\
         --current fixtures/example-district/current.csv --school EX104 -o out/packets
-      wsf packets formulas/example-district.toml \\
-        --schools fixtures/example-district/schools.csv \\
-        --prior fixtures/example-district/prior.csv \\
-        --plan fixtures/example-district/plan.csv \\
-        --approved fixtures/example-district/approved-plan.csv --material 10% \\
-        --kind plan --school EX104 -o out/plans
     """
     from wsf.data.spending import read_current
     from wsf.render.packets.writer import KINDS, choose, count_files, write_packets
