@@ -298,6 +298,7 @@ KINDS = {
     "pupils": ("a whole number of pupils", MAX_PUPILS, True),
     "ada": ("a number of pupils (average daily attendance may have decimals)", MAX_PUPILS, False),
     "dollars": ("an amount in dollars, such as 3200000 or $3,200,000.00", 1e12, False),
+    "signed_dollars": ("an amount in dollars, such as -1250.00 or $3,200,000.00 (a ledger's credits are negative)", 1e12, False),
     "share": ("a share of enrollment between 0 and 1 (55% is 0.55; 55% is read as 0.55 too)", 1e12, False),
     "number": ("a number, such as 400 or 0.875", 1e9, False),
 }
@@ -310,7 +311,7 @@ def parse_numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind:
     parsed = {}
     for column in columns:
         text = pl.col(column).cast(pl.String).str.strip_chars()
-        if kind == "dollars":  # "$3,200,000.00", "-$5", "$ 12"
+        if kind in ("dollars", "signed_dollars"):  # "$3,200,000.00", "-$5", "$ 12"
             text = text.str.replace(r"^(-?)\s*(?:US)?\$\s*", "${1}")
         percent = text.str.ends_with("%") if kind == "share" else pl.lit(False)
         text = pl.when(percent).then(text.str.strip_suffix("%").str.strip_chars()).otherwise(text)
@@ -322,7 +323,8 @@ def parse_numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind:
         value = pl.col(f"_{column}")
         checks.rows(frame, value.is_null(), column, "that are not numbers", f"write {what} (no text, no blanks)", one="that is not a number")
         checks.rows(frame, ~value.is_finite() | (value.abs() > most), column, "with an absurd value", f"write {what}")
-        checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
+        if kind != "signed_dollars":
+            checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
         if whole:
             checks.rows(frame, value.is_finite() & (value != value.round()), column, "with a fractional count", "counts of pupils are whole numbers")
     return frame.drop(columns).rename({f"_{c}": c for c in columns})
