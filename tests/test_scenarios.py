@@ -212,3 +212,17 @@ def test_sweep_statistics_agree_with_the_equity_measures(schools, k) -> None:
         x = totals[row][keep] / pupils[keep]
         assert cv[row] == pytest.approx(measures.cv(x, pupils[keep]), rel=1e-9, abs=1e-12)
         assert gini[row] == pytest.approx(measures.gini(x, pupils[keep]), rel=1e-9, abs=1e-12)
+
+
+def test_compare_lists_as_losses_only_schools_that_lose(run, tmp_path) -> None:
+    """It listed the smallest gains under "largest losses" when every school gained."""
+    schools = tmp_path / "schools.csv"
+    schools.write_text("school_id,name,enrollment,frl\nA,Alpha,100,10\nB,Beta,100,60\nC,Gamma,100,0\n")
+    body = '[formula]\nid = "{id}"\nsource = "test"\n[base]\nall = 5_000\n[weights.poverty]\nlabel = "Poverty"\ncount = "frl"\nper_pupil = {rate}\n'
+    (tmp_path / "a.toml").write_text(body.format(id="a", rate=1_000))
+    (tmp_path / "b.toml").write_text(body.format(id="b", rate=1_500))
+    result = run("compare", tmp_path / "a.toml", tmp_path / "b.toml", "--schools", schools)
+    assert result.exit_code == 0, result.output
+    gains, losses = result.output.split("largest gains:")[1].split("largest losses:")
+    assert [line.split()[0] for line in gains.strip().splitlines()] == ["B", "A"]  # C gains nothing: not a gain
+    assert losses.strip() == "none (no school loses money under B)"

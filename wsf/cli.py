@@ -118,8 +118,10 @@ def compare(formula_a: Path, formula_b: Path, data: Data, threshold: float, sort
     echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
     echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
     echo(f"{plural(summary['gaining'], 'school')} gain and {summary['losing']:,} lose more than {threshold:.0%} under B")
-    for title, rows in (("largest gains", table.head(5)), ("largest losses", table.sort("change").head(5))):
-        echo(f"{title}:")
+    gains = table.filter(pl.col("change") > 0).sort(["change", "school_id"], descending=[True, False]).head(5)
+    losses = table.filter(pl.col("change") < 0).sort(["change", "school_id"]).head(5)
+    for title, rows, verb in (("largest gains", gains, "gains"), ("largest losses", losses, "loses")):
+        echo(f"{title}:" if rows.height else f"{title}: none (no school {verb} money under B)")
         for row in rows.iter_rows(named=True):
             percent = "" if row["change_percent"] is None else f" ({row['change_percent']:+.1%})"
             echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
