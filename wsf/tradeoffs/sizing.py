@@ -102,13 +102,11 @@ def money(cents: Fraction | int) -> str:
     return f"{sign}${whole // 100:,}.{whole % 100:02d}"
 
 
-def compact(cents: int) -> str:
-    """Money for a projector: $6.88M, $912K, $840."""
-    if abs(cents) >= 100_000_000:
-        return f"${cents / 100_000_000:,.2f}M"
-    if abs(cents) >= 100_000:
-        return f"${cents / 100_000:,.0f}K"
-    return f"${round_cents(Fraction(cents, 100)):,}"
+def whole(cents: Fraction | int) -> str:
+    """Whole dollars with thousands separators, rounded half up, as a page shows them across a
+    room: $1,085,515 (the exact cents are in the basis)."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${round_cents(Fraction(abs(cents), 100)):,}"
 
 
 def round_cents(value: Fraction | int) -> int:
@@ -200,8 +198,10 @@ RULES: dict[str, Callable[..., Result]] = {
 }
 
 
-def size(item: Opportunity, inputs: Inputs) -> Sized:
-    where = codes(item.spend)
+def size(item: Opportunity, inputs: Inputs, selectors: list[Selector] | None = None) -> Sized:
+    """One opportunity sized; `selectors` are the rows its spending was read from (its `spend`
+    within the budget's funds), named in the basis."""
+    where = codes(item.spend if selectors is None else selectors)
     try:
         low, high, how = RULES[item.sizing.kind](item.sizing, inputs)
     except Missing as missing:
@@ -218,7 +218,20 @@ def size(item: Opportunity, inputs: Inputs) -> Sized:
 def size_all(catalog: Catalog, ledger: Ledger, drivers: Drivers) -> tuple[int, list[Sized]]:
     """The budget (cents) and every opportunity sized, in the catalog's order."""
     budget = spend(ledger, [catalog.budget])
-    return budget, [size(item, Inputs(catalog, drivers, spend(ledger, item.spend), budget)) for item in catalog.opportunity]
+    sized = []
+    for item in catalog.opportunity:
+        selectors = within_budget(item.spend, catalog.budget)
+        sized.append(size(item, Inputs(catalog, drivers, spend(ledger, selectors), budget), selectors))
+    return budget, sized
+
+
+def within_budget(selectors: list[Selector], budget: Selector) -> list[Selector]:
+    """An opportunity's spending is in the budget it frees money for: a selector that names no
+    fund reads the budget's funds (SACS: the General Fund, 01), so energy in the cafeteria fund
+    is not counted as General Fund savings."""
+    if budget.fund is None:
+        return selectors
+    return [s if s.fund is not None else s.model_copy(update={"fund": budget.fund}) for s in selectors]
 
 
 def codes(selectors: list[Selector]) -> str:
