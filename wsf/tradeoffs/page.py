@@ -19,7 +19,7 @@ from markupsafe import Markup
 from wsf.render import TEMPLATES
 from wsf.render.templates import sandbox
 from wsf.tradeoffs.catalog import Catalog
-from wsf.tradeoffs.sizing import Sized, compact, money, round_cents
+from wsf.tradeoffs.sizing import Sized, money, round_cents, whole
 
 EASE = {"easy": "Easier", "moderate": "Moderate", "hard": "Harder"}
 CONSTRAINT = {"contract": "Contract", "state_rule": "State rule", "federal_rule": "Federal rule", "district_preference": "District choice"}
@@ -45,6 +45,7 @@ class Card:
     ticked: bool = False
     tags: str = ""
     need: str = ""
+    area: str = ""  # the focus area's key (savings)
 
     @property
     def sized(self) -> bool:
@@ -52,10 +53,11 @@ class Card:
 
     @property
     def amount_text(self) -> str:
-        """As read across a room: $6.88M, or $1.11M – $3.33M; exact in `exact_text`."""
+        """As read across a room, in whole dollars: $1,085,515, or $1,085,515 – $3,256,546; to the
+        cent in `exact_text`."""
         if self.low is None:
             return "not sized"
-        return compact(self.low) if self.low == self.high else f"{compact(self.low)} – {compact(self.high)}"
+        return whole(self.low) if self.low == self.high else f"{whole(self.low)} – {whole(self.high)}"
 
     @property
     def exact_text(self) -> str:
@@ -66,12 +68,22 @@ class Card:
 
 @dataclass(frozen=True)
 class Area:
+    key: str
     label: str
     cards: list[Card]
 
     @property
     def sized(self) -> int:
         return sum(card.sized for card in self.cards)
+
+    @property
+    def sized_cards(self) -> list[Card]:
+        return [card for card in self.cards if card.sized]
+
+    @property
+    def unsized_cards(self) -> list[Card]:
+        """Shown smaller, after the cards a team can tick: what each needs to be sized."""
+        return [card for card in self.cards if not card.sized]
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class Page:
 
     def whole(self, cents: int) -> str:
         """Whole dollars, as the page's running figures show them."""
-        return money(round_cents(Fraction(cents, 100)) * 100).removesuffix(".00")
+        return whole(cents)
 
     @property
     def sized(self) -> int:
@@ -130,16 +142,18 @@ def page_of(catalog: Catalog, sized: list[Sized], budget: int, district: str, fi
             if item.area != key:
                 continue
             mine = chosen.get(str(item.id))  # investments' refs are names, never numbers
-            low, high = (mine.cents, mine.cents) if mine is not None and mine.basis.startswith("the team") else (s.low, s.high)
+            low, high = s.low, s.high
+            if mine is not None and mine.cents != (s.low if plan.info.estimate == "low" else s.high):
+                low = high = mine.cents  # the team's own figure, or an estimate other than the plan's: as plan.csv counts it
             cards.append(Card(f"s{item.id}", "saving", f"#{item.id}", item.title, item.question, low, high, s.basis, EASE[item.ease],
                               CONSTRAINT[item.constraint.kind], item.constraint.note, mine.timing if mine else item.timing,
-                              mine.start if mine else 1, mine is not None, need=s.need))
-        areas.append(Area(label, cards))
+                              mine.start if mine else 1, mine is not None, need=s.need, area=key))
+        areas.append(Area(key, label, cards))
     investments = _investments(catalog, budget, plan)
     years = plan.info.years if plan is not None else 1
     data = {"budget": budget, "target": plan.target if plan is not None else 0, "years": years,
             "estimate": plan.info.estimate if plan is not None else "low",
-            "cards": {c.id: {"side": c.side, "low": c.low, "high": c.high, "timing": c.timing, "start": c.start}
+            "cards": {c.id: {"side": c.side, "area": c.area, "low": c.low, "high": c.high, "timing": c.timing, "start": c.start}
                       for c in [*[c for a in areas for c in a.cards], *investments]}}
     return Page(f"{district}: trading savings for priorities", district, fiscal_year, budget, catalog.budget.label, data["target"], years,
                 data["estimate"], areas, investments, facts, sources, plan.info.title if plan is not None else "", script_json(data))
