@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # PDF packets (WeasyPrint) need Pango, fonts and HarfBuzz's subsetter (without it WeasyPrint
 # subsets fonts itself and the PDF bytes differ run to run); the tests read PDFs back with poppler.
-SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# The tradeoffs page is tested in a real headless browser: Debian's chromium and its chromedriver, driven by selenium.
+SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium chromium-driver
 
 .PHONY: demo test bench clean system
 
