@@ -40,6 +40,17 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== San Francisco Unified's general ledger, FY2020-21 and FY2021-22: the budget tree, 31 cost-savings opportunities, a plan"
+	$(BIN)/wsf tradeoffs formulas/tradeoffs/smarter-school-spending.toml \
+		--ledger fixtures/sfusd/sacs/ua-fy2020-21/sfusd_usergl_fy2020-21.csv \
+		--ledger fixtures/sfusd/sacs/ua-fy2021-22/sfusd_usergl_fy2021-22.csv \
+		--drivers fixtures/sfusd/sacs/drivers-2021-22.toml \
+		--plan formulas/tradeoffs/sfusd-plan-2021-22.toml -o out/tradeoffs
+	@echo "== What each school gains when the plan's net savings raise SFUSD's WSF pot"
+	$(BIN)/wsf compare formulas/sfusd/wsf-2022-23-pot.toml out/tradeoffs/formula.toml \
+		--schools fixtures/sfusd/wsf-2022-23-schools.csv -o out/sfusd/plan-gains.csv
+	@echo "== The tradeoffs page: open out/tradeoffs/tradeoffs.html in a browser (it works offline),"
+	@echo "   tick savings and investments and watch the net move against the target"
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest
