@@ -74,6 +74,8 @@ class Spending(Strict):
             raise ValueError("give a catalog `investment` id, or a `title` and `amount` of the team's own")
         if self.title is not None and self.amount is None:
             raise ValueError(f"an investment of the team's own needs its `amount` (dollars a year, or once){FIX}add amount = 1_000_000")
+        if self.investment is not None and self.amount is not None and not self.note:
+            raise ValueError(f"an amount of the team's own for a catalog investment needs a `note` saying where it comes from{FIX}add note = \"...\"")
         return self
 
 
@@ -178,9 +180,11 @@ def load_plan(path: str | Path, catalog: Catalog, sized: list[Sized], budget: in
                 errors.append(WsfError(f"investment {spending.investment!r} is not in the catalog", file=path, line=line_of(text, key),
                                        key=f"{key}.investment", fix=f"the catalog's investments are: {', '.join(cards) or 'none'}"))
                 continue
-            cents = spending.amount and round_cents(Fraction(repr(spending.amount)) * 100)
-            basis = f"the team's figure: {spending.note}" if cents else f"{card.share_of_budget:.1%} of the budget, {money(budget)} ({card.source})"
-            cents = cents or round_cents(Fraction(repr(card.share_of_budget)) * budget)
+            if spending.amount is not None:
+                cents, basis = round_cents(Fraction(repr(spending.amount)) * 100), f"the team's figure: {spending.note}"
+            else:
+                cents = round_cents(Fraction(repr(card.share_of_budget)) * budget)
+                basis = f"{card.share_of_budget:.1%} of the budget, {money(budget)} ({card.source})"
             items.append(Item("investment", card.id, spending.title or card.title, spending.timing or card.timing, spending.start, cents, basis, **tags))
         else:
             cents = round_cents(Fraction(repr(spending.amount)) * 100)
