@@ -38,9 +38,14 @@ class SchoolData:
 class Checks:
     """Collects every failed rule of one file, then raises them together."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, headers: dict[str, str] | None = None) -> None:
         self.table = table
         self.errors: list[WsfError] = []
+        self.headers = headers or {}  # wsf's column name -> the file's own header, when they differ
+
+    def _key(self, column: str) -> str:
+        header = self.headers.get(column)
+        return f"column {column}" if header in (None, column) else f"column {header!r} ({column})"
 
     def rows(self, frame: pl.DataFrame, bad: pl.Expr, column: str, problem: str, fix: str, show: pl.Expr | None = None,
              one: str | None = None) -> None:
@@ -56,10 +61,10 @@ class Checks:
             f"row {r} ({who + ': ' if who else ''}{what if what not in (None, '') else 'empty'})" for r, who, what in examples.iter_rows()
         )
         count = "1 row " + (one or problem) if failed.height == 1 else f"{failed.height:,} rows {problem}"
-        self.errors.append(WsfError(f"{count}, e.g. {listed}", file=self.table.path, key=f"column {column}", fix=fix))
+        self.errors.append(WsfError(f"{count}, e.g. {listed}", file=self.table.path, key=self._key(column), fix=fix))
 
     def add(self, problem: str, column: str | None = None, fix: str | None = None) -> None:
-        self.errors.append(WsfError(problem, file=self.table.path, key=f"column {column}" if column else None, fix=fix))
+        self.errors.append(WsfError(problem, file=self.table.path, key=self._key(column) if column else None, fix=fix))
 
     def done(self) -> None:
         if self.errors:

@@ -56,8 +56,10 @@ class Ledger:
 
 def read_ledger(path: str | Path, chart: Chart, mapping: Mapping | None = None) -> Ledger:
     path = Path(path)
-    table = read_table(path, mapping or _sacs_mapping(path))
-    checks = Checks(table)
+    mapping = mapping or _sacs_mapping(path)
+    table = read_table(path, mapping)
+    headers = {name: value for name, value in (mapping.columns if mapping else {}).items() if isinstance(value, str)}
+    checks = Checks(table, headers)  # errors name the file's own columns: 'Value' (amount)
     frame = table.frame
     require_columns(checks, frame, REQUIRED)
     checks.done()
