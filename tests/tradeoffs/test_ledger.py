@@ -174,3 +174,10 @@ def test_an_input_is_never_overwritten(run, tmp_path: Path) -> None:
     result = run("tradeoffs", HERE / "catalog.toml", "--ledger", HERE / "ledgers" / "clean.csv", "-o", mine)
     assert result.exit_code == 2 and "notes.txt" in result.stderr
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "the team's notes"
+
+
+def test_without_a_drivers_file_the_district_is_named_by_cdes_lea_file(one_year: Path) -> None:
+    html = (one_year / "tradeoffs.html").read_text(encoding="utf-8")
+    assert "<h1>San Francisco Unified: what to stop, what to fund</h1>" in html
+    meta = json.loads((one_year / "meta.json").read_text(encoding="utf-8"))
+    assert "sfusd_lea-info.csv" in [t["file"] for t in meta["ledgers"][0]["code_tables"]]

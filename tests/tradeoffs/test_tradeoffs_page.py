@@ -178,6 +178,8 @@ def test_nothing_in_a_name_runs_as_script(browser, tmp_path: Path) -> None:
     page = opened(browser, out / "tradeoffs.html")
     assert page.execute_script("return window.pwned === undefined")
     assert evil in page.find_element("id", "card-s1").text  # shown as the words it is
+    assert page.find_element("id", "verdict").text == "NOTHING TICKED YET"  # no plan: the team starts from nothing
     before = net(page)
     click(page, box(page, "s1"))
     assert net(page) - before == int(box(page, "s1").get_attribute("data-low"))
+    assert page.find_element("id", "verdict").text == "TARGET MET"

@@ -44,6 +44,8 @@ class Ledger:
     fiscal_year: str | None
     frame: pl.DataFrame
     codes: dict[str, dict[str, str]]
+    lea: Table | None = None  # CDE's `*_lea-info.csv` beside the ledger, when there is one
+    lea_name: str | None = None  # its `Dname`: the district's name
 
     @property
     def dimensions(self) -> list[str]:
@@ -51,7 +53,7 @@ class Ledger:
 
     @property
     def sources(self) -> tuple[Table, ...]:
-        return (self.table, *self.code_tables)
+        return (self.table, *self.code_tables, *((self.lea,) if self.lea is not None else ()))
 
 
 def read_ledger(path: str | Path, chart: Chart, mapping: Mapping | None = None) -> Ledger:
@@ -99,7 +101,21 @@ def read_ledger(path: str | Path, chart: Chart, mapping: Mapping | None = None) 
     )
     year = _fiscal_year(checks, frame)
     keep = [ROW, *[d for d in DIMENSIONS if d in frame.columns], "major", "kind", pl.col("amount").alias("cents")]
-    return Ledger(table, code_tables, year, frame.select(keep), codes)
+    lea, name = _lea_info(path)
+    return Ledger(table, code_tables, year, frame.select(keep), codes, lea, name)
+
+
+def _lea_info(path: Path) -> tuple[Table | None, str | None]:
+    """The district's name from CDE's LEA file beside the ledger (`sfusd_lea-info.csv`: Dname),
+    when there is exactly one such file with one name; else none (a drivers file names it)."""
+    found = sorted(path.parent.glob("*lea-info.csv"))
+    if len(found) != 1:
+        return None, None
+    table = read_table(found[0])
+    if "Dname" not in table.frame.columns:
+        return None, None
+    names = table.frame["Dname"].cast(pl.String).str.strip_chars().drop_nulls().unique().to_list()
+    return (table, names[0]) if len(names) == 1 and names[0] else (None, None)
 
 
 def _sacs_mapping(path: Path) -> Mapping | None:

@@ -136,13 +136,13 @@ def _page(result: Tradeoffs):
         sources.append((drivers.path.name, drivers.sha256))
     if result.plan is not None:
         sources.append((result.plan.path.name, result.plan.sha256))
-    name = drivers.district.name if drivers.path is not None else "The district"
+    name = drivers.district.name if drivers.path is not None else (result.ledger.lea_name or "The district")
     return page_of(result.catalog.model, result.sized, result.budget, name, result.ledger.fiscal_year or "", facts, sources, result.plan)
 
 
 def _meta(result: Tradeoffs, written: dict[str, str]) -> dict:
     def tables(ledger: Ledger) -> list[dict]:
-        return [{"file": t.path.name, "sha256": t.sha256} for t in ledger.code_tables]
+        return [{"file": t.path.name, "sha256": t.sha256} for t in (*ledger.code_tables, *((ledger.lea,) if ledger.lea else ()))]
 
     sized = [s for s in result.sized if s.sized]
     return {
