@@ -40,6 +40,12 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== San Francisco Unified, 2024-25: 102 real schools staffed by rule (positions in FTE), rules fitted to SFUSD's published allocations"
+	$(BIN)/wsf allocate formulas/sfusd/staffing-2024-25.toml \
+		--schools fixtures/sfusd/staffing-2024-25-schools.csv \
+		-o out/sfusd/staffing-2024-25.csv
+	$(BIN)/wsf explain formulas/sfusd/staffing-2024-25.toml \
+		--schools fixtures/sfusd/staffing-2024-25-schools.csv --school 420
 	@echo "== San Francisco Unified's general ledger, FY2020-21 and FY2021-22: the budget tree, 31 cost-savings opportunities, a plan"
 	$(BIN)/wsf tradeoffs formulas/tradeoffs/smarter-school-spending.toml \
 		--ledger fixtures/sfusd/sacs/ua-fy2020-21/sfusd_usergl_fy2020-21.csv \

@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +86,15 @@ def progress(total: int, what: str):
     """Progress of a long run on stderr: a bar on a terminal, else a line at each tenth done (a
     log, a CI job), none before the first files are done, so an error comes alone."""
     if sys.stderr.isatty():
-        with click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True) as bar:
-            yield bar.update
+        with ExitStack() as stack:
+            bars = []
+
+            def update(count: int) -> None:  # the bar appears with the first files, not before an error
+                if not bars:
+                    bars.append(stack.enter_context(click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True)))
+                bars[0].update(count)
+
+            yield update
         return
     done, shown = 0, 0
 

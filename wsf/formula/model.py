@@ -43,6 +43,8 @@ class FormulaInfo(Strict):
     fiscal_year: str | None = None
     source: str | None = None
     unit: Literal["pupils", "ada"] = "pupils"  # "ada": enrollment is average daily attendance, fractional
+    # the levels a school may have (SFUSD: ES, K-8, MS, HS); a school of any other is refused, not given nothing by rules by level
+    levels: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
 
     def title_in(self, code: str) -> str:
         """The title as a reader of language `code` reads it (the id when there is none)."""
@@ -184,6 +186,12 @@ class Formula(Strict):
             raise ValueError("pot.amount has cents but rounding is to the dollar; make them agree")
         if self.pot and round(self.pot.amount, 2) != self.pot.amount:
             raise ValueError("pot.amount has fractions of a cent; give it to the cent")
+        if self.formula.levels is not None:
+            known = {level.lower() for level in self.formula.levels}
+            for where, level in self.named_levels():
+                if level.lower() not in known:
+                    raise ValueError(f"{where}: level {level!r} is not one of the formula's levels ({', '.join(self.formula.levels)}); "
+                                     "name it in [formula] levels, or correct it")
         for key, item in self.sourced_items():
             if not (item.source or self.formula.source):
                 raise ValueError(f"{key}: no source; add source = \"...\" here or in [formula]")
@@ -200,11 +208,12 @@ class Formula(Strict):
                     have = "a salary (per FTE)" if self.costs[cost].unit == "fte" else "an hourly rate"
                     raise ValueError(f"positions.{key}.cost: costs.{cost} is {have}, but the position is counted in "
                                      f"{'FTE' if position.unit == 'fte' else 'hours'}; give unit = \"{self.costs[cost].unit}\" or another cost")
-            of = position.counted
-            if of != "enrollment" and is_span(of):
-                missing = [g for g in parse_span(of) if g not in self.grade_span]
-                if missing:
-                    raise ValueError(f"positions.{key}.of: grades {', '.join(missing)} of \"{of}\" have no base rate, so the data has no column for them")
+            for rule, path in position.steps(key):
+                of = rule.counted
+                if of != "enrollment" and is_span(of):
+                    missing = [g for g in parse_span(of) if g not in self.grade_span]
+                    if missing:
+                        raise ValueError(f"{path}.of: grades {', '.join(missing)} of \"{of}\" have no base rate, so the data has no column for them")
 
     # -- derived views the engine reads -------------------------------------------------
 
@@ -305,6 +314,23 @@ class Formula(Strict):
                  *((f"costs.{k}", c) for k, c in self.costs.items()), *((f"base_adjustment[{i}]", a) for i, a in enumerate(self.base_adjustment))]
         missing = [k for k, item in items if code not in item.labels]
         return (["formula.title"] if self.formula.title and code not in self.formula.titles else []) + missing
+
+    def named_levels(self) -> list[tuple[str, str]]:
+        """Every level a rule names (`when = { level = [...] }`, `at_levels`), with where it names it."""
+        whens: list[tuple[str, Any]] = []
+        for kind, items in (("weights", self.weights), ("foundations", self.foundations), ("positions", self.positions)):
+            for key, item in items.items():
+                whens.append((f"{kind}.{key}.when", getattr(item, "when", None)))
+                steps = getattr(item, "rates", None) or getattr(item, "rules", None) or []
+                field = "rates" if getattr(item, "rates", None) else "rules"
+                whens += [(f"{kind}.{key}.{field}[{i}].when", step.when) for i, step in enumerate(steps)]
+                if getattr(item, "at_levels", None):
+                    whens.append((f"{kind}.{key}.at_levels", item.at_levels))
+        out = []
+        for where, when in whens:
+            levels = when if isinstance(when, list) else (when.level if when is not None else None) or []
+            out += [(where, level) for level in levels]
+        return out
 
     def sourced_items(self) -> list[tuple[str, Any]]:
         items: list[tuple[str, Any]] = [
