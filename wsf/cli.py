@@ -357,3 +357,47 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
     echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- LCAP: the percentage to increase or improve services, and the action tables (issue 18) -------
+
+
+@main.group(name="lcap")
+def lcap_group() -> None:
+    """California LCAP: the percentage to increase or improve services, and the action tables.
+
+    \b
+    Example:
+      wsf lcap percentages formulas/lcff/2018-19.toml \\
+        --schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \\
+        --mapping fixtures/california/lcff-snapshot-mapping.toml -o percentages.csv
+    """
+
+
+@lcap_group.command(name="percentages")
+@click.argument("formula", type=FILE)
+@data_options()
+@click.option("-o", "--output", type=FILE, required=True, help="Table to write (.csv, .parquet or .xlsx): one row per LEA.")
+@reports_errors
+def lcap_percentages(formula: Path, data: Data, output: Path) -> None:
+    """Per LEA: the base, supplemental and concentration grants, and the percentage to increase or
+    improve services, (supplemental + concentration) / base, from the formula's own lines.
+
+    \b
+    Example:
+      wsf lcap percentages formulas/lcff/2018-19.toml \\
+        --schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \\
+        --mapping fixtures/california/lcff-snapshot-mapping.toml -o percentages.csv
+    """
+    from wsf.lcap.grants import meta, percentages
+
+    result = data.allocate(formula)
+    table = percentages(result)
+    written = write_table(table, output, {**provenance(result), **meta(result)})
+    shown = table.filter(pl.col("percentage").is_not_null())["percentage"]
+    info = result.formula.model.formula
+    echo(f"{info.title or info.id}: {plural(table.height, 'LEA')}, percentage to increase or improve services "
+         + (f"{shown.min()}% to {shown.max()}% (median {shown.cast(pl.Float64).median():.3f}%)" if shown.len() else "n/a"))
+    if shown.len() < table.height:
+        echo(f"  {plural(table.height - shown.len(), 'LEA')} without a base grant: no percentage (empty)")
+    echo("wrote " + ", ".join(str(p) for p in written))

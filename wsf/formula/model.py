@@ -31,6 +31,7 @@ from wsf.engine.components.weights import Role, Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
 from wsf.formula.types import FIX, MAX_MONEY, Key, Labels, Money, Rate, Share, Strict, as_fraction, check_usual
+from wsf.lcap.grants import Grants
 
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
 
@@ -125,6 +126,8 @@ class Formula(Strict):
     rounding: Rounding = Rounding()
     # what a data column stands for, when no weight counts it: `[roles] poverty = "frl"`
     roles: dict[Role, Key] = {}
+    # which lines are LCFF's base, supplemental and concentration grants: `wsf lcap percentages` reads them
+    lcap: Grants | None = None
 
     @field_validator("base")
     @classmethod
@@ -170,6 +173,8 @@ class Formula(Strict):
             if key in RESERVED or key in [k + FTE for k in self.positions]:
                 raise ValueError(f"key {key!r} is a column of the allocation table; choose another name")
         self._check_positions()
+        if self.lcap is not None:
+            self.lcap.check(self.line_keys)
         for key, count in self.counts.items():
             if key in count.any_of:
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")

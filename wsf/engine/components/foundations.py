@@ -16,7 +16,7 @@ from wsf.engine.components.base import on_base
 from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching
 from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term
 from wsf.engine.params import BASE, Params, School
-from wsf.formula.types import Labels, Strict
+from wsf.formula.types import Labels, LcapAction, Strict
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -38,6 +38,7 @@ class Foundation(Strict):
     rates: Annotated[list[Step], Field(min_length=1)] | None = None  # or by a schedule: [{ when = {...}, amount = 5000, per_pupil = 200 }]
     when: When | None = None
     source: str | None = None
+    lcap: LcapAction | None = None  # the LCAP action its money pays for (`wsf lcap tables` totals it)
 
     @model_validator(mode="after")
     def _one_shape(self) -> Foundation:

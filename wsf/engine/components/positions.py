@@ -21,7 +21,7 @@ from wsf.engine.components.conditions import When
 from wsf.engine.components.lines import Count, Label, Line, Money, Phrase, Quantity, Term, Words
 from wsf.engine.params import Params, School
 from wsf.formula.grades import parse_span
-from wsf.formula.types import FIX, Key, Labels, Strict
+from wsf.formula.types import FIX, Key, Labels, LcapAction, Strict
 from wsf.formula.types import Money as Dollars
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class Position(Strict):
     cost: Dollars | Key | None = None  # dollars a year per unit, or a [costs] key
     when: When | None = None
     source: str | None = None
+    lcap: LcapAction | None = None  # the LCAP action its money pays for (`wsf lcap tables` totals it)
 
     @model_validator(mode="after")
     def _one_rule(self) -> Position:

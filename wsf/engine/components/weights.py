@@ -20,7 +20,7 @@ from wsf.engine.components.conditions import Step, check_steps, first_match, mat
 from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
-from wsf.formula.types import Key, Labels, Rate, Strict, check_usual
+from wsf.formula.types import Key, Labels, LcapAction, Rate, Strict, check_usual
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -53,6 +53,7 @@ class Weight(Strict):
     fractional: bool = False  # the district's own computed count, with fractions of a pupil (pupils above 55%, to a twentieth)
     source: str | None = None
     unusual: bool = False  # a weight beyond USUAL is meant
+    lcap: LcapAction | None = None  # the LCAP action its money pays for (`wsf lcap tables` totals it)
 
     @model_validator(mode="after")
     def _one_rate(self) -> Weight:
