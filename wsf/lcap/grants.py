@@ -8,16 +8,19 @@ the CDE template's "Projected Percentage to Increase or Improve Services" (item 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 from pydantic import Field
 
+from wsf.data.tables import ROW, Table, read_table
 from wsf.errors import WsfError
 from wsf.formula.types import Key, Strict
-from wsf.lcap.numbers import dollars, points
+from wsf.lcap.numbers import NumberError, dollars, parse_money, points
 
 if TYPE_CHECKING:
     from wsf.engine.allocate import Allocation
@@ -104,3 +107,60 @@ def unduplicated(allocation: Allocation) -> dict[str, Fraction] | None:
 def meta(allocation: Allocation) -> dict:
     grants = grants_of(allocation)
     return {"lcap": {g: list(grants.lines(g)) for g in GROUPS}, "percentage": SOURCE}
+
+
+# -- the percentages file, read back for one LEA ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lea:
+    """One LEA's grants, in cents, as `wsf lcap percentages` wrote them (the file that says so is `table`)."""
+
+    code: str
+    name: str
+    fiscal_year: str
+    base: int
+    supplemental: int
+    concentration: int
+    unduplicated: Fraction | None
+    table: Table
+
+    @property
+    def supplemental_concentration(self) -> int:
+        return self.supplemental + self.concentration
+
+    @property
+    def percentage(self) -> Fraction:
+        return Fraction(self.supplemental_concentration, self.base)
+
+
+def read_lea(path: str | Path, code: str, option: str = "--percentages") -> Lea:
+    """The row of `code` in a percentages file, its money exact and its percentage checked against it."""
+    table = read_table(path)
+    frame = table.frame
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise WsfError(f"no column {', '.join(map(repr, missing))}: this is not a table `wsf lcap percentages` wrote", file=table.path,
+                       key=option, fix="give the output of wsf lcap percentages FORMULA --schools FILE -o percentages.csv")
+    rows = frame.filter(pl.col("lea").str.strip_chars() == code.strip())
+    if rows.height != 1:
+        near = frame.filter(pl.col("lea").str.starts_with(code.strip()[:7]))["lea"].head(3).to_list() if code.strip() else []
+        hint = f"; codes that begin alike: {', '.join(near)}" if near else ""
+        raise WsfError(f"{'no LEA' if rows.height == 0 else f'{rows.height} rows for LEA'} {code!r} in {table.path.name}", key="--lea",
+                       fix=f"give the LEA's code as the file's `lea` column writes it (a 14-digit CDS code, e.g. {frame['lea'][0]}){hint}")
+    row = rows.row(0, named=True)
+    where = {"file": table.path, "row": row[ROW]}
+    try:
+        base, supplemental, concentration = (parse_money(row[g]) for g in GROUPS)
+    except NumberError as error:
+        raise WsfError(f"LEA {code}: {error}", key="column base", **where) from None
+    if base == 0:
+        raise WsfError(f"LEA {code} ({row['name']}) has no base grant, so it has no percentage to increase or improve services", key="column base",
+                       fix="an LEA without funded ADA writes no LCAP action tables", **where)
+    lea = Lea(code.strip(), row["name"] or "", row["fiscal_year"] or "", base, supplemental, concentration,
+              None if not row["unduplicated_percentage"] else Fraction(Decimal(row["unduplicated_percentage"])) / 100, table)
+    written = (row["percentage"] or "").strip()
+    if written != f"{points(lea.percentage)}":
+        raise WsfError(f"LEA {code}: the percentage {written!r} is not (supplemental + concentration) / base = {points(lea.percentage)} of "
+                       "the grants in the same row", key="column percentage", fix="the file was changed by hand: write it again with wsf lcap percentages", **where)
+    return lea
