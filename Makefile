@@ -39,6 +39,15 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== LCAP: Hayward Unified's percentage to increase or improve services (CDE's 2018-19 grants) and action tables (illustrative actions)"
+	$(BIN)/wsf lcap percentages formulas/lcff/2018-19.toml \
+		--schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \
+		--mapping fixtures/california/lcff-snapshot-mapping.toml -o out/lcap/percentages.csv
+	$(BIN)/wsf lcap tables fixtures/california/lcap-actions-example.csv --lea 01611920000000 \
+		--percentages out/lcap/percentages.csv \
+		--update fixtures/california/lcap-update-example.csv --update-percentages out/lcap/percentages.csv \
+		--wsf formulas/hayward/unduplicated-2018-19.toml --schools fixtures/california/hayward-2018-19-schools.csv \
+		-o out/lcap/hayward
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest
