@@ -285,3 +285,21 @@ def test_the_readmes_lcap_commands_run_as_written(tmp_path: Path) -> None:
         done = subprocess.run([str(wsf), *shlex.split(command)[1:]], cwd=tmp_path, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "lcap" / "hayward" / "overview.es.html").is_file()
+
+
+def test_a_location_names_schools_by_name_or_id_a_comma_in_a_name_included() -> None:
+    from wsf.lcap.rules import schools_at
+
+    schools = {"S1": ("Martin Luther King, Jr. Middle", Fraction(7, 10)), "S2": ("Hayward High", Fraction(1, 2))}
+    chosen, unknown = schools_at("Specific Schools: Martin Luther King, Jr. Middle, hayward high; S2; Nowhere", schools)
+    assert [name for name, _ in chosen] == ["Martin Luther King, Jr. Middle", "Hayward High", "Hayward High"] and unknown == ["Nowhere"]
+    assert schools_at("All Schools", schools) == (list(schools.values()), [])
+    assert schools_at("Specific Grade Spans: K-5", schools)[0] == list(schools.values())  # every school: the cautious reading
+
+
+def test_the_55_percent_rule_is_for_school_districts() -> None:
+    from wsf.lcap.rules import lea_kind
+
+    assert lea_kind("01611920000000") == "district"
+    assert lea_kind("01100170112607") == "charter school"  # Envision Academy: its own school code
+    assert lea_kind("01100170000000") == "county office"  # Alameda County Office of Education

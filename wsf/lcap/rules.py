@@ -144,18 +144,26 @@ def schoolwide_below_40_percent(actions: Actions, action: Action, context: Conte
 
 def schools_at(location: str, schools: dict[str, tuple[str, Fraction | None]]) -> tuple[list[tuple[str, Fraction | None]], list[str]]:
     """The schools a location names ('All Schools', or 'Specific Schools: A; B' by id or name), and
-    the names it gives that no school has. A location of grade spans is every school (the cautious reading)."""
+    the names it gives that no school has. Names are separated by ; (or ,: a name with a comma in it,
+    "Martin Luther King, Jr. Middle", is still one school). A location of grade spans is every
+    school (the cautious reading)."""
     match = re.match(r"^\s*specific\s+schools?\s*:\s*(.+)$", location, re.IGNORECASE)
     if match is None:
         return list(schools.values()), []
-    by_name = {_plain(name): (name, share) for name, share in schools.values()}
-    by_id = {school_id: value for school_id, value in schools.items()}
+    known = {**{_plain(name): (name, share) for name, share in schools.values()}, **{_plain(i): v for i, v in schools.items()}}
     chosen, unknown = [], []
-    for part in re.split(r"[;,]", match.group(1)):
-        if not part.strip():
-            continue
-        found = by_id.get(part.strip()) or by_name.get(_plain(part))
-        (chosen.append(found) if found else unknown.append(part.strip()))
+    for part in match.group(1).split(";"):
+        pieces = part.split(",")
+        i = 0
+        while i < len(pieces):
+            j = next((j for j in range(len(pieces), i, -1) if _plain(",".join(pieces[i:j])) in known), None)
+            if j is None:
+                if pieces[i].strip():
+                    unknown.append(pieces[i].strip())
+                i += 1
+            else:
+                chosen.append(known[_plain(",".join(pieces[i:j]))])
+                i = j
     return chosen, unknown
 
 
