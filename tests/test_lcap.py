@@ -303,3 +303,19 @@ def test_the_55_percent_rule_is_for_school_districts() -> None:
     assert lea_kind("01611920000000") == "district"
     assert lea_kind("01100170112607") == "charter school"  # Envision Academy: its own school code
     assert lea_kind("01100170000000") == "county office"  # Alameda County Office of Education
+
+
+def test_an_actions_file_with_the_templates_headers_reads_through_a_mapping(run, grants: Path, tmp_path: Path) -> None:
+    from wsf.lcap.actions import PLAN
+
+    headers = {c.name: c.header for c in PLAN} | {"justification": "Justification"}
+    frame = pl.read_csv(ACTIONS, infer_schema=False)
+    frame.rename(headers).write_csv(tmp_path / "data-entry.csv")
+    mapping = tmp_path / "template.toml"
+    mapping.write_text("[columns]\n" + "".join(f'{name} = "{header}"\n' for name, header in headers.items()), encoding="utf-8")
+    outs = []
+    for name, extra in (("plain", [ACTIONS]), ("mapped", [tmp_path / "data-entry.csv", "--actions-mapping", mapping])):
+        result = run("lcap", "tables", *extra, "--lea", HAYWARD, "--percentages", grants, *WSF, "--lang", "en", "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        outs.append((tmp_path / name / "summary.csv").read_bytes())
+    assert outs[0] == outs[1]
