@@ -69,6 +69,7 @@ RUNS = {  # every shipped formula, on the data it was written for
     "real/houston-2017-18.toml": lambda tmp: (case_schools("real_houston_2017_18", tmp), None, None),
     "sfusd/wsf-2022-23.toml": lambda tmp: (ROOT / "fixtures/sfusd/wsf-2022-23-schools.csv", None, None),
     "sfusd/wsf-2022-23-transition.toml": lambda tmp: (ROOT / "fixtures/sfusd/wsf-2022-23-schools.csv", ROOT / "fixtures/sfusd/wsf-2021-22-prior.csv", None),
+    "sfusd/staffing-2024-25.toml": lambda tmp: (ROOT / "fixtures/sfusd/staffing-2024-25-schools.csv", None, None),
 }
 
 

@@ -319,3 +319,8 @@ def test_an_actions_file_with_the_templates_headers_reads_through_a_mapping(run,
         assert result.exit_code == 0, result.output
         outs.append((tmp_path / name / "summary.csv").read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_the_bundled_percentages_are_the_commands_output(grants: Path) -> None:
+    """fixtures/california/lcff-percentages-2018-19.csv (what `wsf lcap tables --help` runs on) cannot drift from the command."""
+    assert (CA / "lcff-percentages-2018-19.csv").read_bytes() == grants.read_bytes()

@@ -67,6 +67,52 @@ def test_a_sweep_point_is_a_single_allocation_to_the_cent(example, drop) -> None
         assert row["schools_losing_over_5%"] == int(((final[0] < 0.95 * last_year) & (last_year > 0)).sum())
 
 
+STAFFING = """
+[formula]
+id = "sweep-staffing"
+source = "test"
+[base]
+all = 1_000
+[positions.teachers]
+label = "Teachers"
+rules = [
+  { when = { level = ["ES"] }, per = 24, of = "enrollment_capacity", less = { tk_teacher_fte = 20 }, round = "nearest" },
+  { when = { level = ["HS"] }, per = 25, round = "up" },
+]
+cost = 100_000.50
+[positions.noon]
+label = "Noon monitor"
+unit = "hours"
+per = 50
+round = "up"
+min = 4
+cost = 3_870
+[weights.concentration]
+label = "Concentration"
+share = "upp"
+above_share = 0.55
+rates = [{ when = { level = ["HS"] }, per_pupil = 1_000, pupils_at_most = 200 }, { per_pupil = 1_000 }]
+"""
+
+
+def test_a_sweep_of_staffing_rules_is_a_single_allocation_to_the_cent(tmp_path) -> None:
+    """Rates of positions swept (one per so many, a step of `rules` and its `less`) and a capped schedule
+    step: the quantities are recomputed at every point, and each point is `allocate` with that value."""
+    formula = tmp_path / "staffing.toml"
+    formula.write_text(STAFFING)
+    schools = tmp_path / "schools.csv"
+    schools.write_text("school_id,name,level,enrollment,enrollment_capacity,tk_teacher_fte,upp\n"
+                       "E1,Elementary,ES,380,424,1,0.8\nE2,Elementary,ES,300,419,0,0.5\nH1,High,HS,1221,1274,0,0.6547\n")
+    loaded, data = load_schools(formula, schools)
+    axes = [parse_axis(a, loaded) for a in ("positions.noon.per=40:60:3", "positions.teachers.rules[0].less.tk_teacher_fte=10:40:3",
+                                            "positions.teachers.rules[1].per=20:30:2", "weights.concentration.rates[0].per_pupil=500:1000:2")]
+    points = sweep(loaded, data, axes, None)
+    assert points.height == 3 * 3 * 2 * 2 and points["total"].n_unique() > 1
+    for row in points.iter_rows(named=True):
+        single = allocate(with_values(loaded, {a.path: row[a.path] for a in axes}), data, None)
+        assert round(row["total"] * 100) == single.summary()["total_cents"]
+
+
 def test_sweep_refuses_bad_axes(example) -> None:
     from wsf.errors import WsfError
 

@@ -77,6 +77,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
         numbers = _number_columns(checks, frame, formula, [], present)
         checks.done()
         frame = check_ids(checks, frame, "school_id").with_columns(_level(frame))
+        known_levels(checks, frame, formula)
         frame = parse_numbers(checks, frame, numbers, "number")
         checks.done()
         return SchoolData(frame.select("school_id", "name", "level", *numbers), (), (table,))
@@ -100,6 +101,7 @@ def read_schools(path: str | Path, formula: Formula, mapping: Mapping | None = N
 
     frame = check_ids(checks, frame, "school_id")
     frame = frame.with_columns(pl.col("name").str.strip_chars(), _level(frame))
+    known_levels(checks, frame, formula)
     fractional = loosened(formula, "fractional")
     numbers = [*pupil_columns, *(c for c in counts if c not in fractional)]
     if "enrollment" in frame.columns and "enrollment" not in pupil_columns:
@@ -244,6 +246,16 @@ def _level(frame: pl.DataFrame) -> pl.Expr:
     if "level" not in frame.columns:
         return pl.lit(None, pl.String).alias("level")
     return pl.col("level").str.strip_chars().str.to_lowercase()
+
+
+def known_levels(checks: Checks, frame: pl.DataFrame, formula: Formula) -> None:
+    """A formula that lists its levels refuses a school of any other (or of none): rules by level
+    would give it nothing, silently."""
+    levels = formula.formula.levels
+    if levels is not None:
+        checks.rows(frame, ~pl.col("level").is_in([level.lower() for level in levels]).fill_null(False), "level",
+                    f"with a level that is not one of the formula's ({', '.join(levels)})",
+                    f"write one of {', '.join(levels)} (as [formula] levels lists them), or add the level to the formula")
 
 
 def check_ids(checks: Checks, frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -157,8 +157,11 @@ class _Plan:
         reads = inputs.select(sorted(set().union({"enrollment"}, *(c.reads(pupil_columns) for c in touched)) - {BASE, BASE_PER_PUPIL}))
         if BASE in self.touched:
             self.read_frame, self.stages = reads, [base, per_pupil, rest]
-        else:  # the base and its amount per pupil are the same at every point: computed before the join
-            self.read_frame, self.stages = reads.with_columns(pl.Series(BASE, self.once[BASE])).with_columns(per_pupil), [rest]
+        else:  # the base and its amount per pupil are the same at every point: computed before the join;
+            # a position's quantity may read a swept rate, so quantities come after it
+            average, *quantities = per_pupil
+            self.read_frame = reads.with_columns(pl.Series(BASE, self.once[BASE])).with_columns(average)
+            self.stages = [quantities, rest] if quantities else [rest]
         self.prior, self.reference = prior_reference(model, inputs)
         if "_prior" in inputs.columns:
             last_year = inputs["_prior"].fill_null(0.0).to_numpy().astype(float)

@@ -317,15 +317,12 @@ def _findings(equity: Equity, lang: Language) -> list[str]:
 
 def _same_poverty_pair(data: pl.DataFrame, lang: Language) -> str | None:
     """Two schools of the same level and poverty (within 3 points) whose spending today differs most."""
-    share = data["poverty_share"].to_numpy()
-    spend = data["current_per_pupil"].to_numpy()
-    level = data["level"].fill_null("").to_numpy()
-    close = (np.abs(share[:, None] - share[None, :]) <= SAME_POVERTY) & (level[:, None] == level[None, :])
-    spread = np.where(close, spend[:, None] - spend[None, :], -1)
-    i, j = np.unravel_index(np.argmax(spread), spread.shape)
-    if spread[i, j] <= 0:
+    pair = widest_close_pair(
+        data["poverty_share"].to_numpy(), data["current_per_pupil"].to_numpy(), data["level"].fill_null("").to_list()
+    )
+    if pair is None:
         return None
-    a, b = data.row(int(i), named=True), data.row(int(j), named=True)
+    a, b = data.row(pair[0], named=True), data.row(pair[1], named=True)
     return lang.plain(
         T + "same_poverty",
         first=a["name"],
@@ -337,6 +334,44 @@ def _same_poverty_pair(data: pl.DataFrame, lang: Language) -> str | None:
         first_formula=_cents(lang, a["formula_per_pupil"]),
         second_formula=_cents(lang, b["formula_per_pupil"]),
     )
+
+
+def widest_close_pair(share: np.ndarray, spend: np.ndarray, level: list[str]) -> tuple[int, int] | None:
+    """The rows (i, j) of one level, shares within SAME_POVERTY of each other, with the largest
+    spend[i] - spend[j] > 0 (ties: the first i, then the first j, in row order), in O(n log n): per
+    level, sorted by share, the schools close to i are a run of neighbours, and a sparse table gives
+    each run's minimum. No n x n matrix (10,000 schools would need 100 million cells)."""
+    groups: dict[str, list[int]] = {}
+    for row, lv in enumerate(level):
+        groups.setdefault(lv, []).append(row)
+    gap = np.full(len(level), -np.inf)
+    runs: dict[int, tuple[list[int], int, int]] = {}
+    for rows in groups.values():
+        order = sorted(rows, key=lambda r: share[r])
+        values = spend[order]
+        n, lo, hi = len(order), 0, 0
+        bounds = np.empty((n, 2), dtype=np.int64)
+        for k, row in enumerate(order):  # |a - b| is the larger less the smaller, exactly as the matrix had it
+            while share[row] - share[order[lo]] > SAME_POVERTY:
+                lo += 1
+            hi = max(hi, k)
+            while hi + 1 < n and share[order[hi + 1]] - share[row] <= SAME_POVERTY:
+                hi += 1
+            bounds[k] = lo, hi
+        table = [values]
+        while 2 ** len(table) <= n:
+            half = 2 ** (len(table) - 1)
+            table.append(np.minimum(table[-1][:-half], table[-1][half:]))
+        width = np.floor(np.log2(bounds[:, 1] - bounds[:, 0] + 1)).astype(np.int64)
+        lowest = np.array([min(table[w][a], table[w][b - 2**w + 1]) for w, (a, b) in zip(width, bounds)])
+        for k, row in enumerate(order):
+            gap[row] = values[k] - lowest[k]
+            runs[row] = (order, int(bounds[k, 0]), int(bounds[k, 1]))
+    if not len(level) or gap.max() <= 0:
+        return None
+    i = int(np.argmax(gap))  # the first row with the widest gap
+    order, lo, hi = runs[i]
+    return i, min(r for r in order[lo : hi + 1] if spend[i] - spend[r] == gap[i])
 
 
 def _salary(equity: Equity, lang: Language) -> tuple[str, tuple[Row, ...], tuple[Row, ...]]:

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -30,9 +31,11 @@ from wsf.engine.components.positions import FTE, Cost, Position, is_span
 from wsf.engine.components.weights import Role, Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
+from wsf.formula.objects import FUNDING_KEYS, Funding
 from wsf.formula.types import FIX, MAX_MONEY, Key, Labels, Money, Rate, Share, Strict, as_fraction, check_usual
 from wsf.lcap.grants import Grants
 
+BASE_FUNDING = "base_funding"  # the model's name for the base line's objects and resource
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
 
 
@@ -44,6 +47,8 @@ class FormulaInfo(Strict):
     fiscal_year: str | None = None
     source: str | None = None
     unit: Literal["pupils", "ada"] = "pupils"  # "ada": enrollment is average daily attendance, fractional
+    # the levels a school may have (SFUSD: ES, K-8, MS, HS); a school of any other is refused, not given nothing by rules by level
+    levels: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
 
     def title_in(self, code: str) -> str:
         """The title as a reader of language `code` reads it (the id when there is none)."""
@@ -114,6 +119,8 @@ class Formula(Strict):
     formula: FormulaInfo
     per_capita: PerCapita | None = None
     base: Annotated[dict[str, Money | GradeWeight], Field(min_length=1)]
+    # the base line's `objects` and `resource`, written in [base] beside its spans (see _base_funding)
+    base_funding: Funding = Funding()
     base_adjustment: list[BaseAdjustment] = []
     weights: dict[Key, Weight] = {}
     counts: dict[Key, DerivedCount] = {}
@@ -128,6 +135,30 @@ class Formula(Strict):
     roles: dict[Role, Key] = {}
     # which lines are LCFF's base, supplemental and concentration grants: `wsf lcap percentages` reads them
     lcap: Grants | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_funding(cls, data: Any) -> Any:
+        """`[base]` holds the spans and, beside them, the base line's `objects` and `resource`
+        (no span is called so): they are taken out into `base_funding`, which a file cannot name."""
+        if not isinstance(data, dict):
+            return data
+        if BASE_FUNDING in data:
+            raise ValueError(f"unknown key {BASE_FUNDING!r}; the base's objects and resource are written in [base]")
+        base = data.get("base")
+        if not isinstance(base, dict) or not any(k in base for k in FUNDING_KEYS):
+            return data
+        funding = {k: base[k] for k in FUNDING_KEYS if k in base}
+        return {**data, "base": {k: v for k, v in base.items() if k not in FUNDING_KEYS}, BASE_FUNDING: funding}
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler) -> dict[str, Any]:
+        """The formula as a file writes it: the base's objects and resource back in [base]."""
+        data = handler(self)
+        funding = data.pop(BASE_FUNDING, None) or {}
+        if isinstance(data.get("base"), dict):
+            data["base"] = {**data["base"], **{k: v for k, v in funding.items() if v is not None}}
+        return data
 
     @field_validator("base")
     @classmethod
@@ -189,6 +220,12 @@ class Formula(Strict):
             raise ValueError("pot.amount has cents but rounding is to the dollar; make them agree")
         if self.pot and round(self.pot.amount, 2) != self.pot.amount:
             raise ValueError("pot.amount has fractions of a cent; give it to the cent")
+        if self.formula.levels is not None:
+            known = {level.lower() for level in self.formula.levels}
+            for where, level in self.named_levels():
+                if level.lower() not in known:
+                    raise ValueError(f"{where}: level {level!r} is not one of the formula's levels ({', '.join(self.formula.levels)}); "
+                                     "name it in [formula] levels, or correct it")
         for key, item in self.sourced_items():
             if not (item.source or self.formula.source):
                 raise ValueError(f"{key}: no source; add source = \"...\" here or in [formula]")
@@ -205,11 +242,12 @@ class Formula(Strict):
                     have = "a salary (per FTE)" if self.costs[cost].unit == "fte" else "an hourly rate"
                     raise ValueError(f"positions.{key}.cost: costs.{cost} is {have}, but the position is counted in "
                                      f"{'FTE' if position.unit == 'fte' else 'hours'}; give unit = \"{self.costs[cost].unit}\" or another cost")
-            of = position.counted
-            if of != "enrollment" and is_span(of):
-                missing = [g for g in parse_span(of) if g not in self.grade_span]
-                if missing:
-                    raise ValueError(f"positions.{key}.of: grades {', '.join(missing)} of \"{of}\" have no base rate, so the data has no column for them")
+            for rule, path in position.steps(key):
+                of = rule.counted
+                if of != "enrollment" and is_span(of):
+                    missing = [g for g in parse_span(of) if g not in self.grade_span]
+                    if missing:
+                        raise ValueError(f"{path}.of: grades {', '.join(missing)} of \"{of}\" have no base rate, so the data has no column for them")
 
     # -- derived views the engine reads -------------------------------------------------
 
@@ -311,6 +349,23 @@ class Formula(Strict):
         missing = [k for k, item in items if code not in item.labels]
         return (["formula.title"] if self.formula.title and code not in self.formula.titles else []) + missing
 
+    def named_levels(self) -> list[tuple[str, str]]:
+        """Every level a rule names (`when = { level = [...] }`, `at_levels`), with where it names it."""
+        whens: list[tuple[str, Any]] = []
+        for kind, items in (("weights", self.weights), ("foundations", self.foundations), ("positions", self.positions)):
+            for key, item in items.items():
+                whens.append((f"{kind}.{key}.when", getattr(item, "when", None)))
+                steps = getattr(item, "rates", None) or getattr(item, "rules", None) or []
+                field = "rates" if getattr(item, "rates", None) else "rules"
+                whens += [(f"{kind}.{key}.{field}[{i}].when", step.when) for i, step in enumerate(steps)]
+                if getattr(item, "at_levels", None):
+                    whens.append((f"{kind}.{key}.at_levels", item.at_levels))
+        out = []
+        for where, when in whens:
+            levels = when if isinstance(when, list) else (when.level if when is not None else None) or []
+            out += [(where, level) for level in levels]
+        return out
+
     def sourced_items(self) -> list[tuple[str, Any]]:
         items: list[tuple[str, Any]] = [
             (f"base_adjustment[{i}]", adj) for i, adj in enumerate(self.base_adjustment)
@@ -323,6 +378,10 @@ class Formula(Strict):
 
     def source_of(self, item: Any) -> str:
         return item.source or self.formula.source or ""
+
+    def funding_of(self, key: str) -> Funding:
+        """What a line's money may buy and its resource code: the base's, or a weight's, foundation's or position's."""
+        return self.base_funding if key == "base" else self.labelled_lines()[key]
 
 
 class LoadedFormula(BaseModel):
@@ -450,6 +509,8 @@ def _union_member(err: dict[str, Any]) -> str | None:
 
 def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     loc = [part for part in err["loc"] if not (isinstance(part, str) and TAGS.match(part))]
+    if loc and loc[0] == BASE_FUNDING:  # written in [base]
+        loc = ["base", *loc[1:]]
     key = _key_path(loc)
     kind, ctx, got = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
     fix = None
@@ -532,5 +593,5 @@ def _line_of(text: str, key: str) -> int | None:
     while key:
         if key in lines:
             return lines[key]
-        key = re.sub(r"(\.[^.]*|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
+        key = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", key) if re.search(r"[.\[]", key) else ""
     return None

@@ -7,7 +7,7 @@ rendered from the components' lines and phrases through the language file (Engli
 from __future__ import annotations
 
 from wsf.engine.allocate import Allocation
-from wsf.engine.components.lines import Cents, Money
+from wsf.engine.components.lines import Cents, Money, Quantity
 from wsf.engine.components.transition import facts
 from wsf.engine.explain import Explanation
 from wsf.render.i18n import Language
@@ -50,6 +50,8 @@ def render_text(explanation: Explanation, allocation: Allocation, lang: Language
         amount = lang.money(line.amount)
         if line.calculated:
             calc = lang.plain(t + "calc", count=value_text(lang, line.count), rate=value_text(lang, line.rate), amount=amount)
+        elif isinstance(line.count, Quantity):  # a position with no cost in the formula: its quantity is the allocation
+            calc = lang.plain(t + "quantity", quantity=value_text(lang, line.count), amount=amount)
         else:
             calc = lang.plain(t + "amount", amount=amount)
         out += [f"{line.key:<{INDENT}} {line_label(lang, line)}", f"{pad} {calc}"]

@@ -90,6 +90,12 @@ class Step(Strict):
     when: When | None = None
     amount: Dollars | None = None  # dollars per school
     per_pupil: Dollars | None = None
+    pupils_at_most: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)] | None = None  # per pupil, of at most so many pupils
+
+
+def pupils(at_most: float | None) -> pl.Expr:
+    """The enrollment a per-pupil rate is paid on: all of it, or at most `at_most` pupils."""
+    return pl.col("enrollment") if at_most is None else pl.min_horizontal(pl.col("enrollment"), pl.lit(float(at_most)))
 
 
 def first_match(steps: list[Step], values: list[pl.Expr]) -> pl.Expr:
@@ -112,6 +118,8 @@ def check_steps(steps: list[Step], fields: tuple[str, ...]) -> None:
         given = [f for f in ("amount", "per_pupil") if getattr(step, f) is not None]
         if not given or any(f not in fields for f in given):
             raise ValueError(f"rates[{i}]: give {' and/or '.join(f'`{f}`' for f in fields)}")
+        if step.pupils_at_most is not None and step.per_pupil is None:
+            raise ValueError(f"rates[{i}]: `pupils_at_most` caps the pupils `per_pupil` is paid on; give `per_pupil` with it")
         if step.when is None and i != len(steps) - 1:
             raise ValueError(f"rates[{i}] has no `when`, so it holds for every school and the steps after it never apply; "
                              "put it last")

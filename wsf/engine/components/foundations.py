@@ -13,10 +13,11 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from wsf.engine.components.base import on_base
-from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching
+from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching, pupils
 from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term
 from wsf.engine.params import BASE, Params, School
-from wsf.formula.types import Labels, LcapAction, Strict
+from wsf.formula.objects import Funding
+from wsf.formula.types import Labels
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
     from wsf.formula.model import Formula
 
 
-class Foundation(Strict):
+class Foundation(Funding):
     """A `[foundations.KEY]` table: a flat amount per school, or a small-school subsidy (dollars
-    per pupil short of a threshold)."""
+    per pupil short of a threshold); `objects` and `resource` as every line (`Funding`)."""
 
     label: str
     labels: Labels = {}
@@ -38,7 +39,6 @@ class Foundation(Strict):
     rates: Annotated[list[Step], Field(min_length=1)] | None = None  # or by a schedule: [{ when = {...}, amount = 5000, per_pupil = 200 }]
     when: When | None = None
     source: str | None = None
-    lcap: LcapAction | None = None  # the LCAP action its money pays for (`wsf lcap tables` totals it)
 
     @model_validator(mode="after")
     def _one_shape(self) -> Foundation:
@@ -163,7 +163,8 @@ class ScheduledFoundation(FlatFoundation):
         for i in range(len(self.spec.rates)):
             fields = self.fields(i)
             amount = p(f"{path}[{i}].amount") if "amount" in fields else pl.lit(0.0)
-            values.append(amount + (p(f"{path}[{i}].per_pupil") * pl.col("enrollment") if "per_pupil" in fields else 0.0))
+            step = self.spec.rates[i]
+            values.append(amount + (p(f"{path}[{i}].per_pupil") * pupils(step.pupils_at_most) if "per_pupil" in fields else 0.0))
         return first_match(self.spec.rates, values)
 
     def needs(self) -> dict[str, str]:
@@ -176,7 +177,7 @@ class ScheduledFoundation(FlatFoundation):
     def step_phrase(self, step: Step, school: School | None) -> Phrase:
         values = {"amount": Money(step.amount or 0.0), "rate": Money(step.per_pupil or 0.0)}
         if school is not None:
-            values["count"] = Count(school.enrollment)
+            values["count"] = Count(counted(school, step))
         shape = "both" if step.amount and step.per_pupil else "per_pupil" if step.per_pupil else "amount"
         return Phrase.of(f"schedule_{shape}{'' if school is None else '_at'}", **values)
 
@@ -185,20 +186,29 @@ class ScheduledFoundation(FlatFoundation):
         i = matching(spec.rates, school.inputs) if spec.when is None or spec.when.holds(school.inputs) else None
         step = None if i is None else spec.rates[i]
         rule = [Phrase("schedule_none") if step is None else self.step_phrase(step, school)]
+        if step is not None and step.pupils_at_most is not None:
+            rule.append(Phrase.of("pupils_at_most", count=Count(step.pupils_at_most), pupils=Count(counted(school, step))))
         if step is not None and step.when is not None:
             rule.append(Phrase.of("applies", conditions=step.when.phrases()))
         simple = step is not None and not step.amount  # count x rate is the whole line
-        return Line(self.key, spec.label, cents, Count(school.enrollment) if simple else None, Money(step.per_pupil, None) if simple else None,
+        return Line(self.key, spec.label, cents, Count(counted(school, step)) if simple else None, Money(step.per_pupil, None) if simple else None,
                     (*rule, *self.conditions(step is not None)), (), Phrase("line_schedule"), self.formula.source_of(spec), spec.labels)
 
     def terms(self, scale: float) -> list[Term]:
         out = []
         for step in self.spec.rates:
             applies = Phrase.of("conditions", conditions=step.when.phrases()) if step.when is not None else Phrase("schedule_other")
+            if step.pupils_at_most is not None:
+                applies = Phrase.of("capped_where", where=applies, count=Count(step.pupils_at_most))
             value = Money(step.per_pupil) if step.per_pupil else Money(step.amount or 0.0)
             out.append(Term(self.key, self.spec.label, "foundation", value, "per_pupil" if step.per_pupil else "per_school", value,
                             Phrase.of("schedule_term", rule=self.step_phrase(step, None), applies=applies), self.formula.source_of(self.spec)))
         return out
+
+
+def counted(school: School, step: Step) -> float:
+    """The pupils a step's per-pupil rate is paid on at one school."""
+    return school.enrollment if step.pupils_at_most is None else min(school.enrollment, step.pupils_at_most)
 
 
 def foundation(formula: Formula, key: str, spec: Foundation) -> FlatFoundation:

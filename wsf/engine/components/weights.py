@@ -16,11 +16,12 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from wsf.engine.components.base import PER_CAPITA, grade_rate, on_base
-from wsf.engine.components.conditions import Step, check_steps, first_match, matching
+from wsf.engine.components.conditions import Step, check_steps, first_match, matching, pupils
 from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
-from wsf.formula.types import Key, Labels, LcapAction, Rate, Strict, check_usual
+from wsf.formula.objects import Funding
+from wsf.formula.types import Key, Labels, Rate, check_usual
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 Role = Literal["poverty", "english_learner", "special_education", "unduplicated", "concentration", "foster", "homeless", "gifted"]
 
 
-class Weight(Strict):
-    """A `[weights.KEY]` table."""
+class Weight(Funding):
+    """A `[weights.KEY]` table (with `objects` and `resource`, what its money may buy: `Funding`)."""
 
     label: str
     labels: Labels = {}
@@ -53,7 +54,6 @@ class Weight(Strict):
     fractional: bool = False  # the district's own computed count, with fractions of a pupil (pupils above 55%, to a twentieth)
     source: str | None = None
     unusual: bool = False  # a weight beyond USUAL is meant
-    lcap: LcapAction | None = None  # the LCAP action its money pays for (`wsf lcap tables` totals it)
 
     @model_validator(mode="after")
     def _one_rate(self) -> Weight:
@@ -70,6 +70,9 @@ class Weight(Strict):
                              "or `at_levels` (every pupil of a school of these levels)")
         if self.at_levels is not None and self.above_share is not None:
             raise ValueError("`above_share` counts pupils above a share of enrollment; with `at_levels` every pupil counts")
+        if self.count is not None and any(step.pupils_at_most is not None for step in self.rates or []):
+            raise ValueError("`pupils_at_most` caps the enrollment a `share` (or `at_levels`) weight counts; "
+                             "a `count` column is counted as it is")
         for flag in ("may_exceed_enrollment", "fractional"):
             if getattr(self, flag) and self.count is None:
                 raise ValueError(f"`{flag}` says what a `count` column holds; this weight has no `count`")
@@ -210,6 +213,11 @@ class Scheduled(Flat):
         i = self.step(school)
         return 0.0 if i is None else self.spec.rates[i].per_pupil
 
+    def at_most(self, school: School) -> float | None:
+        """The most pupils the school's step pays on (None: all of them)."""
+        i = self.step(school)
+        return None if i is None else self.spec.rates[i].pupils_at_most
+
     def phrase(self, school: School) -> Phrase:
         i = self.step(school)
         if i is None:
@@ -221,8 +229,13 @@ class Scheduled(Flat):
         return {column: kind for step in self.spec.rates if step.when is not None for column, kind in step.when.needs().items()}
 
     def terms(self) -> list[tuple]:
-        return [(Money(step.per_pupil), "per_pupil", step.per_pupil,
-                 Phrase.of("conditions", conditions=step.when.phrases()) if step.when else Phrase("schedule_other")) for step in self.spec.rates]
+        out = []
+        for step in self.spec.rates:
+            where = Phrase.of("conditions", conditions=step.when.phrases()) if step.when else Phrase("schedule_other")
+            if step.pupils_at_most is not None:
+                where = Phrase.of("capped_where", where=where, count=Count(step.pupils_at_most))
+            out.append((Money(step.per_pupil), "per_pupil", step.per_pupil, where))
+        return out
 
 
 # -- what a weight counts ----------------------------------------------------------------------
@@ -244,7 +257,7 @@ class Counts:
 class CountColumn(Counts):
     """A count column (school data) or a true/false flag summed per school (a roster)."""
 
-    def expression(self, p: Params) -> pl.Expr:
+    def expression(self, p: Params, at_most: float | None = None) -> pl.Expr:
         count = pl.col(self.spec.count)
         if self.spec.above_share is None:
             return count
@@ -253,16 +266,14 @@ class CountColumn(Counts):
     def share(self, p: Params) -> pl.Expr:
         return pl.when(pl.col("enrollment") > 0).then(self.expression(p) / pl.col("enrollment")).otherwise(0.0)
 
-    def at(self, school: School) -> float:
+    def at(self, school: School, at_most: float | None = None) -> float:
         count = school.inputs[self.spec.count]
         return max(count - self.spec.above_share * school.enrollment, 0.0) if self.spec.above_share is not None else count
 
-    def phrases(self, school: School) -> list[Phrase]:
+    def phrases(self, school: School, at_most: float | None = None) -> list[Phrase]:
         if self.spec.above_share is None:
             return []
-        enrollment = school.enrollment
-        return [Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(school.inputs[self.spec.count]),
-                          threshold=Count(self.spec.above_share * enrollment))]
+        return [above_share(self.spec.above_share, school.inputs[self.spec.count], self.spec.above_share * school.enrollment)]
 
     def described(self) -> Phrase:
         return Phrase.of("counted_column", column=self.spec.count)
@@ -278,19 +289,20 @@ class ShareColumn(Counts):
         share = pl.col(self.spec.share)
         return share if self.spec.above_share is None else pl.max_horizontal(share - self.above(p), pl.lit(0.0))
 
-    def expression(self, p: Params) -> pl.Expr:
-        return self.share(p) * pl.col("enrollment")
+    def expression(self, p: Params, at_most: float | None = None) -> pl.Expr:
+        return self.share(p) * pupils(at_most)
 
-    def at(self, school: School) -> float:
+    def at(self, school: School, at_most: float | None = None) -> float:
         share = school.inputs[self.spec.share]
-        return max(share - (self.spec.above_share or 0.0), 0.0) * school.enrollment
+        return max(share - (self.spec.above_share or 0.0), 0.0) * counted_pupils(school, at_most)
 
-    def phrases(self, school: School) -> list[Phrase]:
-        share = school.inputs[self.spec.share]
+    def phrases(self, school: School, at_most: float | None = None) -> list[Phrase]:
+        share, enrollment = school.inputs[self.spec.share], counted_pupils(school, at_most)
         parts = [Phrase.of("share_of", column=self.spec.share, share=Share(share, 2), enrollment=Count(school.enrollment))]
+        if at_most is not None:
+            parts.append(Phrase.of("pupils_at_most", count=Count(at_most), pupils=Count(enrollment)))
         if self.spec.above_share is not None:
-            parts.append(Phrase.of("above_share", share=Share(self.spec.above_share, 0), count=Count(share * school.enrollment),
-                                   threshold=Count(self.spec.above_share * school.enrollment)))
+            parts.append(above_share(self.spec.above_share, share * enrollment, self.spec.above_share * enrollment))
         return parts
 
     def described(self) -> Phrase:
@@ -306,27 +318,32 @@ class AtLevels(Counts):
     def levels(self) -> list[str]:
         return [level.lower() for level in self.spec.at_levels]
 
-    def expression(self, p: Params) -> pl.Expr:
-        return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(pl.col("enrollment")).otherwise(0.0)
+    def expression(self, p: Params, at_most: float | None = None) -> pl.Expr:
+        return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(pupils(at_most)).otherwise(0.0)
 
     def share(self, p: Params) -> pl.Expr:
         return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(1.0).otherwise(0.0)
 
-    def at(self, school: School) -> float:
-        return school.enrollment if (school.inputs.get("level") or "") in self.levels() else 0.0
+    def at(self, school: School, at_most: float | None = None) -> float:
+        return counted_pupils(school, at_most) if (school.inputs.get("level") or "") in self.levels() else 0.0
 
     def conditions(self) -> Words:
         return Words((Phrase.of("level", levels=Words(tuple(self.spec.at_levels), "or")),), "and")
 
-    def phrases(self, school: School) -> list[Phrase]:
+    def phrases(self, school: School, at_most: float | None = None) -> list[Phrase]:
         applied = (school.inputs.get("level") or "") in self.levels()
-        return [Phrase.of("applies" if applied else "does_not_apply", conditions=self.conditions())]
+        capped = [Phrase.of("pupils_at_most", count=Count(at_most), pupils=Count(counted_pupils(school, at_most)))] if at_most is not None else []
+        return [Phrase.of("applies" if applied else "does_not_apply", conditions=self.conditions()), *capped]
 
     def described(self) -> Phrase:
         return Phrase.of("conditions", conditions=self.conditions())
 
     def needs(self) -> dict[str, str]:
         return {"level": "text"}
+
+
+def counted_pupils(school: School, at_most: float | None) -> float:
+    return school.enrollment if at_most is None else min(school.enrollment, at_most)
 
 
 # -- the component ---------------------------------------------------------------------------
@@ -357,6 +374,9 @@ class WeightComponent:
         return []
 
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
+        if isinstance(self.pays, Scheduled):  # each step's rate on its own count (a step may cap the pupils counted)
+            values = [self.counts.expression(p, step.pupils_at_most) * p(path) for step, path in zip(self.spec.rates, self.pays.paths())]
+            return first_match(self.spec.rates, values).alias(self.key)
         return (self.counts.expression(p) * self.pays.expression(p)).alias(self.key)
 
     def rates(self) -> list[str]:
@@ -376,8 +396,9 @@ class WeightComponent:
         return self.pays.per_span(p, self.counts.share(p), spans)
 
     def line(self, school: School) -> Line:
-        count, rate = self.counts.at(school), self.pays.at(school)
-        rule = (self.pays.phrase(school), *self.counts.phrases(school))
+        at_most = self.pays.at_most(school) if isinstance(self.pays, Scheduled) else None
+        count, rate = self.counts.at(school, at_most), self.pays.at(school)
+        rule = (self.pays.phrase(school), *self.counts.phrases(school, at_most))
         if self.spec.above_share is not None:
             plain = Phrase.of("line_above_share", share=Share(self.spec.above_share, 0), rate=Money(rate, 0))
         else:
@@ -395,3 +416,9 @@ class WeightComponent:
             applies = counted if where is None else Phrase.of("counted_where", counted=counted, where=where)
             out.append(Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec)))
         return out
+
+
+def above_share(share: float, count: float, threshold: float) -> Phrase:
+    """The pupils above a share of enrollment; "none" where the count is not above it (not "214.98 − 295.9")."""
+    kind = "above_share" if count > threshold else "above_share_none"
+    return Phrase.of(kind, share=Share(share, 0), count=Count(count), threshold=Count(threshold))

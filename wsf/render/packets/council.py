@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from wsf.engine.allocate import TRANSITION
+from wsf.engine.components.lines import Quantity
 from wsf.engine.explain import Explanation, explain
 from wsf.render.i18n import Language, bold
 from wsf.render.packets.context import (
@@ -24,7 +25,7 @@ from wsf.render.packets.context import (
     school_of,
     similar_median,
 )
-from wsf.render.phrases import say
+from wsf.render.phrases import say, value_text
 from wsf.render.shapes import NEGATIVE, Stack, stack
 
 
@@ -69,12 +70,16 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
     colours = {key: segment.colour for key, segment in zip(positive, chart.segments)}
     lines = []
     for line in ex.lines:
-        if line.amount == 0:
+        staff = isinstance(line.count, Quantity) and line.count.value > 0  # a position the school has, costed or not
+        if line.amount == 0 and not staff:
             continue
         if line.key == TRANSITION:
             text = _council_transition(lang, run, row)
         else:
             text = say(lang, line.plain) if line.plain is not None else Markup("")
+        if line.amount == 0:  # a position with no cost in the formula: the district pays it, the school has its FTE
+            lines.append(CouncilLine(line_label(lang, line), text, value_text(lang, line.count), "transparent"))
+            continue
         lines.append(CouncilLine(line_label(lang, line), text, lang.money(line.amount, 0), colours.get(line.key, NEGATIVE)))
     per_pupil = lang.money(ex.per_pupil_cents, 0) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
     return Council(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from wsf.engine.allocate import TRANSITION
+from wsf.engine.components.lines import Quantity
 from wsf.engine.explain import Explanation, explain
 from wsf.render.i18n import Language, bold
 from wsf.render.packets.context import (
@@ -34,11 +35,16 @@ from wsf.render.phrases import value_text
 from wsf.render.shapes import Bars, Stack, bars, stack
 
 
+def no_per_pupil_base(model) -> bool:
+    """A formula whose base is 0 for every grade, with no per-capita base (SFUSD's staffing model)."""
+    return model.per_capita is None and not any(model.base_dollars.values()) and not model.base_adjustment
+
+
 @dataclass(frozen=True)
 class LineRow:
     key: str  # the formula's key: the same name as the table column and the workbook header
     label: str
-    count: str  # "" when the line is not count x rate
+    count: str  # "" when the line is not count x rate; a position's quantity (1 FTE), costed or not
     rate: str
     amount: str
     how: Markup
@@ -92,21 +98,24 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
     row = run.rows[school_id]
     school = school_of(lang, run, row)
     total = ex.total_cents
-    # without a [transition] its line is always zero, and the transition section says so
-    shown = [x for x in ex.lines if not (x.key == TRANSITION and model.transition is None)]
+    # without a [transition] its line is always zero, and the transition section says so; a
+    # formula with no per-pupil base at all (a staffing model) has no base line to show
+    no_base = no_per_pupil_base(model)
+    shown = [x for x in ex.lines if not (x.key == TRANSITION and model.transition is None) and not (x.key == "base" and no_base)]
     lines = []
     for line in shown:
+        quantity = isinstance(line.count, Quantity)  # a position: its FTE (or hours) is the allocation, costed or not
         lines.append(
             LineRow(
                 key=line.key,
                 label=line_label(lang, line),
-                count=value_text(lang, line.count) if line.calculated else "",
+                count=value_text(lang, line.count) if line.calculated or quantity else "",
                 rate=value_text(lang, line.rate) if line.calculated else "",
                 amount=lang.money(line.amount),
                 how=how(lang, line),
                 source=line.source,
                 detail=details(lang, line),
-                zero=line.amount == 0,
+                zero=line.amount == 0 and not (quantity and line.count.value > 0),
             )
         )
     parts = [

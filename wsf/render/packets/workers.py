@@ -24,12 +24,14 @@ from wsf.data.tables import DataWarning
 from wsf.engine.allocate import Allocation
 from wsf.engine.explain import explain
 from wsf.errors import WsfError
+from wsf.plans.compare import Review
 from wsf.render.i18n import Language, load_language
 from wsf.render.packets.context import Run, prepare
 from wsf.render.packets.council import council
 from wsf.render.packets.district import district
 from wsf.render.packets.lifetime import die_with_parent
 from wsf.render.packets.pages import DISTRICT_FILE, SHIPPED, environment, folders, render
+from wsf.render.packets.plan import plan
 from wsf.render.packets.school import principal
 
 WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
@@ -44,11 +46,12 @@ class Batch:
     allocation: Allocation
     spending: Spending | None
     langs: tuple[str, ...]
-    kinds: tuple[str, ...]  # the school packets: principal and/or council
+    kinds: tuple[str, ...]  # the school packets: principal, council and/or plan
     formats: tuple[str, ...]
     templates: Path | None
     stems: dict[str, str]  # school_id -> file stem
     folder: Path
+    plans: Review | None = None  # the checked site plans, for plan packets
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class Writer:
             self.refused[url] = Refused(new.why, min(old.first, new.first), old.count + new.count)
 
 
-SCHOOL_PACKETS = {"principal": principal, "council": council}
+SCHOOL_PACKETS = {"principal": principal, "council": council, "plan": plan}
 _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
@@ -114,7 +117,7 @@ def _start_worker(batch: Batch, parent: int) -> None:
     die_with_parent(parent)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
-    _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
+    _WRITER = Writer(batch, prepare(batch.allocation, batch.spending, plans=batch.plans), languages, environment(batch.templates))
     if "pdf" in batch.formats:
         from wsf.render.pdf import warm
 
@@ -144,7 +147,7 @@ def write_all(
         (folder / lang.code).mkdir()
     school_kinds = tuple(k for k in kinds if k in SCHOOL_PACKETS)
     codes = tuple(lang.code for lang in languages)
-    batch = Batch(run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder)
+    batch = Batch(run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder, run.plans)
     ids = list(names) if school_kinds else []
     size = 1 if "pdf" in formats else SLICE
     jobs = [(code, ids[i : i + size]) for code in codes for i in range(0, len(ids), size)]
