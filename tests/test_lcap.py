@@ -324,3 +324,19 @@ def test_an_actions_file_with_the_templates_headers_reads_through_a_mapping(run,
 def test_the_bundled_percentages_are_the_commands_output(grants: Path) -> None:
     """fixtures/california/lcff-percentages-2018-19.csv (what `wsf lcap tables --help` runs on) cannot drift from the command."""
     assert (CA / "lcff-percentages-2018-19.csv").read_bytes() == grants.read_bytes()
+
+
+def test_the_base_can_be_tagged_as_any_line(tmp_path: Path) -> None:
+    from wsf.lcap.actions import read_actions
+    from wsf.lcap.links import by_action
+
+    bad = ROOT / "tests" / "lcap" / "bad"
+    formula = tmp_path / "school.toml"
+    formula.write_text((bad / "school.toml").read_text(encoding="utf-8").replace("[base]\nall = 5_000\n", '[base]\nall = 5_000\nlcap = "1.1"\n'),
+                       encoding="utf-8")
+    allocation = allocate_files(formula, schools=bad / "schools.csv")
+    from wsf.data.tables import DataWarning
+
+    with pytest.warns(DataWarning, match="action 2.1 .* plans \\$200,000.00, but the formula's lines tagged 2.1 send \\$470,000.00"):
+        table = by_action(allocation, read_actions(bad / "clean.csv"))
+    assert [(r["action"], r["line"], r["amount"]) for r in table.rows] == [("1.1", "base", 450_000_000), ("2.1", "supplemental", 47_000_000)]

@@ -468,13 +468,16 @@ def lcap_percentages(formula: Path, data: Data, output: Path) -> None:
 @click.option("--actions-mapping", type=FILE, help="Mapping file for the actions files' headers (e.g. the CDE template's).")
 @click.option("--wsf", "formula", type=FILE, help="The district's school formula (with --schools): what its lcap-tagged lines send per action, and each school's unduplicated share.")
 @data_options()
+@click.option("--plan", type=FILE, help="With --wsf: the schools' site plans (docs/plans.md), checked, then totalled per action (a line's lcap column, else its funding line's tag).")
+@click.option("--plan-mapping", type=FILE, help="Mapping file for the plan file's headers.")
 @click.option("--lang", default="en,es", show_default=True, help="Languages of the budget overview for parents, comma-separated.")
 @click.option("--format", "formats", default="html", show_default=True, help="The overview as html, or html,pdf.")
 @click.option("--allow-shortfall", is_flag=True, help="Write the tables although the plan does not meet the required percentage (a draft).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
 @reports_errors
 def lcap_tables_command(actions: Path, lea: str, percentages: Path, carryover: str | None, update: Path | None, update_percentages: Path | None,
-                        prior_carryover: str | None, actions_mapping: Path | None, formula: Path | None, data: Data, lang: str, formats: str,
+                        prior_carryover: str | None, actions_mapping: Path | None, formula: Path | None, data: Data, plan: Path | None,
+                        plan_mapping: Path | None, lang: str, formats: str,
                         allow_shortfall: bool, output: Path) -> None:
     """The LCAP action tables of one LEA, with the CDE template's numbered formulas: Total Planned
     Expenditures, Contributing Actions, and with --update the Annual Update, Contributing Actions
@@ -497,14 +500,15 @@ def lcap_tables_command(actions: Path, lea: str, percentages: Path, carryover: s
     from wsf.lcap.run import lcap_tables
     from wsf.render.packets.writer import choose
 
-    if formula is None and (data.schools or data.students or data.mapping):
-        raise click.UsageError("--schools, --students and --mapping are the data of the school formula: give --wsf FORMULA with them")
+    if formula is None and (data.schools or data.students or data.mapping or plan):
+        raise click.UsageError("--schools, --students, --mapping and --plan go with the school formula: give --wsf FORMULA with them")
     chosen = choose(_split(formats), ("html", "pdf"), "--format")
     if "html" not in chosen:
         raise click.UsageError("--format: the overview is always written as html; give html or html,pdf")
     allocation = data.allocate(formula) if formula is not None else None
-    run = lcap_tables(actions, lea, percentages, carryover=carryover, update=update, update_percentages=update_percentages,
-                      prior_carryover=prior_carryover, actions_mapping=actions_mapping, school_formula=allocation, allow_shortfall=allow_shortfall)
+    checked = PlanFiles(plan, plan_mapping).check(allocation) if plan is not None else None
+    run = lcap_tables(actions, lea, percentages, carryover=carryover, update=update, update_percentages=update_percentages, prior_carryover=prior_carryover,
+                      actions_mapping=actions_mapping, school_formula=allocation, plan=checked, allow_shortfall=allow_shortfall)
     written = write_lcap(run.tables, output, run.inputs, run.files, run.meta, langs=_split(lang), pdf="pdf" in chosen)
     echo(terminal(run.tables))
     echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")

@@ -117,9 +117,7 @@ def table_view(lang: Language, table: Table) -> TableView:
 
 def tables_page(lang: Language, tables: Tables, files: tuple[File, ...]) -> TablesPage:
     lea = tables.lea
-    views = [table_view(lang, t) for t in tables.tables]
-    if tables.links is not None:
-        views.append(table_view(lang, tables.links))
+    views = [table_view(lang, t) for t in (*tables.tables, *tables.extra)]
     return TablesPage(lang.tag, f"{lea.name}: LCAP action tables, {lea.fiscal_year}", f"CDS code {lea.code}", tuple(views), tables.notes,
                       named(lang, files), __version__, CREATED)
 
@@ -192,4 +190,7 @@ def terminal(tables: Tables) -> str:
         for row in tables.links.rows:
             lines.append(f"  action {row['action']}: the school formula's {row['line']} line sends {money_text(row['amount'])} to {row['schools']} schools "
                          f"(the action plans {money_text(row['lcff_funds'])} of LCFF)")
+    if tables.plans is not None:
+        for row in tables.plans.rows:
+            lines.append(f"  action {row['action']}: {row['schools']} schools' site plans spend {money_text(row['amount'])} on it in {row['lines']} lines")
     return "\n".join(lines)

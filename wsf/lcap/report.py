@@ -1,4 +1,5 @@
-"""The LCAP folder: every action table as CSV, one workbook, one HTML page, the budget overview for
+"""The LCAP folder: every action table as CSV (and the school formula's and site plans' totals per
+action), one workbook, one HTML page, the budget overview for
 parents in each language asked for (HTML, and PDF on request), and meta.json.
 
 Everything is written into a temporary sibling folder and swapped onto the target only when
@@ -31,7 +32,7 @@ from wsf.write.files import atomic_path, check_output, write_json, write_table
 
 FOLDER = TEMPLATES / "lcap"
 DEFAULT_LANG = "en"
-OURS = re.compile(r"(total_planned_expenditures|contributing_actions|annual_update|contributing_actions_annual_update|wsf_by_action|summary)\.csv"
+OURS = re.compile(r"(total_planned_expenditures|contributing_actions|annual_update|contributing_actions_annual_update|wsf_by_action|plans_by_action|summary)\.csv"
                   r"|tables\.(xlsx|html)|overview(\.[A-Za-z0-9_-]+)?\.(html|pdf)|meta\.json")
 
 
@@ -83,7 +84,7 @@ def summary(tables: Tables) -> pl.DataFrame:
 def _write(tables: Tables, folder: Path, files: tuple[File, ...], meta: dict, chosen: list[Language], pdf: bool) -> list[str]:
     names = ["summary.csv"]
     write_table(summary(tables), folder / "summary.csv")
-    for table in (*tables.tables, *([tables.links] if tables.links is not None else [])):
+    for table in (*tables.tables, *tables.extra):
         if table.rows or table.columns:
             names.append(f"{table.name}.csv")
             write_table(frame(table), folder / names[-1])

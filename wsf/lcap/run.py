@@ -20,7 +20,7 @@ from wsf.errors import WsfError
 from wsf.lcap import rules
 from wsf.lcap.actions import Actions, read_actions
 from wsf.lcap.grants import read_lea
-from wsf.lcap.links import by_action, school_shares
+from wsf.lcap.links import by_action, by_plan, school_shares
 from wsf.lcap.numbers import NumberError, money_text, parse_percent, percent_text, points
 from wsf.lcap.pages import File
 from wsf.lcap.tables import TEMPLATE, Tables, build
@@ -47,7 +47,8 @@ def option_percent(text: str | None, option: str) -> Fraction | None:
 
 def lcap_tables(actions_path: Path, lea_code: str, percentages: Path, *, carryover: str | None = None, update: Path | None = None,
                 update_percentages: Path | None = None, prior_carryover: str | None = None, actions_mapping: Path | None = None,
-                school_formula: Allocation | None = None, allow_shortfall: bool = False) -> Run:
+                school_formula: Allocation | None = None, plan=None, allow_shortfall: bool = False) -> Run:
+    """`plan`: the schools' site plans checked against `school_formula` (`wsf.plans.check.PlanCheck`)."""
     if (update is None) != (update_percentages is None):
         raise WsfError("the annual update needs last year's actions and the current year's grants together", key="--update" if update is None else "--update-percentages",
                        fix="give --update LAST_YEAR_ACTIONS with --update-percentages PERCENTAGES (the current year's wsf lcap percentages)")
@@ -69,7 +70,8 @@ def lcap_tables(actions_path: Path, lea_code: str, percentages: Path, *, carryov
         last = read_actions(update, mapping, update=True)
         rules.check(last, rules.Context(estimated.unduplicated, rules.lea_kind(lea.code)))
     links = by_action(school_formula, actions) if school_formula is not None else None
-    tables = build(lea, actions, carried, last, estimated, prior, links)
+    plans = by_plan(plan, actions) if plan is not None else None
+    tables = build(lea, actions, carried, last, estimated, prior, links, plans)
     tables = replace(tables, notes=_notes(tables, actions, allow_shortfall))
     inputs = [("actions", actions_path), ("--percentages", percentages)]
     files = [File("actions", actions.path.name, actions.table.sha256), File("percentages", lea.table.path.name, lea.table.sha256)]
@@ -86,6 +88,9 @@ def lcap_tables(actions_path: Path, lea_code: str, percentages: Path, *, carryov
         inputs += [("formula", f) for f in school_formula.formula.files] + [("data", t.path) for t in school_formula.sources]
         files += [File("school_formula", school_formula.formula.path.name, school_formula.formula.sha256)]
         files += [File("school_data", t.path.name, t.sha256) for t in school_formula.sources]
+    if plan is not None:
+        inputs.append(("--plan", plan.plan.path))
+        files.append(File("plan", plan.plan.path.name, plan.plan.table.sha256))
     meta = {
         "lea": {"code": lea.code, "name": lea.name, "fiscal_year": lea.fiscal_year},
         "inputs": [{"role": f.role, "file": f.name, "sha256": f.sha256} for f in files],

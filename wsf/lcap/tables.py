@@ -67,7 +67,13 @@ class Tables:
     update: Actions | None = None
     estimated: Lea | None = None  # the current year's grants, for the annual update
     links: Table | None = None  # what the school formula sends per action
+    plans: Table | None = None  # what the schools' site plans spend per action
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def extra(self) -> tuple[Table, ...]:
+        """The tables beside the template's: the school formula's and the site plans' per action."""
+        return tuple(t for t in (self.links, self.plans) if t is not None)
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
@@ -232,7 +238,7 @@ def lcff_carryover(estimated: Lea, last: Actions, prior_carryover: Fraction) -> 
 
 
 def build(lea: Lea, actions: Actions, carryover: Fraction = Fraction(0), update: Actions | None = None, estimated: Lea | None = None,
-          prior_carryover: Fraction = Fraction(0), links: Table | None = None) -> Tables:
+          prior_carryover: Fraction = Fraction(0), links: Table | None = None, plans: Table | None = None) -> Tables:
     """Every table: with last year's actions, the annual update's three, whose carryover (13) is the
     coming year's carryover percentage; without, `carryover` is given."""
     tables = [total_planned_expenditures(lea, actions)]
@@ -243,4 +249,4 @@ def build(lea: Lea, actions: Actions, carryover: Fraction = Fraction(0), update:
     else:
         later = []
     tables += [contributing_actions(lea, actions, carryover), *later]
-    return Tables(lea, tuple(tables), actions, update, estimated, links)
+    return Tables(lea, tuple(tables), actions, update, estimated, links, plans)

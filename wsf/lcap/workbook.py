@@ -23,7 +23,7 @@ SHARE = "0.000%"
 SHEETS = {  # Excel allows 31 characters
     "total_planned_expenditures": "Total Planned Expenditures", "contributing_actions": "Contributing Actions",
     "annual_update": "Annual Update", "contributing_actions_annual_update": "Contributing Annual Update",
-    "lcff_carryover": "LCFF Carryover", "wsf_by_action": "School formula by action",
+    "lcff_carryover": "LCFF Carryover", "wsf_by_action": "School formula by action", "plans_by_action": "Site plans by action",
 }
 # The numbered fields the template computes, as Excel formulas over the sheet's own cells: {key} is an item's cell,
 # {column:name} the range of an action column; the inputs (1, 2, 6, 7, 8, 9, carryover) are values.
@@ -65,7 +65,7 @@ def write_book(path: Path, tables: Tables, files: tuple[File, ...]) -> None:
         book.set_properties({"title": f"{lea.name}: LCAP action tables, {lea.fiscal_year}", "subject": lea.code, "author": "wsf",
                              "created": FIXED_DATE, "comments": f"wsf {__version__}"})
         formats = Formats(book)
-        for table in (*tables.tables, *([tables.links] if tables.links is not None else [])):
+        for table in (*tables.tables, *tables.extra):
             sheet_of(book, formats, table, f"{lea.name} ({lea.code})")
         inputs = book.add_worksheet("Inputs")
         for col, name in enumerate(("role", "file", "sha256")):
