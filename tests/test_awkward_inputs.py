@@ -75,3 +75,14 @@ def test_a_prior_written_as_currency_reads_as_the_plain_numbers(tmp_path: Path) 
     plain.write_text("school_id,prior\nA1,1800000\nB2,10500000.50\nC3,1500000\n")
     currency = allocate_files(formula, schools=HERE / "clean.csv", prior=HERE / "prior_currency.csv").cents
     assert currency.equals(allocate_files(formula, schools=HERE / "clean.csv", prior=plain).cents)
+
+
+def test_a_key_path_of_any_shape_finds_its_line_or_none():
+    """Found by the fuzz test: a key path like `a[0]x` (a name after an index) made the line
+    finder loop for ever; it now falls back to the enclosing key."""
+    from wsf.formula.model import line_of
+
+    text = "[weights.poverty]\nweight = 0.2\n"
+    assert line_of(text, "weights.poverty[0]x") == 1
+    assert line_of(text, "weights.poverty.weight") == 2
+    assert line_of(text, "nothing[q]") is None

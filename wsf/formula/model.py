@@ -595,5 +595,8 @@ def line_of(text: str, key: str) -> int | None:
     while key:
         if key in lines:
             return lines[key]
-        key = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", key) if re.search(r"[.\[]", key) else ""
+        if not re.search(r"[.\[]", key):
+            return None
+        shorter = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", key)  # the enclosing key: drop the last `.part` or `[i]`
+        key = shorter if shorter != key else key[: max(key.rfind("."), key.rfind("["))]  # `a[x]b`: cut at the last separator
     return None
