@@ -95,19 +95,18 @@ def _text(value):
 
 def runs(markup: Markup) -> list[str]:
     """A sentence's markup as strings, plain and bold in turn (the first plain, perhaps "")."""
-    out, bold, at = [""], False, 0
+    pieces, bold, at = [""], False, 0
     for tag in TAG.finditer(markup):
-        out[-1] += Markup(markup[at : tag.start()]).unescape()
-        closing = tag.group(1) == "/"
-        if closing != bold:
+        pieces[-1] += markup[at : tag.start()]
+        if (tag.group(1) == "/") != bold:
             raise ValueError(f"unbalanced <strong> in {markup!r}")
         bold = not bold
-        out.append("")
+        pieces.append("")
         at = tag.end()
-    out[-1] += Markup(markup[at:]).unescape()
-    if "<" in "".join(out):
+    pieces[-1] += markup[at:]
+    if any("<" in piece for piece in pieces):  # escaped text holds no "<": a tag but <strong>
         raise ValueError(f"markup other than <strong> in {markup!r}")
-    return out
+    return [Markup(piece).unescape() for piece in pieces]
 
 
 def packet_json(packet) -> str:
