@@ -39,6 +39,19 @@ demo: system $(STAMP)
 		--schools fixtures/example-district/schools.csv \
 		--prior fixtures/example-district/prior.csv \
 		-o out/example-district/allocations.csv
+	@echo "== Example Unified: every school's site plan (SPSA budget) checked against its allocation"
+	$(BIN)/wsf plan check formulas/example-district.toml \
+		--schools fixtures/example-district/schools.csv \
+		--prior fixtures/example-district/prior.csv \
+		--plan fixtures/example-district/plan.csv \
+		-o out/example-district/plan-balances.csv
+	@echo "== Example Unified: the site council's plan budget pages of one school, with what changed since it was approved"
+	$(BIN)/wsf packets formulas/example-district.toml \
+		--schools fixtures/example-district/schools.csv \
+		--prior fixtures/example-district/prior.csv \
+		--plan fixtures/example-district/plan.csv \
+		--approved fixtures/example-district/approved-plan.csv \
+		--kind plan --school EX104 -o out/example-district/plans
 	@echo "== San Francisco Unified, 2024-25: 102 real schools staffed by rule (positions in FTE), rules fitted to SFUSD's published allocations"
 	$(BIN)/wsf allocate formulas/sfusd/staffing-2024-25.toml \
 		--schools fixtures/sfusd/staffing-2024-25-schools.csv \

@@ -9,6 +9,7 @@ anchor can never be fast by computing something else.
 
 - `floor`: only reading the roster columns wsf needs with Polars (no formula at all).
 - `duckdb`: one SQL query over the Parquet file: aggregate to schools, then the formula.
+- `duckdb_checked`: the same, after a query making wsf's checks (unique trimmed ids, known grades, known schools).
 - `pandas`: pyarrow read, groupby, the formula on the school frame.
 - `polars`: a hand-written Polars lazy query, collected on the streaming engine.
 - `wsf`: `wsf.api.allocate_files`, the library call the CLI makes.
@@ -96,6 +97,28 @@ def duckdb(formula: Path, students: Path, schools: Path) -> pl.DataFrame:
 
     with db.connect() as con:
         return con.sql(DUCKDB_SQL, params={"students": str(students), "schools": str(schools)}).pl()
+
+
+CHECKS_SQL = """
+SELECT count(*) - count(DISTINCT trim(p.student_id)) AS repeated_ids,
+       count(*) FILTER (p.grade NOT IN ('TK', 'K', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12')) AS unknown_grades,
+       count(*) FILTER (s.school_id IS NULL) AS unknown_schools
+FROM read_parquet($students) p
+LEFT JOIN read_csv($schools, all_varchar = true) s USING (school_id)
+"""
+
+
+def duckdb_checked(formula: Path, students: Path, schools: Path) -> pl.DataFrame:
+    """DuckDB making the checks wsf makes before it allocates: student ids unique once trimmed,
+    every grade known, every pupil's school in the school table; then the formula's query."""
+    import duckdb as db
+
+    params = {"students": str(students), "schools": str(schools)}
+    with db.connect() as con:
+        repeated, grades, unknown = con.sql(CHECKS_SQL, params=params).fetchall()[0]
+        if repeated or grades or unknown:
+            raise ValueError(f"roster: {repeated} repeated ids, {grades} unknown grades, {unknown} pupils of unknown schools")
+        return con.sql(DUCKDB_SQL, params=params).pl()
 
 
 # -- pandas ------------------------------------------------------------------------------
@@ -187,6 +210,7 @@ CONTENDERS: dict[str, Callable[[Path, Path, Path], pl.DataFrame]] = {
     "wsf": wsf,
     "floor": floor,
     "duckdb": duckdb,
+    "duckdb_checked": duckdb_checked,
     "pandas": pandas,
     "polars": polars,
 }

@@ -24,11 +24,24 @@ LABELS = {
     "wsf-cli": "wsf: `wsf allocate --students … --schools … -o out.parquet`",
     "floor": "floor: Polars reads the roster columns wsf needs",
     "duckdb": "DuckDB: hand-written SQL over the Parquet file",
+    "duckdb_checked": "DuckDB: the same SQL after wsf's checks (unique trimmed ids, known grades and schools)",
     "pandas": "pandas: pyarrow read, groupby, formula",
     "polars": "Polars: hand-written lazy query, streaming engine",
 }
-ORDER = ["wsf-cli", "wsf", "floor", "duckdb", "polars", "pandas"]
-TARGETS = {"ratio_floor": 4.0, "peak_mb": 200.0, "cli_seconds": 1.5, "sweep_seconds": 0.25}
+ORDER = ["wsf-cli", "wsf", "floor", "duckdb", "duckdb_checked", "polars", "pandas"]
+TARGETS = {
+    "ratio_floor": 2.5,  # roster -> allocation, whole process, against reading the Parquet columns
+    "ratio_duckdb_checked": 0.5,  # against hand-written DuckDB SQL making the same checks
+    "peak_mb": 250.0,
+    "cli_seconds": 1.5,
+    "sweep_seconds": 0.25,
+    "html_seconds": 3.0,  # 10,000 principal + council packets
+    "pdf_ms_per_core": 15.0,  # one principal packet, per core
+    "lausd_pdf_seconds": 30.0,  # LAUSD's 2,932 principal and council PDFs, en and es, whole process
+    "equity_seconds": 1.0,  # 10,000 schools, in process
+    "equity_peak_mb": 300.0,  # the same, whole process
+    "workbook_seconds": 2.0,  # 10,000 schools
+}
 
 
 def seconds(value: float) -> str:
@@ -135,17 +148,20 @@ def table(path: Path) -> str:
 
 def targets(groups: dict[str, dict[str, dict]]) -> list[str]:
     """The project's speed and memory targets, each with the measured figure and whether it is met
-    (printed by `make bench` and kept in results.md; the README shows the measurements only)."""
-    median = {name: bench["stats"]["median"] for name, bench in groups[IN_PROCESS].items()}
+    (printed by `make bench`, kept in results.md and written into the README under the table)."""
     whole = groups[WHOLE_PROCESS]
+    median = {name: bench["stats"]["median"] for name, bench in whole.items()}
     checks = []
-    if {"wsf", "floor"} <= median.keys():
-        ratio = median["wsf"] / median["floor"]
+    ours = "wsf-cli" if "wsf-cli" in median else "wsf"  # the command a user runs, when it was measured
+    if {ours, "floor"} <= median.keys():
+        ratio = median[ours] / median["floor"]
         limit = TARGETS["ratio_floor"]
-        checks.append((f"roster -> allocation ≤ {limit:g}× the read floor", f"{ratio:.1f}×", ratio <= limit))
-    if {"wsf", "duckdb"} <= median.keys():
-        ratio = median["wsf"] / median["duckdb"]
-        checks.append(("faster than hand-written DuckDB SQL", f"{ratio:.2f}× DuckDB", ratio < 1))
+        checks.append((f"roster -> allocation ≤ {limit:g}× the read floor (whole process)", f"{ratio:.1f}×", ratio <= limit))
+    if {ours, "duckdb_checked"} <= median.keys():
+        ratio = median[ours] / median["duckdb_checked"]
+        limit = TARGETS["ratio_duckdb_checked"]
+        checks.append((f"roster -> allocation ≤ {limit:g}× DuckDB SQL making the same checks (whole process)",
+                       f"{ratio:.2f}×", ratio <= limit))
     if "wsf" in whole:
         peak = whole["wsf"]["extra_info"]["peak_mb"]
         checks.append((f"peak memory ≤ {TARGETS['peak_mb']:g} MB", f"{peak:,.0f} MB", peak <= TARGETS["peak_mb"]))
@@ -158,7 +174,51 @@ def targets(groups: dict[str, dict[str, dict]]) -> list[str]:
         info, median = bench["extra_info"], bench["stats"]["median"]
         checks.append((f"a {info['points']:,}-point sweep over {info['schools']:,} schools ≤ {TARGETS['sweep_seconds']:g} s ",
                        seconds(median), median <= TARGETS["sweep_seconds"]))
+    checks += scale_targets(groups)
     return ["Targets:", ""] + [f"- {what}: {got} — {'met' if ok else 'not met'}" for what, got, ok in checks]
+
+
+def contender(groups: dict[str, dict[str, dict]], prefix: str, name: str) -> dict | None:
+    """The benchmark of contender `name` in the group whose title starts with `prefix`."""
+    for title, group in groups.items():
+        if title.startswith(prefix):
+            for key, bench in group.items():
+                if key == name or bench.get("extra_info", {}).get("contender") == name:
+                    return bench
+    return None
+
+
+def scale_targets(groups: dict[str, dict[str, dict]]) -> list[tuple[str, str, bool]]:
+    """Packets, equity and the workbook at district and state scale (issue 19)."""
+    checks = []
+    html = contender(groups, "packets: HTML", "test_html_packets")
+    if html:
+        info, median = html["extra_info"], html["stats"]["median"]
+        checks.append((f"{info['packets']:,} HTML packets ≤ {TARGETS['html_seconds']:g} s", seconds(median), median <= TARGETS["html_seconds"]))
+    pdf = contender(groups, "packets: PDF", "test_pdf_per_school_per_core")
+    if pdf and "ms_per_packet_per_core" in pdf["extra_info"]:
+        got = pdf["extra_info"]["ms_per_packet_per_core"]
+        checks.append((f"a principal PDF ≤ {TARGETS['pdf_ms_per_core']:g} ms per core", f"{got:.1f} ms", got <= TARGETS["pdf_ms_per_core"]))
+    lausd = contender(groups, "packets: PDF", "lausd")
+    if lausd:
+        median = lausd["stats"]["median"]
+        checks.append((f"LAUSD's {lausd['extra_info'].get('files', 2932):,} PDFs ≤ {TARGETS['lausd_pdf_seconds']:g} s",
+                       seconds(median), median <= TARGETS["lausd_pdf_seconds"]))
+    equity = contender(groups, "equity", "wsf: analyse + write_report")
+    if equity:
+        median = equity["stats"]["median"]
+        checks.append((f"equity for {equity['extra_info']['schools']:,} schools ≤ {TARGETS['equity_seconds']:g} s",
+                       seconds(median), median <= TARGETS["equity_seconds"]))
+    whole = contender(groups, "equity", "wsf equity (whole process)")
+    if whole:
+        peak = whole["extra_info"]["peak_mb"]
+        checks.append((f"`wsf equity` peak memory ≤ {TARGETS['equity_peak_mb']:g} MB", f"{peak:,.0f} MB", peak <= TARGETS["equity_peak_mb"]))
+    book = contender(groups, "workbook", "wsf: write_workbook (four sheets, formatted)")
+    if book:
+        median = book["stats"]["median"]
+        checks.append((f"the workbook for {book['extra_info']['schools']:,} schools ≤ {TARGETS['workbook_seconds']:g} s",
+                       seconds(median), median <= TARGETS["workbook_seconds"]))
+    return checks
 
 
 def rewrite(readme: Path, text: str) -> bool:
@@ -186,7 +246,7 @@ def main(argv: list[str]) -> int:
     goals = "\n".join(targets(load(results)[1])) + "\n"
     results.with_name("results.md").write_text(text + "\n" + goals, encoding="utf-8")
     print(goals)
-    if rewrite(readme, text):
+    if rewrite(readme, text + "\n" + goals):
         print(f"wrote the results table into {readme} (between {START} and {END})")
     else:
         print(text)

@@ -158,7 +158,7 @@ def one_core(district: District, folder: Path, schools: list[str], kind: str = "
     (folder / "en").mkdir(parents=True)
     batch = Batch(
         district.allocation, district.spending, ("en",), (kind,), ("pdf",), None, {s: s for s in schools}, folder,
-        {kind: "typst"}, SHIPPED,
+        engines={kind: "typst"}, root=SHIPPED,
     )  # fmt: skip
     writer = Writer(batch, prepare(district.allocation, district.spending), [load_language("en", [SHIPPED])], environment())
     writer.schools("en", schools[:2])  # the fonts and templates, read once per process

@@ -89,8 +89,9 @@ def examples() -> list[tuple[str, str]]:
     from click.testing import CliRunner
 
     found = []
-    for name in main.commands:
-        text = CliRunner().invoke(main, [name, "--help"]).output
+    names = [f"{name} {sub}" if sub else name for name, command in main.commands.items() for sub in getattr(command, "commands", None) or [""]]
+    for name in names:  # a group's commands (`plan check`) each have their own
+        text = CliRunner().invoke(main, [*name.split(), "--help"]).output
         block = text.split("Example:\n", 1)[1].split("\n\n", 1)[0]
         found.append((name, " ".join(line.strip().rstrip("\\").strip() for line in block.splitlines())))
     return found

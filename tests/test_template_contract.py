@@ -2,7 +2,7 @@
 every field a template may use, and this test holds the document, the classes and the shipped
 templates to one another.
 
-- Each class reachable from `Principal`, `Council` and `District` has a section (`#### `Name``)
+- Each class reachable from `Principal`, `Council`, `District` and `Plan` has a section (`#### `Name``)
   whose table lists exactly its fields, each with what it is (`text`, `markup`, `list of
   Figure`, `Bars or none`, ...) as its annotation says, and the module it is defined in.
 - Every attribute path the shipped templates use (`packet.similar.chart.reference.x`, through
@@ -32,11 +32,12 @@ from wsf.render.packets.context import Document
 from wsf.render.packets.council import Council
 from wsf.render.packets.district import District
 from wsf.render.packets.pages import SHIPPED, environment
+from wsf.render.packets.plan import Plan
 from wsf.render.packets.school import Principal
 from wsf.render.typeset import HTML_ONLY, runs
 
 DOC = ROOT / "docs" / "packets.md"
-ROOTS = (Principal, Council, District)
+ROOTS = (Principal, Council, District, Plan)
 LEAVES = {str: "text", Markup: "markup", int: "number", float: "number", bool: "yes/no", Text: "sentences"}
 HEADING = re.compile(r"^#### `(\w+)`\s*$")
 FIELD_ROW = re.compile(r"^\| `(\w+)` \| ([^|]+?) \| (.+) \|$")
@@ -340,7 +341,7 @@ def doc() -> tuple[dict[str, Section], dict[str, str]]:
 def test_the_document_lists_every_field_of_every_class_templates_see(doc) -> None:
     sections, roots = doc
     assert roots == {f"{cls.__name__.lower()}.html": cls.__name__ for cls in ROOTS}, (
-        "docs/packets.md's table of templates and what `packet` is there is not principal/council/district"
+        "docs/packets.md's table of templates and what `packet` is there is not principal/council/district/plan"
     )
     problems = contract_problems(sections, contract_classes())
     assert not problems, "\n".join(problems)
@@ -394,6 +395,7 @@ def test_a_path_outside_the_contract_is_found_through_aliases_loops_and_includes
         "_bars.svg": "{% for bar in chart.bars %}{{ bar.label }}{% endfor %}{{ chart.reference.y }}",
         "council.html": "{{ packet.school.motto }}",
         "district.html": "{% for title, rows in ((1, packet.movers.gainers),) %}{{ rows[0].cells[0] }}{{ rows[0].cell }}{% endfor %}",
+        "plan.html": "{% for goal in packet.goals %}{% for line in goal.lines %}{{ line.what }}{{ line.colour }}{% endfor %}{% endfor %}",
     }
     problems = check_templates(sections, roots, templates.__getitem__).problems
     assert problems == [
@@ -403,6 +405,7 @@ def test_a_path_outside_the_contract_is_found_through_aliases_loops_and_includes
         "principal.html line 4: packet.doc.text[packet.doc.kind].lines_heading: no sentence 'lines_heading' there in i18n/en.toml",
         "council.html line 1: packet.school.motto: School has no field 'motto' in docs/packets.md",
         "district.html line 1: rows[0].cell: Row has no field 'cell' in docs/packets.md",
+        "plan.html line 1: line.colour: PlanLine has no field 'colour' in docs/packets.md",
     ]
 
 

@@ -21,7 +21,7 @@ from wsf.engine.sweep import parse_axis
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
-from wsf.options import FILE, Data, data_options, echo, progress, reports_errors
+from wsf.options import FILE, Data, PlanFiles, data_options, echo, plan_options, progress, reports_errors
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import write_table
 
@@ -284,9 +284,10 @@ def _split(value: str) -> list[str]:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
 @click.option("--lang", "langs", default="en,es", show_default=True, help="Languages, comma-separated; each is a file i18n/<lang>.toml.")
 @click.option("--format", "formats", default="html,pdf", show_default=True, help="html, pdf, or both.")
-@click.option("--kind", "kinds", default="principal,council,district", show_default=True, help="Which packets: principal, council, district.")
+@click.option("--kind", "kinds", default="principal,council,district", show_default=True, help="Which packets: principal, council, district, plan.")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), help="A district's templates folder; its files (and i18n/*.toml) come first.")
 @click.option("--school", "school_ids", multiple=True, help="Only this school's packets (repeatable); the district packet still covers all.")
+@plan_options(packet=True)
 @reports_errors
 def packets_command(
     formula: Path,
@@ -298,11 +299,13 @@ def packets_command(
     kinds: str,
     templates: Path | None,
     school_ids: tuple[str, ...],
+    plans: PlanFiles,
 ) -> None:
     """Budget packets: every school's principal packet and site council summary, and the board's.
 
     Writes OUTPUT/<lang>/<school_id>-<name>.principal.pdf (and .html), .council.pdf and
     district.district.pdf for each language, and OUTPUT/packets.json (what they were made from).
+    With --kind plan and --plan, each school's site plan budget pages, .plan.pdf (docs/plans.md).
 
     \b
     Example:
@@ -312,18 +315,24 @@ def packets_command(
         --current fixtures/example-district/current.csv --school EX104 -o out/packets
     """
     from wsf.data.spending import read_current
-    from wsf.render.packets.writer import choose, count_files, write_packets
+    from wsf.render.packets.writer import KINDS, choose, count_files, write_packets
 
+    chosen_kinds = choose(_split(kinds), KINDS, "--kind")
+    if (plans.plan is not None) != ("plan" in chosen_kinds):
+        raise WsfError("--kind plan and --plan go together: the plan packet shows the site plans", key="--plan" if plans.plan else "--kind",
+                       fix="give both (--kind plan --plan FILE, or --kind principal,council,plan ...), or neither")
+    if plans.approved is not None and plans.plan is None:
+        raise WsfError("--approved is compared with the site plans of --plan", key="--approved", fix="pass --plan FILE too")
     result = data.allocate(formula)
     spending = read_current(current) if current is not None else None
+    review = None if plans.plan is None else plans.review(result)
     languages = list(dict.fromkeys(_split(langs)))
-    chosen_kinds = choose(_split(kinds), ("principal", "council", "district"), "--kind")
     chosen_formats = choose(_split(formats), ("html", "pdf"), "--format")
     total = count_files(len(set(school_ids)) if school_ids else result.cents.height, len(languages), chosen_kinds, chosen_formats)
     with progress(total, "packets") as step:
         written = write_packets(
             result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
-            schools=school_ids or None, progress=step
+            schools=school_ids or None, progress=step, plans=review
         )
     echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
 
@@ -357,3 +366,48 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
     echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- school site plans (issue 16) --------------------------------------------------------------
+
+
+@main.group(name="plan")
+def plan_group() -> None:
+    """School site plans: each school's spending plan (SPSA) against its allocation."""
+
+
+@plan_group.command(name="check")
+@click.argument("formula", type=FILE)
+@data_options(prior=LAST_YEAR)
+@plan_options()
+@click.option("-o", "--output", type=FILE, help="Write every school's funding lines (allocated, planned, remaining): .csv, .parquet or .xlsx.")
+@reports_errors
+def plan_check(formula: Path, data: Data, plans: PlanFiles, output: Path | None) -> None:
+    """Check every school's plan: each funding line spent to the cent, locked positions kept,
+    restricted money on what it may buy, positions costed as the formula costs them.
+
+    Lists every problem (the school, the line, the amount) and exits 2, or prints a line per
+    school; -o then writes the balances.
+
+    \b
+    Example:
+      wsf plan check formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --plan fixtures/example-district/plan.csv
+    """
+    result = data.allocate(formula)
+    check = plans.check(result)
+    if not check.ok:
+        raise check.error()
+    summary = check.summary()
+    total = int(summary["planned"].sum())
+    echo(f"ok: {plans.plan.name} spends every funding line of {plural(summary.height, 'school')} to the cent: "
+         f"{money(total / 100)} planned of {money(int(summary['allocated'].sum()) / 100)} allocated")
+    for row in summary.iter_rows(named=True):
+        echo(f"  {row['school_id']:<10} {(row['name'] or '')[:32]:<32} {money(row['planned'] / 100):>16}  {number(round(row['fte'], 2)):>6} FTE"
+             f"  staff {money(row['positions'] / 100):>15}  other {money(row['items'] / 100):>14}  {plural(row['lines'], 'line')}")
+    if output:
+        balances = check.balances.with_columns(*[dollars(c) for c in ("allocated", "planned", "remaining")])
+        meta = provenance(result) | {"plan": {"file": check.plan.path.name, "sha256": check.plan.table.sha256}}
+        written = write_table(balances, output, meta)
+        echo("wrote " + ", ".join(str(p) for p in written))

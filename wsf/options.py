@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +86,15 @@ def progress(total: int, what: str):
     """Progress of a long run on stderr: a bar on a terminal, else a line at each tenth done (a
     log, a CI job), none before the first files are done, so an error comes alone."""
     if sys.stderr.isatty():
-        with click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True) as bar:
-            yield bar.update
+        with ExitStack() as stack:
+            bars = []
+
+            def update(count: int) -> None:  # the bar appears with the first files, not before an error
+                if not bars:
+                    bars.append(stack.enter_context(click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True)))
+                bars[0].update(count)
+
+            yield update
         return
     done, shown = 0, 0
 
@@ -150,6 +157,63 @@ def data_options(prior: str | None = None, required: bool = False):
                 click.option("--new-school", multiple=True, metavar="SCHOOL_ID", help="This school is new this year: no prior, on purpose (repeatable)."),
                 click.option("--accept-prior", multiple=True, metavar="SCHOOL_ID",
                              help="This school's prior is right although far from its formula amount (repeatable)."),
+            ]
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class PlanFiles:
+    """The school site plan options of a command: the plan, its mapping file and, for the plan
+    packet, the plan the site council approved and what makes a change material."""
+
+    plan: Path | None
+    mapping: Path | None
+    approved: Path | None = None
+    material: str = "0.10"
+
+    def check(self, allocation):
+        """The plan read and checked against the allocation (`wsf.plans.check.PlanCheck`)."""
+        from wsf.data.tables import load_mapping
+        from wsf.plans.check import check_plan
+        from wsf.plans.read import read_plan
+
+        return check_plan(allocation, read_plan(self.plan, load_mapping(self.mapping)))
+
+    def review(self, allocation):
+        """For the plan packet: the plan checked (refused unless it passes) and compared with the approved one."""
+        from wsf.data.tables import load_mapping
+        from wsf.plans.compare import review
+        from wsf.plans.read import read_plan
+
+        approved = None if self.approved is None else read_plan(self.approved, load_mapping(self.mapping))
+        return review(self.check(allocation), approved, self.material)
+
+
+def plan_options(packet: bool = False):
+    """--plan and --plan-mapping (with `packet`, optional, and --approved and --material too):
+    the options of every command that reads school site plans, passed as `plans`."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, plan, plan_mapping, **kwargs):
+            extra = {"approved": kwargs.pop("approved"), "material": kwargs.pop("material")} if packet else {}
+            return command(*args, plans=PlanFiles(plan, plan_mapping, **extra), **kwargs)
+
+        options = [
+            click.option("--plan", type=FILE, required=not packet,
+                         help="School site plans: one CSV or XLSX for every school (docs/plans.md)" + (", for --kind plan." if packet else ".")),
+            click.option("--plan-mapping", type=FILE, help="Mapping file for the plan files' headers."),
+        ]
+        if packet:
+            options += [
+                click.option("--approved", type=FILE, help="The plan the site council approved: the plan packet lists what changed since."),
+                click.option("--material", default="0.10", show_default=True, metavar="SHARE|DOLLARS",
+                             help="A change needs a new council vote when it moves more than this: a share of its funding line "
+                                  "(0.10 or 10%) or dollars (25000 or $25,000)."),
             ]
         for option in reversed(options):
             wrapper = option(wrapper)

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -30,8 +31,10 @@ from wsf.engine.components.positions import FTE, Cost, Position, is_span
 from wsf.engine.components.weights import Role, Weight
 from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
+from wsf.formula.objects import FUNDING_KEYS, Funding
 from wsf.formula.types import FIX, MAX_MONEY, Key, Labels, Money, Rate, Share, Strict, as_fraction, check_usual
 
+BASE_FUNDING = "base_funding"  # the model's name for the base line's objects and resource
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
 
 
@@ -115,6 +118,8 @@ class Formula(Strict):
     formula: FormulaInfo
     per_capita: PerCapita | None = None
     base: Annotated[dict[str, Money | GradeWeight], Field(min_length=1)]
+    # the base line's `objects` and `resource`, written in [base] beside its spans (see _base_funding)
+    base_funding: Funding = Funding()
     base_adjustment: list[BaseAdjustment] = []
     weights: dict[Key, Weight] = {}
     counts: dict[Key, DerivedCount] = {}
@@ -127,6 +132,30 @@ class Formula(Strict):
     rounding: Rounding = Rounding()
     # what a data column stands for, when no weight counts it: `[roles] poverty = "frl"`
     roles: dict[Role, Key] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_funding(cls, data: Any) -> Any:
+        """`[base]` holds the spans and, beside them, the base line's `objects` and `resource`
+        (no span is called so): they are taken out into `base_funding`, which a file cannot name."""
+        if not isinstance(data, dict):
+            return data
+        if BASE_FUNDING in data:
+            raise ValueError(f"unknown key {BASE_FUNDING!r}; the base's objects and resource are written in [base]")
+        base = data.get("base")
+        if not isinstance(base, dict) or not any(k in base for k in FUNDING_KEYS):
+            return data
+        funding = {k: base[k] for k in FUNDING_KEYS if k in base}
+        return {**data, "base": {k: v for k, v in base.items() if k not in FUNDING_KEYS}, BASE_FUNDING: funding}
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler) -> dict[str, Any]:
+        """The formula as a file writes it: the base's objects and resource back in [base]."""
+        data = handler(self)
+        funding = data.pop(BASE_FUNDING, None) or {}
+        if isinstance(data.get("base"), dict):
+            data["base"] = {**data["base"], **{k: v for k, v in funding.items() if v is not None}}
+        return data
 
     @field_validator("base")
     @classmethod
@@ -345,6 +374,10 @@ class Formula(Strict):
     def source_of(self, item: Any) -> str:
         return item.source or self.formula.source or ""
 
+    def funding_of(self, key: str) -> Funding:
+        """What a line's money may buy and its resource code: the base's, or a weight's, foundation's or position's."""
+        return self.base_funding if key == "base" else self.labelled_lines()[key]
+
 
 class LoadedFormula(BaseModel):
     """A validated formula with where it came from: path and SHA-256 of its bytes, and the files it
@@ -471,6 +504,8 @@ def _union_member(err: dict[str, Any]) -> str | None:
 
 def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     loc = [part for part in err["loc"] if not (isinstance(part, str) and TAGS.match(part))]
+    if loc and loc[0] == BASE_FUNDING:  # written in [base]
+        loc = ["base", *loc[1:]]
     key = _key_path(loc)
     kind, ctx, got = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
     fix = None
@@ -553,5 +588,5 @@ def _line_of(text: str, key: str) -> int | None:
     while key:
         if key in lines:
             return lines[key]
-        key = re.sub(r"(\.[^.]*|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
+        key = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", key) if re.search(r"[.\[]", key) else ""
     return None

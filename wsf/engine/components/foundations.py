@@ -16,7 +16,8 @@ from wsf.engine.components.base import on_base
 from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching, pupils
 from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term
 from wsf.engine.params import BASE, Params, School
-from wsf.formula.types import Labels, Strict
+from wsf.formula.objects import Funding
+from wsf.formula.types import Labels
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
     from wsf.formula.model import Formula
 
 
-class Foundation(Strict):
+class Foundation(Funding):
     """A `[foundations.KEY]` table: a flat amount per school, or a small-school subsidy (dollars
-    per pupil short of a threshold)."""
+    per pupil short of a threshold); `objects` and `resource` as every line (`Funding`)."""
 
     label: str
     labels: Labels = {}

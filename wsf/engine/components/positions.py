@@ -12,6 +12,7 @@ fixed dollars: a pot's scale never changes them.
 
 from __future__ import annotations
 
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import polars as pl
@@ -21,6 +22,7 @@ from wsf.engine.components.conditions import When, first_match, matching
 from wsf.engine.components.lines import Count, Label, Line, Money, Phrase, Quantity, Term, Words
 from wsf.engine.params import Params, School
 from wsf.formula.grades import parse_span
+from wsf.formula.objects import Funding, SalaryObject
 from wsf.formula.types import FIX, Key, Labels, Strict
 from wsf.formula.types import Money as Dollars
 
@@ -47,6 +49,7 @@ class Cost(Strict):
     benefits: Dollars = 0.0
     per_hour: Dollars | None = None  # with benefits
     days: Annotated[int, Field(gt=0, le=366)] | None = None
+    object: SalaryObject | None = None  # the SACS object its salary is charged to (1100 teachers); benefits to 3000-3999
     source: str | None = None
     unusual: bool = False  # a salary or hourly rate beyond the usual is meant
 
@@ -78,6 +81,13 @@ class Cost(Strict):
     def per_unit(self) -> float:
         """Dollars a year for 1.0 FTE, or for one daily hour."""
         return self.salary + self.benefits if self.salary is not None else self.per_hour * self.days
+
+    @property
+    def exact_per_unit(self) -> Decimal:
+        """`per_unit` exactly, from the numbers as written."""
+        if self.salary is not None:
+            return exact(self.salary) + exact(self.benefits)
+        return exact(self.per_hour) * self.days
 
     def paths(self, key: str) -> list[str]:
         fields = ["salary", "benefits"] if self.salary is not None else ["per_hour"]
@@ -151,8 +161,9 @@ class RuleStep(Rule):
         return self
 
 
-class Position(Rule):
-    """A `[positions.KEY]` table: one rule (the fields of `Rule`), or `rules` by the kind of school."""
+class Position(Rule, Funding):
+    """A `[positions.KEY]` table: one rule (the fields of `Rule`), or `rules` by the kind of school;
+    with `objects` and `resource`, as every line (`Funding`)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -190,6 +201,17 @@ class Position(Rule):
     def counted_columns(self) -> set[str]:
         """What the rules count (`of`), each step's."""
         return {step.counted for step in (self.rules or [self])}
+def exact(value: float) -> Decimal:
+    """A number of the formula (or an FTE) as the decimal it was written as: 0.1 is 0.1."""
+    return Decimal(repr(float(value)))
+
+
+def costed(quantity: float, per_unit: Decimal, unit_cents: int = 1) -> int:
+    """Cents of `quantity` units at `per_unit` dollars, rounded half up once to the formula's unit
+    (a cent, or 100 cents for a dollar): `PositionComponent.expression` for one number, as a
+    school plan costs a position line."""
+    units = exact(quantity) * per_unit * 100 / unit_cents
+    return int((units + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR)) * unit_cents
 
 
 def is_span(of: str) -> bool:
@@ -221,6 +243,13 @@ class PositionComponent:
         if self.spec.cost is None:
             return None
         return self.cost.per_unit if self.cost is not None else float(self.spec.cost)
+
+    @property
+    def exact_per_unit(self) -> Decimal:
+        """`per_unit` exactly (0 for a position the district pays centrally)."""
+        if self.spec.cost is None:
+            return Decimal(0)
+        return self.cost.exact_per_unit if self.cost is not None else exact(self.spec.cost)
 
     def cost_expression(self, p: Params) -> pl.Expr:
         cost, key = self.cost, self.spec.cost

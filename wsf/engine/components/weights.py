@@ -20,7 +20,8 @@ from wsf.engine.components.conditions import Step, check_steps, first_match, mat
 from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
-from wsf.formula.types import Key, Labels, Rate, Strict, check_usual
+from wsf.formula.objects import Funding
+from wsf.formula.types import Key, Labels, Rate, check_usual
 from wsf.formula.types import Money as Dollars
 from wsf.formula.types import Share as Fraction
 
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 Role = Literal["poverty", "english_learner", "special_education", "unduplicated", "concentration", "foster", "homeless", "gifted"]
 
 
-class Weight(Strict):
-    """A `[weights.KEY]` table."""
+class Weight(Funding):
+    """A `[weights.KEY]` table (with `objects` and `resource`, what its money may buy: `Funding`)."""
 
     label: str
     labels: Labels = {}

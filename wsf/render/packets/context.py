@@ -28,6 +28,7 @@ from wsf.engine.allocate import TRANSITION, Allocation, per_pupil
 from wsf.engine.components.lines import Line
 from wsf.engine.explain import Rows, by_school
 from wsf.equity.analysis import Equity
+from wsf.plans.compare import Review
 from wsf.render.i18n import Language, Text, bold
 from wsf.render.phrases import plain, rule_markup
 from wsf.write.files import FIXED_DATE
@@ -51,6 +52,7 @@ class Run:
     equity: Equity | None
     poverty: str | None  # None: the data has no poverty count; similar schools are nearest in size
     table: pl.DataFrame  # school_id, name, level, enrollment, share, total, transition, per_pupil, prior, current, PIECES
+    plans: Review | None = None  # the school site plans, checked (and compared with the approved ones), for plan packets
 
     @cached_property
     def rows(self) -> dict[str, dict]:
@@ -76,7 +78,8 @@ class Run:
 
 
 def prepare(
-    allocation: Allocation, spending: Spending | None = None, equity: Equity | None = None, poverty: str | None = None
+    allocation: Allocation, spending: Spending | None = None, equity: Equity | None = None, poverty: str | None = None,
+    plans: Review | None = None,
 ) -> Run:
     """What every packet of a run looks up. Similar schools are nearest in poverty share when the
     formula says which count measures poverty (its roles), else nearest in size."""
@@ -106,7 +109,7 @@ def prepare(
         else pl.DataFrame(schema={"school_id": pl.String, "current": pl.Int64})
     )
     table = table.join(current, on="school_id", how="left").with_columns(per_pupil("current").alias("current_per_pupil"))
-    return Run(allocation, spending, equity, poverty if has_poverty else None, table.sort("school_id"))
+    return Run(allocation, spending, equity, poverty if has_poverty else None, table.sort("school_id"), plans)
 
 
 # -- shared parts ---------------------------------------------------------------------------

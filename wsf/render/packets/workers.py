@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,12 +25,14 @@ from wsf.data.tables import DataWarning
 from wsf.engine.allocate import Allocation
 from wsf.engine.explain import explain
 from wsf.errors import WsfError
+from wsf.plans.compare import Review
 from wsf.render.i18n import Language, load_language
 from wsf.render.packets.context import Run, prepare
 from wsf.render.packets.council import council
 from wsf.render.packets.district import district
 from wsf.render.packets.lifetime import die_with_parent
 from wsf.render.packets.pages import DISTRICT_FILE, SHIPPED, environment, folders, render
+from wsf.render.packets.plan import plan
 from wsf.render.packets.school import principal
 
 WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
@@ -46,13 +48,14 @@ class Batch:
     allocation: Allocation
     spending: Spending | None
     langs: tuple[str, ...]
-    kinds: tuple[str, ...]  # the school packets: principal and/or council
+    kinds: tuple[str, ...]  # the school packets: principal, council and/or plan
     formats: tuple[str, ...]
     templates: Path | None
     stems: dict[str, str]  # school_id -> file stem
     folder: Path
-    engines: dict[str, str]  # packet kind -> its PDF engine, typst or weasyprint (`wsf.render.typeset.engine`)
-    root: Path | None  # the Typst project root (`wsf.render.typeset.Root`), when Typst draws a PDF
+    plans: Review | None = None  # the checked site plans, for plan packets
+    engines: dict[str, str] = field(default_factory=dict)  # kind -> its PDF engine (`wsf.render.typeset.engine`)
+    root: Path | None = None  # the Typst project root (`wsf.render.typeset.Root`), when Typst draws a PDF
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Writer:
             self.refused[url] = Refused(new.why, min(old.first, new.first), old.count + new.count)
 
 
-SCHOOL_PACKETS = {"principal": principal, "council": council}
+SCHOOL_PACKETS = {"principal": principal, "council": council, "plan": plan}
 _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
@@ -133,8 +136,8 @@ def _start_worker(batch: Batch, parent: int) -> None:
     die_with_parent(parent)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
-    _WRITER = Writer(batch, prepare(batch.allocation, batch.spending), languages, environment(batch.templates))
-    if "pdf" in batch.formats and "weasyprint" in {batch.engines.get(kind) for kind in batch.kinds}:
+    _WRITER = Writer(batch, prepare(batch.allocation, batch.spending, plans=batch.plans), languages, environment(batch.templates))
+    if "pdf" in batch.formats and "weasyprint" in {batch.engines.get(kind, "weasyprint") for kind in batch.kinds}:
         from wsf.render.pdf import warm
 
         warm(_WRITER.base_url)
@@ -165,7 +168,9 @@ def write_all(
     school_kinds = tuple(k for k in kinds if k in SCHOOL_PACKETS)
     codes = tuple(lang.code for lang in languages)
     engines = dict(engines or {})
-    batch = Batch(run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder, engines, root)
+    batch = Batch(
+        run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder, run.plans, engines, root
+    )
     ids = list(names) if school_kinds else []
     weasyprint = "pdf" in formats and any(engines.get(kind, "weasyprint") == "weasyprint" for kind in school_kinds)
     size = 1 if weasyprint else (TYPST_SLICE if "pdf" in formats else SLICE)

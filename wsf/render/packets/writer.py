@@ -1,5 +1,6 @@
-"""Budget packets: for every school a principal's packet and a site council's summary, and a
-board summary for the district, in each language, as HTML and PDF.
+"""Budget packets: for every school a principal's packet and a site council's summary (and,
+given the school site plans, the council's plan budget pages), and a board summary for the
+district, in each language, as HTML and PDF.
 
 Templates are `templates/packets/*.html` (Jinja, autoescaped, StrictUndefined); a district's
 `--templates` folder is searched first, so any file there replaces the shipped one, and its
@@ -31,6 +32,7 @@ from wsf.data.tables import DataWarning
 from wsf.engine.allocate import Allocation
 from wsf.equity.analysis import analyse
 from wsf.errors import WsfError
+from wsf.plans.compare import Review
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import prepare
 from wsf.render.packets.pages import DISTRICT_FILE, environment, file_name, folders
@@ -39,7 +41,8 @@ from wsf.render.typeset import Root, engine
 from wsf.write.atomic import folder_into_place
 from wsf.write.files import check_output
 
-KINDS = ("principal", "council", "district")
+KINDS = ("principal", "council", "district", "plan")
+DEFAULT_KINDS = ("principal", "council", "district")  # and plan, when given the site plans
 FORMATS = ("html", "pdf")
 MANIFEST = "packets.json"
 
@@ -62,21 +65,28 @@ def write_packets(
     *,
     spending: Spending | None = None,
     langs: Iterable[str] = ("en", "es"),
-    kinds: Iterable[str] = KINDS,
+    kinds: Iterable[str] | None = None,
     formats: Iterable[str] = FORMATS,
     templates: Path | None = None,
     schools: Iterable[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    plans: Review | None = None,
 ) -> list[Path]:
     """Write every packet into `output` (replaced as a whole); returns the files written.
 
+    `kinds` defaults to principal, council and district, and plan when `plans` is given.
     `schools` limits the school packets to those school_ids (the district packet still covers all).
+    `plans` (`wsf.plans.compare.review`: a site plan that passes its check) is what the plan packets show.
     PDFs, and thousands of HTML packets, are shared with a worker process (spawned: a script that
     calls this runs it under `if __name__ == "__main__":`, as multiprocessing requires).
     """
     output = Path(output)
+    if kinds is None:
+        kinds = DEFAULT_KINDS + (("plan",) if plans is not None else ())
     kinds = choose(kinds, KINDS, "--kind")
     formats = choose(formats, FORMATS, "--format")
+    if "plan" in kinds and plans is None:
+        raise WsfError("the plan packet shows the school site plans, and none was given", key="--kind", fix="pass --plan FILE (docs/plans.md)")
     search = folders(templates)
     languages = [load_language(code, search) for code in dict.fromkeys(c.strip() for c in langs if c.strip())]
     if not languages:
@@ -94,8 +104,9 @@ def write_packets(
     equity = None
     if spending is not None and "district" in kinds and allocation.formula.model.column_for("poverty") is not None:
         equity = analyse(allocation, spending, allow_missing=True)
-    run = prepare(allocation, spending, equity)
-    check_output(output, [*input_files(allocation, spending), ("--templates", templates)], folder=True)
+    run = prepare(allocation, spending, equity, plans=plans)
+    plan_files = [] if plans is None else [("--plan", plans.check.plan.path), *([("--approved", plans.approved.path)] if plans.approved else [])]
+    check_output(output, [*input_files(allocation, spending), ("--templates", templates), *plan_files], folder=True)
     _check_target(output)
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
@@ -108,6 +119,9 @@ def write_packets(
         )
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
+        if plans is not None:
+            tables = [plans.check.plan.table, *([plans.approved.table] if plans.approved else [])]
+            meta["plans"] = {"files": [{"file": t.path.name, "sha256": t.sha256} for t in tables], "material": str(plans.threshold)}
         meta["packets"] = {
             "languages": [lang.code for lang in languages],
             "kinds": list(kinds),

@@ -1,0 +1,140 @@
+"""Equity and the finance workbook at state scale (issue 19), each beside what a user would reach for.
+
+The district is the one the packet benchmarks grow (`WSF_BENCH_SCHOOLS` schools, default 10,000:
+the example district's 48 schools repeated and scaled, current spending the formula's total times a
+seeded factor). Targets: equity for 10,000 schools in <= 1 s of work and <= 300 MB (no n x n
+structure anywhere); the workbook for 10,000 schools in <= 2 s.
+
+- equity: `analyse` + `write_report` (tables, charts, summary) in process; `wsf equity` as a
+  whole process with its peak RSS; beside it, the n x n matrix the summary's "same poverty,
+  different spending" sentence used to build (5.6 s and 1.8 GB at 10,000 schools), up to 10,000.
+- workbook: `write_workbook` (allocations, formula, equity and inputs sheets, formatted) beside
+  pandas' `DataFrame.to_excel` of the allocation table alone (no formats, one sheet).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from test_bench_packets import SCHOOLS, SEED, formula_without_transition, grow
+
+from wsf.api import allocate_files
+from wsf.data.spending import Spending, read_current
+from wsf.engine.allocate import Allocation
+from wsf.equity.analysis import analyse
+from wsf.equity.report import write_report
+from wsf.equity.summary import SAME_POVERTY
+from wsf.render.workbook import write_workbook
+
+EQUITY = "equity: 10,000 schools"
+WORKBOOK = "workbook: 10,000 schools"
+ROUNDS = 3
+MATRIX_UP_TO = 10_000  # the n x n anchor: 100 million cells at 10,000 schools, 1.8 GB
+
+
+@dataclass(frozen=True)
+class Files:
+    folder: Path
+    allocation: Allocation
+    spending: Spending
+
+    @property
+    def args(self) -> list[str]:
+        return [str(self.folder / "formula.toml"), "--schools", str(self.folder / "schools.csv"), "--current", str(self.folder / "current.csv")]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    folder = tmp_path_factory.mktemp("scale")
+    grow(SCHOOLS).write_csv(folder / "schools.csv")
+    (folder / "formula.toml").write_text(formula_without_transition(SCHOOLS), encoding="utf-8")
+    allocation = allocate_files(folder / "formula.toml", folder / "schools.csv")
+    factor = pl.Series(np.random.default_rng(SEED + 1).uniform(0.85, 1.15, SCHOOLS))
+    allocation.cents.select("school_id", (pl.col("total") * factor / 100).round(2).alias("current")).write_csv(folder / "current.csv")
+    return Files(folder, allocation, read_current(folder / "current.csv"))
+
+
+def describe(benchmark, group: str, contender: str, **info) -> None:
+    benchmark.group = group
+    benchmark.extra_info.update(contender=contender, schools=SCHOOLS, **info)
+
+
+def test_equity_in_process(benchmark, files: Files, tmp_path: Path) -> None:
+    describe(benchmark, EQUITY, "wsf: analyse + write_report")
+    out = tmp_path / "equity"
+
+    def run():
+        shutil.rmtree(out, ignore_errors=True)
+        write_report(analyse(files.allocation, files.spending), out)
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    assert (out / "summary.html").is_file() and len(pl.read_csv(out / "schools.csv")) == SCHOOLS
+
+
+def test_equity_whole_process(benchmark, files: Files, measure, tmp_path: Path) -> None:
+    describe(benchmark, EQUITY, "wsf equity (whole process)")
+    out = tmp_path / "equity"
+    peaks: list[float] = []
+
+    def run():
+        shutil.rmtree(out, ignore_errors=True)
+        _, peak = measure([sys.executable, "-m", "wsf", "equity", *files.args, "-o", str(out)])
+        peaks.append(peak)
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    benchmark.extra_info["peak_mb"] = round(max(peaks), 1)
+    assert (out / "summary.html").is_file()
+
+
+@pytest.mark.skipif(SCHOOLS > MATRIX_UP_TO, reason="the n x n anchor needs n^2 cells")
+def test_equity_pair_by_matrix(benchmark, files: Files) -> None:
+    """The anchor: the one sentence's pair as an n x n matrix, as the summary computed it before."""
+    describe(benchmark, EQUITY, "n x n matrix for the same-poverty pair (before)")
+    equity = analyse(files.allocation, files.spending)
+    table = equity.analysed.join(equity.allocation.inputs.select("school_id", "level"), on="school_id", how="left")
+    share, spend = table["poverty_share"].to_numpy(), table["current_per_pupil"].to_numpy()
+    level = table["level"].fill_null("").to_numpy()
+
+    def run():
+        close = (np.abs(share[:, None] - share[None, :]) <= SAME_POVERTY) & (level[:, None] == level[None, :])
+        spread = np.where(close, spend[:, None] - spend[None, :], -1)
+        return np.unravel_index(np.argmax(spread), spread.shape)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info["cells"] = SCHOOLS**2
+
+
+def test_workbook(benchmark, files: Files, tmp_path: Path) -> None:
+    describe(benchmark, WORKBOOK, "wsf: write_workbook (four sheets, formatted)")
+    equity = analyse(files.allocation, files.spending)
+    target = tmp_path / "book.xlsx"
+
+    def run():
+        target.unlink(missing_ok=True)
+        write_workbook(files.allocation, target, spending=files.spending, equity=equity)
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    assert target.stat().st_size > 0
+
+
+def test_workbook_pandas(benchmark, files: Files, tmp_path: Path) -> None:
+    """The anchor: pandas writing the allocation table alone, values only."""
+    describe(benchmark, WORKBOOK, "pandas: DataFrame.to_excel of the allocation table (xlsxwriter)")
+    frame = files.allocation.cents.to_pandas()
+    target = tmp_path / "pandas.xlsx"
+
+    def run():
+        target.unlink(missing_ok=True)
+        start = time.perf_counter()
+        frame.to_excel(target, index=False, engine="xlsxwriter")
+        return time.perf_counter() - start
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    assert target.stat().st_size > 0
