@@ -74,9 +74,7 @@ def data(value, kind: str | None = None):
     if isinstance(value, Markup):
         return runs(value)
     if isinstance(value, Text):
-        parts = value._data
-        keep = ("common", kind) if kind else tuple(parts)
-        return {k: _text(parts[k]) for k in keep if k in parts}
+        return _sentences(value, kind)
     if dataclasses.is_dataclass(value):
         kind = getattr(value, "kind", kind)
         return {
@@ -87,6 +85,19 @@ def data(value, kind: str | None = None):
     if isinstance(value, (tuple, list)):
         return [data(v, kind) for v in value]
     return value
+
+
+_SENTENCES: dict[tuple[int, str | None], tuple[Text, dict]] = {}  # a language's parts as JSON, made once
+
+
+def _sentences(text: Text, kind: str | None) -> dict:
+    """The parts `common` and `kind` of a language's sentences (all parts without a kind)."""
+    key = (id(text), kind)
+    if key not in _SENTENCES:
+        parts = text._data
+        keep = ("common", kind) if kind else tuple(parts)
+        _SENTENCES[key] = (text, {k: _text(parts[k]) for k in keep if k in parts})  # holds `text`, so its id stays its
+    return _SENTENCES[key][1]
 
 
 def _text(value):
