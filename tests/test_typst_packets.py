@@ -24,6 +24,7 @@ from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
 from test_district_templates import district
 from test_packets import GOLDEN, REGENERATE, SCHOOL, STEM, tiny
 
+import wsf.render.packets.workers
 from wsf.api import allocate_files
 from wsf.data.spending import read_current
 from wsf.engine.explain import explain
@@ -189,3 +190,18 @@ def test_a_district_that_changes_only_html_keeps_weasyprint_for_those_kinds(tmp_
     assert engine("council", council_only) == "weasyprint" and engine("principal", council_only) == "typst"
     with_typ = district(tmp_path / "t", {"_masthead.html": "<header>x</header>", "_packet.typ": '#import "default/_packet.typ": *'})
     assert engine("principal", with_typ) == "typst"
+
+
+def test_pdfs_written_by_a_worker_process_are_the_same_bytes(example: Path, tmp_path: Path, monkeypatch) -> None:
+    """A worker is worth starting for `PARALLEL_TYPST` Typst PDFs; what it writes is what this process
+    writes. All 48 schools, one a job: the worker, from the front, has EX104's before this process
+    reaches them from the back."""
+    monkeypatch.setattr(wsf.render.packets.workers, "PARALLEL_TYPST", 1)
+    monkeypatch.setattr(wsf.render.packets.workers, "TYPST_SLICE", 1)
+    allocation = allocate_files(EXAMPLE_FORMULA, EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    out = tmp_path / "parallel"
+    spending = read_current(EXAMPLE / "current.csv")
+    write_packets(allocation, out, spending=spending, langs=["en", "es"], kinds=KINDS, formats=["pdf"])
+    assert len(list(out.rglob("*.pdf"))) == 4 * allocation.cents.height
+    for name in sorted(p.relative_to(example) for p in example.rglob("*.pdf")):
+        assert (out / name).read_bytes() == (example / name).read_bytes(), name

@@ -37,6 +37,7 @@ from wsf.render.packets.school import principal
 
 WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
 PARALLEL_HTML = 2_000  # HTML packets worth starting a worker process for (~1 s)
+PARALLEL_TYPST = 100  # Typst PDFs worth it (~20 ms each); one WeasyPrint PDF more than this one is
 SLICE = 100  # schools per job when there are no PDFs
 TYPST_SLICE = 8  # schools per job when Typst draws their PDFs
 
@@ -180,7 +181,7 @@ def write_all(
     board = (writer.write(*page) for page in _district_pages(run, boards))
     documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
     workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
-    if workers < 1 or not _worth_a_worker(documents, "pdf" in formats):
+    if workers < 1 or not _worth_a_worker(documents, "pdf" in formats, weasyprint):
         return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
@@ -218,9 +219,12 @@ def warn_refused(refused: dict[str, Refused]) -> None:
         )
 
 
-def _worth_a_worker(documents: int, pdf: bool) -> bool:
-    """More than one PDF to render, or enough HTML packets to repay a worker's start."""
-    return (pdf and documents > 1) or documents >= PARALLEL_HTML
+def _worth_a_worker(documents: int, pdf: bool, weasyprint: bool = True) -> bool:
+    """More than one PDF for WeasyPrint, `PARALLEL_TYPST` when Typst draws them all, or enough HTML
+    packets to repay a worker's start."""
+    if pdf and weasyprint:
+        return documents > 1
+    return documents >= (PARALLEL_TYPST if pdf else PARALLEL_HTML)
 
 
 def _from_the_back(futures: list[Future], jobs: list[tuple[str, list[str]]], writer: Writer) -> Iterator[list[str]]:
