@@ -205,3 +205,16 @@ def test_pdfs_written_by_a_worker_process_are_the_same_bytes(example: Path, tmp_
     assert len(list(out.rglob("*.pdf"))) == 4 * allocation.cents.height
     for name in sorted(p.relative_to(example) for p in example.rglob("*.pdf")):
         assert (out / name).read_bytes() == (example / name).read_bytes(), name
+
+
+def test_a_link_in_the_templates_folder_is_not_followed(tmp_path: Path) -> None:
+    """A link to a folder (here the whole machine) is neither searched nor lent to Typst; a link
+    to a file outside is left out, one to a file inside is lent."""
+    templates = district(
+        tmp_path, {"_packet.typ": '#import "default/_packet.typ": *\n#let rich(parts) = [#read("note.txt")] + parts.join()\n', "note.txt": "NOTE"}
+    )
+    (templates / "everything").symlink_to("/", target_is_directory=True)
+    (templates / "inside.txt").symlink_to(templates / "note.txt")
+    allocation = tiny(tmp_path, ["One"])
+    write_packets(allocation, tmp_path / "out", langs=["en"], kinds=["council"], formats=["pdf"], templates=templates)
+    assert "NOTE" in pdf_text(tmp_path / "out" / "en" / "T1-One.council.pdf")

@@ -41,6 +41,16 @@ HTML_ONLY = ("page_css", "footer_css")  # Document fields that are CSS, left out
 TAG = re.compile(r"<(/?)strong>")
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted, without following a link to a folder (one to `/` would
+    walk the whole machine)."""
+    out = []
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        dirs.sort()
+        out += [Path(top) / name for name in sorted(names)]
+    return out
+
+
 def typst_kinds(templates: Path | None) -> set[str]:
     """The packet kinds with a Typst template, shipped or the district's."""
     found = {p.stem for p in SHIPPED.glob("*.typ") if not p.name.startswith("_")}
@@ -57,12 +67,11 @@ def engine(kind: str, templates: Path | None) -> str:
     `.typ` file at all: then its PDF is WeasyPrint's, from the district's HTML, as it always was."""
     if kind not in typst_kinds(templates):
         return "weasyprint"
-    if templates is None or any(Path(templates).rglob("*.typ")):
+    files = [] if templates is None else _files(Path(templates))
+    if templates is None or any(p.suffix == ".typ" for p in files):
         return "typst"
     others = {f"{k}.html" for k in ("principal", "council", "district", "plan") if k != kind}
-    changed = [
-        p for p in Path(templates).rglob("*") if p.suffix in HTML_SUFFIXES and p.name not in others and "i18n" not in p.parts
-    ]
+    changed = [p for p in files if p.suffix in HTML_SUFFIXES and p.name not in others and "i18n" not in p.parts]
     return "weasyprint" if changed else "typst"
 
 
@@ -141,7 +150,7 @@ class Root:
     def _merge(self, templates: Path) -> Path:
         self._temp = tempfile.TemporaryDirectory(prefix="wsf-typst-")
         root = Path(self._temp.name)
-        for path in sorted(templates.rglob("*")):
+        for path in _files(templates):
             relative = path.relative_to(templates)
             if relative.parts[0] in (SHIPPED_PREFIX, "i18n") or why_not([templates], path) is not None:
                 continue  # a folder, a link out, a device: not lent; i18n is read by wsf itself
