@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # PDF packets (WeasyPrint) need Pango, fonts and HarfBuzz's subsetter (without it WeasyPrint
 # subsets fonts itself and the PDF bytes differ run to run); the tests read PDFs back with poppler.
-SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# The tradeoffs page is tested in a real headless browser: Debian's chromium and its chromedriver, driven by selenium.
+SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium chromium-driver
 
 .PHONY: demo test bench clean system
 
@@ -58,6 +59,17 @@ demo: system $(STAMP)
 		-o out/sfusd/staffing-2024-25.csv
 	$(BIN)/wsf explain formulas/sfusd/staffing-2024-25.toml \
 		--schools fixtures/sfusd/staffing-2024-25-schools.csv --school 420
+	@echo "== San Francisco Unified's general ledger, FY2020-21 and FY2021-22: the budget tree, 31 cost-savings opportunities, a plan"
+	$(BIN)/wsf tradeoffs formulas/tradeoffs/smarter-school-spending.toml \
+		--ledger fixtures/sfusd/sacs/ua-fy2020-21/sfusd_usergl_fy2020-21.csv \
+		--ledger fixtures/sfusd/sacs/ua-fy2021-22/sfusd_usergl_fy2021-22.csv \
+		--drivers fixtures/sfusd/sacs/drivers-2021-22.toml \
+		--plan formulas/tradeoffs/sfusd-plan-2021-22.toml -o out/tradeoffs
+	@echo "== What each school gains when the plan's net savings raise SFUSD's WSF pot"
+	$(BIN)/wsf compare formulas/sfusd/wsf-2022-23-pot.toml out/tradeoffs/formula.toml \
+		--schools fixtures/sfusd/wsf-2022-23-schools.csv -o out/sfusd/plan-gains.csv
+	@echo "== The tradeoffs page: open out/tradeoffs/tradeoffs.html in a browser (it works offline),"
+	@echo "   tick savings and investments and watch the net move against the target"
 
 test: system $(STAMP)
 	$(BIN)/python -m pytest

@@ -148,7 +148,7 @@ def test_every_path_option_of_every_command_is_guarded(tmp_path: Path) -> None:
             with pytest.raises(WsfError, match="-o"):
                 guard_output(ctx)
             guarded.add((command.name, name))
-    assert {c for c, _ in guarded} == {"allocate", "compare", "sweep", "glide", "equity", "packets", "workbook"}
+    assert {c for c, _ in guarded} == {"allocate", "compare", "sweep", "glide", "equity", "packets", "workbook", "tradeoffs"}
     assert {n for c, n in guarded if c == "equity"} >= {"formula", "schools", "students", "mapping", "prior", "current", "staff", "non_personnel", "spending_mapping"}
     assert ("packets", "templates") in guarded
 

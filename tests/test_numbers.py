@@ -96,3 +96,18 @@ def test_the_reference_is_babels_public_formatting(locale: str) -> None:
 def test_a_locale_the_fast_path_cannot_write_goes_to_babel(languages) -> None:
     assert languages["hi_IN"].money(123456789) == "$12,34,567.89"  # grouped 3 then 2: babel's work
     assert languages["fr_FR"].money(123456789) == "1\u202f234\u202f567,89\u00a0$US"
+
+
+def test_a_line_of_nothing_or_a_position_never_takes_a_rounding_cent():
+    """Found by the property test: a school cut to $4.12 by a gain cap, whose lines were a foundation,
+    a position and lines of $0, had -$0.01 on a position of 0 FTE. Rounding units go to lines that
+    are something and are not positions; a school with none hands them back as its residual."""
+    import numpy as np
+
+    from wsf.engine.solve import split
+
+    parts = np.array([[0.0, 10_000_000.0, 1_500_000.0, 0.0], [0.0, 0.0, 1_500_000.0, 0.0], [2.5, 2.5, 0.0, 0.0]])
+    fixed = np.array([False, False, True, True])
+    units, residual = split(parts, np.array([11_499_999, 1_499_998, 6]), fixed)
+    assert units.tolist() == [[0, 9_999_999, 1_500_000, 0], [0, 0, 1_500_000, 0], [3, 3, 0, 0]]
+    assert residual.tolist() == [0, -2, 0]

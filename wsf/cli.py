@@ -411,3 +411,56 @@ def plan_check(formula: Path, data: Data, plans: PlanFiles, output: Path | None)
         meta = provenance(result) | {"plan": {"file": check.plan.path.name, "sha256": check.plan.table.sha256}}
         written = write_table(balances, output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- Smarter School Spending: the budget, its savings and the tradeoffs (issue 17) ----------
+
+
+@main.command(name="tradeoffs")
+@click.argument("catalog", type=FILE)
+@click.option("--ledger", "ledgers", type=FILE, multiple=True, required=True,
+              help="A SACS general ledger (code tables beside it); repeat for more years: growth by area, the latest year sized.")
+@click.option("--ledger-mapping", type=FILE, help="Mapping file for a ledger that is not CDE's SACS extract: [columns] fund, function, object, amount.")
+@click.option("--drivers", type=FILE, help="The district's cost drivers (enrollment, ADA, square feet...), each with its source.")
+@click.option("--plan", type=FILE, help="A design team's plan: savings and investments over 1-5 years against a target.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
+@reports_errors
+def tradeoffs_command(catalog: Path, ledgers: tuple[Path, ...], ledger_mapping: Path | None, drivers: Path | None, plan: Path | None,
+                      output: Path) -> None:
+    """The budget tree, every cost-savings opportunity sized from the ledger, and the tradeoffs page.
+
+    Writes OUTPUT/budget.csv (fund x function x major object; budget-resource.csv and
+    budget-goal.csv beside it), growth.csv with two ledgers or more, opportunities.csv,
+    plan.csv and formula.toml with --plan, tradeoffs.html and meta.json.
+
+    \b
+    Example:
+      wsf tradeoffs formulas/tradeoffs/smarter-school-spending.toml \\
+        --ledger fixtures/sfusd/sacs/ua-fy2020-21/sfusd_usergl_fy2020-21.csv \\
+        --ledger fixtures/sfusd/sacs/ua-fy2021-22/sfusd_usergl_fy2021-22.csv \\
+        --drivers fixtures/sfusd/sacs/drivers-2021-22.toml \\
+        --plan formulas/tradeoffs/sfusd-plan-2021-22.toml -o out/tradeoffs
+    """
+    from wsf.tradeoffs.report import run, write_report
+    from wsf.tradeoffs.sizing import money as cents_money
+
+    result = run(catalog, list(ledgers), drivers, plan, ledger_mapping)
+    sized = [s for s in result.sized if s.sized]
+    echo(f"{result.catalog.model.catalog.title}")
+    for ledger in result.ledgers:
+        from wsf.tradeoffs.ledger import spend
+
+        echo(f"  {ledger.fiscal_year or ledger.table.path.name}: {result.catalog.model.budget.label} "
+             f"{cents_money(spend(ledger, [result.catalog.model.budget]))} ({ledger.frame.height:,} accounts)")
+    echo(f"  {len(sized)} of {len(result.sized)} opportunities sized: {cents_money(sum(s.low for s in sized))} to "
+         f"{cents_money(sum(s.high for s in sized))} a year; the other {len(result.sized) - len(sized)} say why in opportunities.csv")
+    if result.plan is not None:
+        years = range(1, result.plan.info.years + 1)
+        echo(f"  plan {result.plan.info.id}: net " + ", ".join(f"year {y} {cents_money(result.plan.net(y))}" for y in years)
+             + f" against a target of {cents_money(result.plan.target)} a year")
+    if result.formula is not None:
+        facts = result.formula[1]
+        echo(f"  schools: {facts['formula']}'s pot raised by {cents_money(facts['added'])} to {cents_money(facts['pot_after'])} in formula.toml; "
+             f"wsf compare the two to see each school's gain")
+    written = write_report(result, output)
+    echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")

@@ -38,9 +38,14 @@ class SchoolData:
 class Checks:
     """Collects every failed rule of one file, then raises them together."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, headers: dict[str, str] | None = None) -> None:
         self.table = table
         self.errors: list[WsfError] = []
+        self.headers = headers or {}  # wsf's column name -> the file's own header, when they differ
+
+    def _key(self, column: str) -> str:
+        header = self.headers.get(column)
+        return f"column {column}" if header in (None, column) else f"column {header!r} ({column})"
 
     def rows(self, frame: pl.DataFrame, bad: pl.Expr, column: str, problem: str, fix: str, show: pl.Expr | None = None,
              one: str | None = None) -> None:
@@ -56,10 +61,10 @@ class Checks:
             f"row {r} ({who + ': ' if who else ''}{what if what not in (None, '') else 'empty'})" for r, who, what in examples.iter_rows()
         )
         count = "1 row " + (one or problem) if failed.height == 1 else f"{failed.height:,} rows {problem}"
-        self.errors.append(WsfError(f"{count}, e.g. {listed}", file=self.table.path, key=f"column {column}", fix=fix))
+        self.errors.append(WsfError(f"{count}, e.g. {listed}", file=self.table.path, key=self._key(column), fix=fix))
 
     def add(self, problem: str, column: str | None = None, fix: str | None = None) -> None:
-        self.errors.append(WsfError(problem, file=self.table.path, key=f"column {column}" if column else None, fix=fix))
+        self.errors.append(WsfError(problem, file=self.table.path, key=self._key(column) if column else None, fix=fix))
 
     def done(self) -> None:
         if self.errors:
@@ -310,6 +315,7 @@ KINDS = {
     "pupils": ("a whole number of pupils", MAX_PUPILS, True),
     "ada": ("a number of pupils (average daily attendance may have decimals)", MAX_PUPILS, False),
     "dollars": ("an amount in dollars, such as 3200000 or $3,200,000.00", 1e12, False),
+    "signed_dollars": ("an amount in dollars, such as -1250.00 or $3,200,000.00 (a ledger's credits are negative)", 1e12, False),
     "share": ("a share of enrollment between 0 and 1 (55% is 0.55; 55% is read as 0.55 too)", 1e12, False),
     "number": ("a number, such as 400 or 0.875", 1e9, False),
 }
@@ -322,7 +328,7 @@ def parse_numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind:
     parsed = {}
     for column in columns:
         text = pl.col(column).cast(pl.String).str.strip_chars()
-        if kind == "dollars":  # "$3,200,000.00", "-$5", "$ 12"
+        if kind in ("dollars", "signed_dollars"):  # "$3,200,000.00", "-$5", "$ 12"
             text = text.str.replace(r"^(-?)\s*(?:US)?\$\s*", "${1}")
         percent = text.str.ends_with("%") if kind == "share" else pl.lit(False)
         text = pl.when(percent).then(text.str.strip_suffix("%").str.strip_chars()).otherwise(text)
@@ -334,7 +340,8 @@ def parse_numbers(checks: Checks, frame: pl.DataFrame, columns: list[str], kind:
         value = pl.col(f"_{column}")
         checks.rows(frame, value.is_null(), column, "that are not numbers", f"write {what} (no text, no blanks)", one="that is not a number")
         checks.rows(frame, ~value.is_finite() | (value.abs() > most), column, "with an absurd value", f"write {what}")
-        checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
+        if kind != "signed_dollars":
+            checks.rows(frame, value < 0, column, "with a negative value", "amounts and counts cannot be negative")
         if whole:
             checks.rows(frame, value.is_finite() & (value != value.round()), column, "with a fractional count", "counts of pupils are whole numbers")
     return frame.drop(columns).rename({f"_{c}": c for c in columns})

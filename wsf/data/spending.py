@@ -220,8 +220,9 @@ def _at_average(lines: pl.DataFrame) -> pl.DataFrame:
 # -- rules -----------------------------------------------------------------------------
 
 
-def cents(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Dollars with cents (text) -> integer cents; fractions of a cent are an error."""
+def cents(checks: Checks, frame: pl.DataFrame, columns: list[str], kind: str = "dollars") -> pl.DataFrame:
+    """Dollars with cents (text) -> integer cents; fractions of a cent are an error (and, unless
+    `kind` is "signed_dollars", a negative amount)."""
     for column in columns:
         checks.rows(
             frame,
@@ -230,7 +231,7 @@ def cents(checks: Checks, frame: pl.DataFrame, columns: list[str]) -> pl.DataFra
             "with fractions of a cent",
             "amounts are dollars with at most two decimals, e.g. 1234.56",
         )
-    frame = parse_numbers(checks, frame, columns, "dollars")
+    frame = parse_numbers(checks, frame, columns, kind)
     checks.done()  # NaN, text and blanks are refused here, before they meet an integer cast
     return frame.with_columns(*[(pl.col(c) * 100).round(0).cast(pl.Int64) for c in columns])
 

@@ -119,7 +119,14 @@ def round_allocation(model: Formula, parts: np.ndarray, formula_total: np.ndarra
     else:
         exact = (final - formula_total)[None, :] * to_units
         moved = round_totals(exact, half_up(np.round(row_sums(exact), 6)).astype(np.int64))[0]
-    return totals, np.column_stack([split(parts * to_units, totals - moved), moved])
+    fixed = np.array([k in model.positions for k in model.line_keys], dtype=bool)
+    units, residual = split(parts * to_units, totals - moved, fixed)
+    if residual.any():  # a school with no line that may take a unit: the transition takes it, or else any free line
+        if model.transition is not None:
+            moved = moved + residual
+        else:  # a school of positions and zeros only: its first line that is not a position
+            units[:, int(np.argmax(~fixed)) if (~fixed).any() else 0] += residual
+    return totals, np.column_stack([units, moved])
 
 
 def dollars(column: str) -> pl.Expr:
@@ -175,10 +182,9 @@ def allocate(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.Data
         *[amounts[q] for q in model.quantity_columns],
         pl.Series("total", totals * unit),
     ).with_columns(per_pupil("total").alias("per_pupil")).select(table_columns(model))
-    pieces = inputs.select("school_id").with_columns(
-        pl.Series(line.strip("_"), column * unit)
-        for line, column in zip(LINES, split(amounts.select(LINES).to_numpy() * (100 / unit), parts[:, -1]).T)
-    )
+    steps, residual = split(amounts.select(LINES).to_numpy() * (100 / unit), parts[:, -1])
+    steps[:, 0] += residual  # a transition of a cent or two that no step of it explains: the first step's
+    pieces = inputs.select("school_id").with_columns(pl.Series(line.strip("_"), column * unit) for line, column in zip(LINES, steps.T))
     cap = None if solution.gain_cap is None or np.isnan(solution.gain_cap[0]) else float(solution.gain_cap[0])
     sources = (*schools.sources, *([prior.table] if prior is not None and prior.table is not None else []))
     return Allocation(formula, inputs, amounts, cents, pieces, scale, cap, sources, new_schools, no_prior_row, schools.pupil_columns)

@@ -214,19 +214,25 @@ def half_up(units: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.floor(work, out=work)
 
 
-def split(parts: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Round each school's parts (schools x parts, of any sign) to whole units that sum exactly to
-    its total: floors, then the units still short go one each to the largest remainders (a total
-    below the floors takes them back from the smallest)."""
+def split(parts: np.ndarray, totals: np.ndarray, fixed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Round each school's parts (schools x parts, of any sign) to whole units that sum to its total:
+    floors, then the units still short go one each to the largest remainders (a total below the
+    floors takes them back from the smallest). Only parts that are something and not `fixed` (a
+    position's dollars: FTE x cost, exact) take a unit; a school with none such returns the units
+    as its residual (the caller's to place), so no line of $0 becomes -$0.01. Returns (units, residual)."""
     parts = np.round(parts, 6)
     floors = np.floor(parts).astype(np.int64)
     short = totals - floors.sum(axis=1)
-    width = max(parts.shape[1], 1)
-    if parts.size and (np.abs(short) > 2 * width).any():
+    free = np.ones(parts.shape[1], dtype=bool) if fixed is None else ~fixed
+    eligible = (parts != 0) & free[None, :]
+    count = eligible.sum(axis=1)
+    if parts.size and (np.abs(short) > 2 * np.maximum(count, 1)).any():
         raise AssertionError("rounding cannot reach a school's total")
-    whole, extra = np.divmod(short, width)
-    remainders = np.where(parts == 0, -1.0, parts - floors)  # a part that is nothing gets no unit before the others
-    return floors + whole[:, None] + (_ranks(remainders) < extra[:, None])
+    whole, extra = np.divmod(short, np.maximum(count, 1))
+    remainders = np.where(eligible, parts - floors, -np.inf)  # a part that takes no unit ranks last
+    units = floors + np.where(eligible, whole[:, None] + (_ranks(remainders) < extra[:, None]), 0)
+    residual = np.where(count == 0, short, 0)
+    return units, residual
 
 
 def _ranks(remainders: np.ndarray) -> np.ndarray:

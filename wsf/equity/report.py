@@ -35,7 +35,7 @@ from wsf.render import TEMPLATES
 from wsf.render.i18n import Language, load_language
 from wsf.render.templates import sandbox
 from wsf.write.atomic import folder_into_place
-from wsf.write.files import atomic_path, check_output, write_json, write_table
+from wsf.write.files import atomic_path, check_folder_target, check_output, write_json, write_table
 
 TABLES = ("schools.csv", "statistics.csv", "bands.csv", "vertical.csv", "positions.csv")
 DOCUMENTS = ("scatter.svg", "bands.svg", "summary.html")  # one of each per language
@@ -67,7 +67,7 @@ def write_report(equity: Equity, output: Path, options: dict | None = None, lang
     output = Path(output)
     chosen = languages(langs)
     check_output(output, input_files(equity.allocation, equity.spending), folder=True)
-    _check_target(output)
+    check_folder_target(output, _ours, "equity")
     with folder_into_place(output) as temp:
         names = _write_files(equity, temp, options or {}, chosen)
     return [output / name for name in names]
@@ -99,21 +99,6 @@ def _write_files(equity: Equity, folder: Path, options: dict, chosen: list[Langu
                 temp.write_text(str(text), encoding="utf-8", newline="\n")
     write_json(meta(equity, options, chosen), folder / META)
     return [*names, META]
-
-
-def _check_target(output: Path) -> None:
-    """Only replace a folder that is empty or holds nothing but an earlier equity report."""
-    if output.exists() and not output.is_dir():
-        raise WsfError("is a file, not a folder", file=output, key="-o", fix="give a folder name for the equity report")
-    if output.is_dir():
-        foreign = sorted(p.name for p in output.iterdir() if not _ours(p.name))
-        if foreign:
-            raise WsfError(
-                f"the folder exists and holds files this report did not write ({', '.join(foreign[:5])})",
-                file=output,
-                key="-o",
-                fix="choose a new folder, or empty this one",
-            )
 
 
 def _ours(name: str) -> bool:

@@ -394,35 +394,37 @@ class LoadedFormula(BaseModel):
         return [self.path, *(t.path for t in self.tables)]
 
 
-def load_formula(path: str | Path) -> LoadedFormula:
+def read_toml(path: str | Path, what: str = "formula", fix: str = "see the formula-file reference in the README",
+              reference: str = "docs/formula-files.md") -> tuple[bytes, str, dict[str, Any]]:
+    """A TOML file's bytes, text and data, or a WsfError naming the file, the line and the fault:
+    what every wsf file in TOML (formulas, catalogs, drivers, plans) is read by."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise WsfError(f"cannot read formula file: {exc.strerror}", file=path) from None
+        raise WsfError(f"cannot read {what} file: {exc.strerror}", file=path) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise WsfError(
-            f"not UTF-8 text (byte {exc.start})", file=path, fix="save the formula file as UTF-8"
-        ) from None
+        raise WsfError(f"not UTF-8 text (byte {exc.start})", file=path, fix=f"save the {what} file as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except RecursionError:
-        raise WsfError("not a formula: arrays or tables nested hundreds deep", file=path,
-                       fix="a formula file nests tables two or three levels deep; see docs/formula-files.md") from None
+        raise WsfError(f"not a {what}: arrays or tables nested hundreds deep", file=path,
+                       fix=f"a {what} file nests tables two or three levels deep; see {reference}") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) if match else None
         if line is None and "end of document" in str(exc):
             line = len(text.splitlines())
         problem = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise WsfError(
-            f"not valid TOML: {problem}",
-            file=path,
-            line=line,
-            fix="see the formula-file reference in the README",
-        ) from None
+        raise WsfError(f"not valid TOML: {problem}", file=path, line=line, fix=fix) from None
+    return raw, text, data
+
+
+def load_formula(path: str | Path) -> LoadedFormula:
+    path = Path(path)
+    raw, text, data = read_toml(path)
     data, tables = _with_salary_table(data, path, text)
     return LoadedFormula(
         model=validate_formula(data, path=path, text=text),
@@ -454,14 +456,14 @@ def _with_salary_table(data: dict[str, Any], path: Path, text: str) -> tuple[dic
     file = (path.parent / table["file"]).resolve()
     if not file.is_file():
         raise WsfError(f"the salary table {table['file']!r} does not exist (looked for {file})", file=path,
-                       line=_line_of(text, "salary_table.file"), key="salary_table.file",
+                       line=line_of(text, "salary_table.file"), key="salary_table.file",
                        fix="give the path relative to the formula file")
     entries, read = read_salary_table(file)
     inline = data.get("costs") if isinstance(data.get("costs"), dict) else {}
     both = sorted(set(entries) & set(inline))
     if both:
         raise WsfError(f"costs.{both[0]} is in the formula and in the salary table {file.name}", file=path,
-                       line=_line_of(text, f"costs.{both[0]}"), fix="keep one of them")
+                       line=line_of(text, f"costs.{both[0]}"), fix="keep one of them")
     source = table.get("source")
     rows = {k: {"source": source, **v} if source and "source" not in v else v for k, v in entries.items()}
     return {**data, "costs": {**inline, **rows}}, (read,)
@@ -478,7 +480,7 @@ def validate_formula(data: dict[str, Any], *, path: str | Path = "formula", text
                 continue  # the value is not a table at all: the number form's error says what it should be
             if member == "number" and isinstance(err.get("input"), dict):
                 continue  # a table: its own fields' errors say what is wrong
-            error = _to_wsf_error(err, path, text)
+            error = to_wsf_error(err, path, text)
             if member == "number" and err["type"].endswith(("_type", "_parsing")):  # the wrong kind of value
                 error = WsfError(f"{UNION_FORMS.get(str(err['loc'][0]), 'has the wrong type')}, got {_Shown(err.get('input'))!r}",
                                  file=path, line=error.line, key=error.key)
@@ -502,7 +504,7 @@ def _union_member(err: dict[str, Any]) -> str | None:
     return None
 
 
-def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
+def to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     loc = [part for part in err["loc"] if not (isinstance(part, str) and TAGS.match(part))]
     if loc and loc[0] == BASE_FUNDING:  # written in [base]
         loc = ["base", *loc[1:]]
@@ -539,7 +541,7 @@ def _to_wsf_error(err: dict[str, Any], path: str | Path, text: str) -> WsfError:
     inner = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z0-9_]+)*): (.*)$", problem, flags=re.S)
     if inner:  # a cross-check names its key path from the top; a table's own check, its field
         key, problem = (f"{key}.{inner.group(1)}" if key else inner.group(1)), inner.group(2)
-    return WsfError(problem, file=path, line=_line_of(text, key), key=key or None, fix=fix)
+    return WsfError(problem, file=path, line=line_of(text, key), key=key or None, fix=fix)
 
 
 class _Shown:
@@ -566,7 +568,7 @@ def _key_path(loc: list[Any]) -> str:
     return out
 
 
-def _line_of(text: str, key: str) -> int | None:
+def line_of(text: str, key: str) -> int | None:
     """Line of a key path in the TOML source (or of its nearest enclosing key), for messages."""
     if not text or not key:
         return None

@@ -34,7 +34,7 @@ from wsf.write.atomic import (
     write_errors,
 )
 
-__all__ = ["atomic_path", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
+__all__ = ["atomic_path", "check_folder_target", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
 FIXED_DATE = dt.datetime(2000, 1, 1)  # document dates are fixed so reruns give identical bytes
 MONEY = "#,##0.00;-#,##0.00"
@@ -111,6 +111,22 @@ def check_output(output: str | Path, inputs: Iterable[tuple[str, str | Path | No
                     key="-o",
                     fix="give the output another name, e.g. -o out/allocations.csv",
                 )
+
+
+def check_folder_target(output: Path, ours: Callable[[str], bool], what: str) -> None:
+    """A folder output replaces only a folder that is new, empty, or holds nothing but files a
+    run of this command writes (`ours(name)`): never a folder of the user's own files."""
+    if output.exists() and not output.is_dir():
+        raise WsfError("is a file, not a folder", file=output, key="-o", fix=f"give a folder name for the {what} report")
+    if output.is_dir():
+        foreign = sorted(p.name for p in output.iterdir() if not ours(p.name))
+        if foreign:
+            raise WsfError(
+                f"the folder exists and holds files this report did not write ({', '.join(foreign[:5])})",
+                file=output,
+                key="-o",
+                fix="choose a new folder, or empty this one",
+            )
 
 
 def _same_file(a: Path, b: Path) -> bool:
