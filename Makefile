@@ -59,6 +59,15 @@ demo: system $(STAMP)
 		-o out/sfusd/staffing-2024-25.csv
 	$(BIN)/wsf explain formulas/sfusd/staffing-2024-25.toml \
 		--schools fixtures/sfusd/staffing-2024-25-schools.csv --school 420
+	@echo "== LCAP: Hayward Unified's percentage to increase or improve services (CDE's 2018-19 grants) and action tables (illustrative actions)"
+	$(BIN)/wsf lcap percentages formulas/lcff/2018-19.toml \
+		--schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \
+		--mapping fixtures/california/lcff-snapshot-mapping.toml -o out/lcap/percentages.csv
+	$(BIN)/wsf lcap tables fixtures/california/lcap-actions-example.csv --lea 01611920000000 \
+		--percentages out/lcap/percentages.csv \
+		--update fixtures/california/lcap-update-example.csv --update-percentages out/lcap/percentages.csv \
+		--wsf formulas/hayward/unduplicated-2018-19.toml --schools fixtures/california/hayward-2018-19-schools.csv \
+		-o out/lcap/hayward
 	@echo "== San Francisco Unified's general ledger, FY2020-21 and FY2021-22: the budget tree, 31 cost-savings opportunities, a plan"
 	$(BIN)/wsf tradeoffs formulas/tradeoffs/smarter-school-spending.toml \
 		--ledger fixtures/sfusd/sacs/ua-fy2020-21/sfusd_usergl_fy2020-21.csv \

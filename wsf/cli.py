@@ -464,3 +464,104 @@ def tradeoffs_command(catalog: Path, ledgers: tuple[Path, ...], ledger_mapping: 
              f"wsf compare the two to see each school's gain")
     written = write_report(result, output)
     echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")
+
+
+# -- LCAP: the percentage to increase or improve services, and the action tables (issue 18) -------
+
+
+@main.group(name="lcap")
+def lcap_group() -> None:
+    """California LCAP: the percentage to increase or improve services, and the action tables.
+
+    \b
+    Example:
+      wsf lcap percentages formulas/lcff/2018-19.toml \\
+        --schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \\
+        --mapping fixtures/california/lcff-snapshot-mapping.toml -o out/lcap/percentages.csv
+    """
+
+
+@lcap_group.command(name="percentages")
+@click.argument("formula", type=FILE)
+@data_options()
+@click.option("-o", "--output", type=FILE, required=True, help="Table to write (.csv, .parquet or .xlsx): one row per LEA.")
+@reports_errors
+def lcap_percentages(formula: Path, data: Data, output: Path) -> None:
+    """Per LEA: the base, supplemental and concentration grants, and the percentage to increase or
+    improve services, (supplemental + concentration) / base, from the formula's own lines.
+
+    \b
+    Example:
+      wsf lcap percentages formulas/lcff/2018-19.toml \\
+        --schools fixtures/california/lcff_snapshot_2018_19_sd_charter.csv \\
+        --mapping fixtures/california/lcff-snapshot-mapping.toml -o out/lcap/percentages.csv
+    """
+    from wsf.lcap.grants import meta, percentages
+
+    result = data.allocate(formula)
+    table = percentages(result)
+    written = write_table(table, output, {**provenance(result), **meta(result)})
+    shown = table.filter(pl.col("percentage").is_not_null())["percentage"]
+    info = result.formula.model.formula
+    echo(f"{info.title or info.id}: {plural(table.height, 'LEA')}, percentage to increase or improve services "
+         + (f"{shown.min()}% to {shown.max()}% (median {shown.cast(pl.Float64).median():.3f}%)" if shown.len() else "n/a"))
+    if shown.len() < table.height:
+        echo(f"  {plural(table.height - shown.len(), 'LEA')} without a base grant: no percentage (empty)")
+    echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@lcap_group.command(name="tables")
+@click.argument("actions", type=FILE)
+@click.option("--lea", "lea", required=True, metavar="CODE", help="The LEA's code, as the percentages file's `lea` column writes it (a CDS code).")
+@click.option("--percentages", type=FILE, required=True, help="The coming year's grants: the output of `wsf lcap percentages`.")
+@click.option("--carryover", metavar="PERCENT", help="LCFF carryover percentage from the prior year (e.g. 0.25%); without --update. Default 0%.")
+@click.option("--update", type=FILE, help="Last year's actions with their estimated actuals: adds the annual update and carryover tables.")
+@click.option("--update-percentages", type=FILE, help="With --update: the current year's grants (estimated actuals), from `wsf lcap percentages`.")
+@click.option("--prior-carryover", metavar="PERCENT", help="With --update: the carryover percentage that applied to last year. Default 0%.")
+@click.option("--actions-mapping", type=FILE, help="Mapping file for the actions files' headers (e.g. the CDE template's).")
+@click.option("--wsf", "formula", type=FILE, help="The district's school formula (with --schools): what its lcap-tagged lines send per action, and each school's unduplicated share.")
+@data_options()
+@click.option("--plan", type=FILE, help="With --wsf: the schools' site plans (docs/plans.md), checked, then totalled per action (a line's lcap column, else its funding line's tag).")
+@click.option("--plan-mapping", type=FILE, help="Mapping file for the plan file's headers.")
+@click.option("--lang", default="en,es", show_default=True, help="Languages of the budget overview for parents, comma-separated.")
+@click.option("--format", "formats", default="html", show_default=True, help="The overview as html, or html,pdf.")
+@click.option("--allow-shortfall", is_flag=True, help="Write the tables although the plan does not meet the required percentage (a draft).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
+@reports_errors
+def lcap_tables_command(actions: Path, lea: str, percentages: Path, carryover: str | None, update: Path | None, update_percentages: Path | None,
+                        prior_carryover: str | None, actions_mapping: Path | None, formula: Path | None, data: Data, plan: Path | None,
+                        plan_mapping: Path | None, lang: str, formats: str,
+                        allow_shortfall: bool, output: Path) -> None:
+    """The LCAP action tables of one LEA, with the CDE template's numbered formulas: Total Planned
+    Expenditures, Contributing Actions, and with --update the Annual Update, Contributing Actions
+    Annual Update and LCFF Carryover tables; checks every action against the rules first.
+
+    Writes OUTPUT/summary.csv (every numbered field), one CSV per table, tables.xlsx, tables.html,
+    overview.html (and overview.LANG.html: the LCFF Budget Overview for Parents) and meta.json.
+
+    \b
+    Example:
+      wsf lcap tables fixtures/california/lcap-actions-example.csv \\
+        --lea 01611920000000 --percentages fixtures/california/lcff-percentages-2018-19.csv \\
+        --update fixtures/california/lcap-update-example.csv \\
+        --update-percentages fixtures/california/lcff-percentages-2018-19.csv \\
+        --wsf formulas/hayward/unduplicated-2018-19.toml \\
+        --schools fixtures/california/hayward-2018-19-schools.csv -o out/lcap/hayward
+    """
+    from wsf.lcap.pages import terminal
+    from wsf.lcap.report import write_lcap
+    from wsf.lcap.run import lcap_tables
+    from wsf.render.packets.writer import choose
+
+    if formula is None and (data.schools or data.students or data.mapping or plan):
+        raise click.UsageError("--schools, --students, --mapping and --plan go with the school formula: give --wsf FORMULA with them")
+    chosen = choose(_split(formats), ("html", "pdf"), "--format")
+    if "html" not in chosen:
+        raise click.UsageError("--format: the overview is always written as html; give html or html,pdf")
+    allocation = data.allocate(formula) if formula is not None else None
+    checked = PlanFiles(plan, plan_mapping).check(allocation) if plan is not None else None
+    run = lcap_tables(actions, lea, percentages, carryover=carryover, update=update, update_percentages=update_percentages, prior_carryover=prior_carryover,
+                      actions_mapping=actions_mapping, school_formula=allocation, plan=checked, allow_shortfall=allow_shortfall)
+    written = write_lcap(run.tables, output, run.inputs, run.files, run.meta, langs=_split(lang), pdf="pdf" in chosen)
+    echo(terminal(run.tables))
+    echo(f"wrote {output}/ ({', '.join(p.name for p in written)})")

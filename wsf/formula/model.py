@@ -33,6 +33,7 @@ from wsf.errors import WsfError
 from wsf.formula.grades import ALL, parse_span
 from wsf.formula.objects import FUNDING_KEYS, Funding
 from wsf.formula.types import FIX, MAX_MONEY, Key, Labels, Money, Rate, Share, Strict, as_fraction, check_usual
+from wsf.lcap.grants import Grants
 
 BASE_FUNDING = "base_funding"  # the model's name for the base line's objects and resource
 RESERVED = ("school_id", "name", "enrollment", "base", "transition", "total", "per_pupil")
@@ -132,6 +133,8 @@ class Formula(Strict):
     rounding: Rounding = Rounding()
     # what a data column stands for, when no weight counts it: `[roles] poverty = "frl"`
     roles: dict[Role, Key] = {}
+    # which lines are LCFF's base, supplemental and concentration grants: `wsf lcap percentages` reads them
+    lcap: Grants | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -201,6 +204,8 @@ class Formula(Strict):
             if key in RESERVED or key in [k + FTE for k in self.positions]:
                 raise ValueError(f"key {key!r} is a column of the allocation table; choose another name")
         self._check_positions()
+        if self.lcap is not None:
+            self.lcap.check(self.line_keys)
         for key, count in self.counts.items():
             if key in count.any_of:
                 raise ValueError(f"counts.{key}: a count cannot be derived from itself")

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from wsf.formula.types import Strict
+from wsf.formula.types import LcapAction, Strict
 
 LOWEST, HIGHEST = 1000, 7999  # the expenditure objects; 8000-8999 are revenue, 9000-9999 the balance sheet
 GROUPS = (  # (first object, last object, the group's key in the language files' [objects] table)
@@ -134,11 +134,12 @@ SalaryObject = Annotated[str, BeforeValidator(_text("an object code", '"1100"'))
 
 
 class Funding(Strict):
-    """What a line's money may buy and the resource code a school plan may name it by; every
-    allocation line (a weight, a foundation, a position, the base) carries these."""
+    """What a line's money may buy, the resource code a school plan may name it by, and the LCAP
+    action it pays for; every allocation line (a weight, a foundation, a position, the base) carries these."""
 
     objects: Objects | None = None  # restricted money: only these objects (absent: any)
     resource: Resource | None = None  # a plan may name the line by this code instead of its key
+    lcap: LcapAction | None = None  # the LCAP action (goal.action) its money pays for: `wsf lcap tables` totals it
 
     @property
     def allowed(self) -> tuple[ObjectRange, ...] | None:

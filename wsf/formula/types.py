@@ -4,10 +4,11 @@ catches a percentage typed as a whole number."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 KEY = r"^[a-z][a-z0-9_]*$"
 PER_CAPITA = "per_capita"
@@ -19,6 +20,20 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Key = Annotated[str, Field(pattern=KEY)]
 # A label in other languages, by language code: labels = { es = "Estudiantes de bajos ingresos" }
 Labels = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")], Annotated[str, Field(min_length=1)]]
+
+
+def _lcap_action(value: object) -> object:
+    """An LCAP action number is text: as a TOML number 2.10 would read as 2.1, another action."""
+    if not isinstance(value, str):
+        raise ValueError(f'an LCAP action is written as text, goal.action as the LCAP numbers it: lcap = "{value}" '
+                         "(as a number, 2.10 would be read as 2.1)")
+    if not re.fullmatch(r"[1-9][0-9]*\.[1-9][0-9]*", value.strip()):
+        raise ValueError(f'{value!r} is not an LCAP action number; write goal.action, as lcap = "2.1"')
+    return value.strip()
+
+
+# `lcap = "2.1"` on a formula line: the LCAP action (goal 2, action 1) the line's money pays for
+LcapAction = Annotated[str, BeforeValidator(_lcap_action)]
 
 
 class Strict(BaseModel):

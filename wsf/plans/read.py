@@ -5,7 +5,8 @@ amount may be left blank to be costed as the formula costs it) or an **item** (d
 SACS object code or range it buys: 4300, 4000-4999), paid from one **funding** line of the
 allocation (its key, or the resource code the formula gives it) for one **goal** of the School
 Plan for Student Achievement (an SPSA goal, or an LCAP goal and action), with a description.
-Optional `goal_<lang>` and `description_<lang>` columns give them in other languages (`goal_es`).
+Optional `goal_<lang>` and `description_<lang>` columns give them in other languages (`goal_es`),
+and an optional `lcap` column the LCAP action a line pays for (`2.1`; `wsf lcap tables --plan`).
 
 This module only reads: every row well formed, or one `WsfError` listing each rule that fails
 (how many rows, and a few by row number and school), as every data file is read. Whether the
@@ -29,6 +30,8 @@ from wsf.formula.objects import GROUPS, HIGHEST, LOWEST, SALARIES
 COLUMNS = ("school_id", "position", "fte", "object", "amount", "funding", "goal", "description")
 TEXT = ("school_id", "position", "object", "funding", "goal", "description")
 TRANSLATED = re.compile(r"^(goal|description)_([a-z]{2,3})$")  # goal_es, description_es
+LCAP = "lcap"  # optional: the LCAP action (goal.action) a line pays for; blank: its funding line's
+ACTION = r"^[1-9][0-9]*\.[1-9][0-9]*$"
 OBJECT = r"^(\d{4})(?:\.0+)?(?:\s*[-\u2013\u2014]\s*(\d{4})(?:\.0+)?)?$"
 PLACES = 6  # an FTE to a millionth, as the allocation's KEY_fte
 FORMS = "an object code (\"4300\") or a range within one group of thousands (\"4000-4999\")"
@@ -39,8 +42,8 @@ class Plan:
     """A plan file, read. `lines`: `_row`, school_id, position (null for an item), fte (null for an
     item), object (as written, null where a position's cost gives it), start and end (the object
     range, null likewise), amount (integer cents; null for a position left to be costed),
-    funding, goal, description (null where a position's label serves), and any `goal_<lang>` and
-    `description_<lang>` columns."""
+    funding, goal, description (null where a position's label serves), any `goal_<lang>` and
+    `description_<lang>` columns, and `lcap` (the LCAP action, null where the file gives none)."""
 
     table: Table
     lines: pl.DataFrame
@@ -61,9 +64,12 @@ def read_plan(path: str | Path, mapping: Mapping | None = None) -> Plan:
     require_columns(checks, table.frame, list(COLUMNS))
     checks.done()
     translated = sorted(c for c in table.frame.columns if TRANSLATED.match(c))
-    frame = table.frame.select(ROW, *COLUMNS, *translated).with_columns(
-        *[_blank_is_null(c) for c in (*TEXT, "fte", "amount", *translated)]
+    frame = table.frame.with_columns(pl.lit(None, pl.String).alias(LCAP)) if LCAP not in table.frame.columns else table.frame
+    frame = frame.select(ROW, *COLUMNS, *translated, LCAP).with_columns(
+        *[_blank_is_null(c) for c in (*TEXT, "fte", "amount", *translated, LCAP)]
     )
+    checks.rows(frame, pl.col(LCAP).is_not_null() & ~pl.col(LCAP).str.contains(ACTION), LCAP, "with an LCAP action that is not goal.action",
+                "write the action as the LCAP numbers it, 2.1 (format the column as text in a spreadsheet: 2.10 is not 2.1), or leave it blank")
     frame = frame.with_columns(pl.col("funding", "position").str.to_lowercase(), pl.col("goal").str.replace_all(r"\s+", " "))
     item, position = pl.col("position").is_null(), pl.col("position").is_not_null()
     for column, what in (("school_id", "a school_id"), ("funding", "the funding line that pays for it (an allocation key such as english_learner, or its resource code)"),
