@@ -28,11 +28,13 @@ from jinja2 import nodes
 from markupsafe import Markup
 
 from wsf.render.i18n import Text
+from wsf.render.packets.context import Document
 from wsf.render.packets.council import Council
 from wsf.render.packets.district import District
 from wsf.render.packets.pages import SHIPPED, environment
 from wsf.render.packets.plan import Plan
 from wsf.render.packets.school import Principal
+from wsf.render.typeset import HTML_ONLY, runs
 
 DOC = ROOT / "docs" / "packets.md"
 ROOTS = (Principal, Council, District, Plan)
@@ -349,7 +351,7 @@ def test_every_path_the_shipped_templates_use_is_in_the_contract(doc) -> None:
     sections, roots = doc
     checker = check_templates(sections, roots, shipped_source)
     assert not checker.problems, "\n".join(checker.problems)
-    templates = {p.name for p in SHIPPED.iterdir() if p.is_file()}
+    templates = {p.name for p in SHIPPED.iterdir() if p.is_file() and p.suffix != ".typ"}  # Typst's: below
     assert checker.seen == templates, f"templates no packet reaches, so unchecked: {sorted(templates - checker.seen)}"
 
 
@@ -405,3 +407,55 @@ def test_a_path_outside_the_contract_is_found_through_aliases_loops_and_includes
         "district.html line 1: rows[0].cell: Row has no field 'cell' in docs/packets.md",
         "plan.html line 1: line.colour: PlanLine has no field 'colour' in docs/packets.md",
     ]
+
+
+# -- the Typst templates -----------------------------------------------------------------------------
+
+TYPST_PATH = re.compile(r"\bpacket((?:\.[a-z_]+)+)")
+
+
+def typst_path_problems(sections: dict[str, Section], root: str, source: str, name: str) -> list[str]:
+    """Every `packet.a.b` a Typst template spells out, against the documented fields (`doc.text`'s
+    sentences are checked by rendering)."""
+    problems = []
+    for number, line in enumerate(source.splitlines(), 1):
+        for match in TYPST_PATH.finditer(line):
+            here = root
+            for part in match.group(1).strip(".").split("."):
+                if here == "sentences" or here is None:
+                    break
+                section = sections.get(here)
+                if section is None or part not in section.fields or part in HTML_ONLY:
+                    problems.append(f"{name} line {number}: packet{match.group(1)}: {here} has no field {part!r} a Typst template sees")
+                    break
+                shown = section.fields[part][0]
+                kind = shown.removeprefix("list of ").removesuffix(" or none")
+                # a list's `.len()` or `.map(...)` is Typst's; a leaf has no fields
+                listed = shown.startswith("list of ")
+                here = "sentences" if kind == "sentences" else (kind if kind in sections and not listed else None)
+    return problems
+
+
+def test_every_packet_path_the_typst_templates_spell_is_in_the_contract(doc) -> None:
+    sections, _ = doc
+    problems = []
+    for path in sorted(SHIPPED.glob("*.typ")):
+        for root in ("Principal", "Council") if path.name == "_packet.typ" else (path.stem.capitalize(),):
+            problems += typst_path_problems(sections, root, path.read_text(encoding="utf-8"), path.name)
+    assert not problems, "\n".join(problems)
+    assert typst_path_problems(sections, "Principal", "#packet.school.motto\n#packet.doc.page_css", "x.typ") == [
+        "x.typ line 1: packet.school.motto: School has no field 'motto' a Typst template sees",
+        "x.typ line 2: packet.doc.page_css: Document has no field 'page_css' a Typst template sees",
+    ]
+
+
+def test_the_json_a_typst_template_reads_is_the_documented_object(doc) -> None:
+    """Every documented field but the CSS ones, markup as strings plain and bold in turn."""
+    sections, _ = doc
+    for cls in (Principal, Council):
+        names = {f.name for f in dataclasses.fields(cls)}
+        assert names == set(sections[cls.__name__].fields)
+    documented = set(sections["Document"].fields) - set(HTML_ONLY)
+    assert {f.name for f in dataclasses.fields(Document)} - set(HTML_ONLY) == documented
+    assert runs(Markup("A <strong>$1 &amp; 2</strong> b <strong>c</strong>")) == ["A ", "$1 & 2", " b ", "c", ""]
+    assert runs(Markup("no bold")) == ["no bold"]

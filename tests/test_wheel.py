@@ -14,6 +14,7 @@ Slow (about 10 s: a build in pip's isolated environment, an install, two command
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -151,6 +152,17 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
         assert produced == (GOLDEN / f"district.district.{lang}.html").read_text(encoding="utf-8"), f"{lang}/district differs"
     written = json.loads((out / "packets.json").read_text(encoding="utf-8"))["packets"]["files"]
     assert len(written) == 6, written
+
+    # its Typst PDFs (templates and fonts read by Typst from the installed copy) are the golden bytes
+    args = ["packets", "example-district.toml", "--schools", "schools.csv", "--prior", "prior.csv", "--current", "current.csv"]
+    args += ["--format", "pdf", "--kind", "principal,council", "--school", "EX104", "-o", "pdf"]
+    run_installed(target, probe, work, tmp_path / "pdf.json", *args)
+    hashes = "".join(
+        f"{hashlib.sha256((work / 'pdf' / lang / f'{STEM}.{kind}.pdf').read_bytes()).hexdigest()}  {lang}/{STEM}.{kind}.pdf\n"
+        for lang in ("en", "es")
+        for kind in ("principal", "council")
+    )
+    assert hashes == (GOLDEN / "EX104.pdf.sha256").read_text(encoding="utf-8"), "the installed copy's PDFs differ"
 
 
 def test_the_probe_sees_a_file_of_another_copy(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """Writing many packets: this process and a worker share the jobs, and PDF workers end with it.
 
-A job is one language's packets of a slice of schools: one school when there are PDFs (each
-takes a good part of a second), `SLICE` schools for HTML alone. This process renders the board's
-packet, then takes school jobs from the back of the queue while a worker takes them from the
-front; a worker spawned for PDFs ends when this process does (`wsf.render.packets.lifetime`).
+A job is one language's packets of a slice of schools: one school when WeasyPrint draws PDFs
+(each takes a good part of a second), `TYPST_SLICE` when Typst does (`wsf.render.typeset`, a few
+milliseconds each), `SLICE` schools for HTML alone. This process renders the board's packet,
+then takes school jobs from the back of the queue while a worker takes them from the front; a
+worker spawned for PDFs ends when this process does (`wsf.render.packets.lifetime`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,7 +37,9 @@ from wsf.render.packets.school import principal
 
 WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
 PARALLEL_HTML = 2_000  # HTML packets worth starting a worker process for (~1 s)
+PARALLEL_TYPST = 100  # Typst PDFs worth it (~20 ms each); one WeasyPrint PDF more than this one is
 SLICE = 100  # schools per job when there are no PDFs
+TYPST_SLICE = 8  # schools per job when Typst draws their PDFs
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Batch:
     stems: dict[str, str]  # school_id -> file stem
     folder: Path
     plans: Review | None = None  # the checked site plans, for plan packets
+    engines: dict[str, str] = field(default_factory=dict)  # kind -> its PDF engine (`wsf.render.typeset.engine`)
+    root: Path | None = None  # the Typst project root (`wsf.render.typeset.Root`), when Typst draws a PDF
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Writer:
         self.base_url = str((batch.templates or SHIPPED).resolve()) + os.sep
         self.folders = tuple(folders(batch.templates))  # what a PDF may load files from
         self.refused: dict[str, Refused] = {}  # resources the PDFs did not load, by URL
+        self._typesetter = None
 
     def schools(self, code: str, school_ids: list[str]) -> list[str]:
         """The packets of these schools in language `code`; returns the files written."""
@@ -81,24 +87,38 @@ class Writer:
             explanation = explain(run.allocation, school_id, run.allocation_rows)
             for kind in self.batch.kinds:
                 packet = SCHOOL_PACKETS[kind](run, lang, school_id, explanation)
-                written += self.write(code, f"{self.batch.stems[school_id]}.{kind}", render(self.env, packet))
+                written += self.write(code, f"{self.batch.stems[school_id]}.{kind}", packet)
         return written
 
-    def write(self, code: str, stem: str, html: str) -> list[str]:
-        """One packet in every format; returns the files written."""
-        written = []
+    def write(self, code: str, stem: str, packet) -> list[str]:
+        """One packet in every format; returns the files written. Its HTML is rendered only for
+        the HTML file or a WeasyPrint PDF; Typst draws its PDF from the packet itself."""
+        written, html = [], None
+        typst = self.batch.engines.get(packet.doc.kind) == "typst"
         for fmt in self.batch.formats:
             relative = f"{code}/{stem}.{fmt}"
             target = _inside(self.batch.folder, relative)
-            if fmt == "html":
-                target.write_text(html, encoding="utf-8", newline="\n")
+            if fmt == "pdf" and typst:
+                self.typesetter().write(packet, str(target))
             else:
-                from wsf.render.pdf import render_pdf
+                html = html if html is not None else render(self.env, packet)
+                if fmt == "html":
+                    target.write_text(html, encoding="utf-8", newline="\n")
+                else:
+                    from wsf.render.pdf import render_pdf
 
-                refused = render_pdf(html, str(target), self.base_url, self.folders)
-                self.note({url: Refused(why, relative, 1) for url, why in refused.items()})
+                    refused = render_pdf(html, str(target), self.base_url, self.folders)
+                    self.note({url: Refused(why, relative, 1) for url, why in refused.items()})
             written.append(relative)
         return written
+
+    def typesetter(self):
+        """This process's Typst compilers (`wsf.render.typeset`), made on first use."""
+        if self._typesetter is None:
+            from wsf.render.typeset import Typesetter
+
+            self._typesetter = Typesetter(self.batch.root, self.batch.templates)
+        return self._typesetter
 
     def note(self, refused: dict[str, Refused]) -> None:
         """Count resources refused here or by a worker: the first PDF by name, and how many."""
@@ -118,7 +138,7 @@ def _start_worker(batch: Batch, parent: int) -> None:
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending, plans=batch.plans), languages, environment(batch.templates))
-    if "pdf" in batch.formats:
+    if "pdf" in batch.formats and "weasyprint" in {batch.engines.get(kind, "weasyprint") for kind in batch.kinds}:
         from wsf.render.pdf import warm
 
         warm(_WRITER.base_url)
@@ -132,31 +152,36 @@ def _schools_in_worker(code: str, school_ids: list[str]) -> tuple[list[str], dic
 
 
 def write_all(
-    run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress
+    run, languages: list[Language], kinds, formats, env, names, folder: Path, templates, progress, engines=None, root=None
 ) -> tuple[list[str], dict[str, Refused]]:
     """Every packet, and the resources PDFs did not load; with `WORKERS` processes when there are
-    PDFs to render or many HTML packets.
+    PDFs to render or many HTML packets. `engines`: each kind's PDF engine (WeasyPrint for a kind
+    not given); `root`: the Typst project root.
 
-    A job is one language's packets of a slice of schools: one school when there are PDFs (each
-    takes a good part of a second), `SLICE` schools for HTML alone. This process renders the
-    board's packet, then takes school jobs from the back of the queue while the workers take
-    them from the front.
+    A job is one language's packets of a slice of schools: one school when WeasyPrint draws PDFs
+    (each takes a good part of a second), `TYPST_SLICE` when Typst does, `SLICE` schools for HTML
+    alone. This process renders the board's packet, then takes school jobs from the back of the
+    queue while the workers take them from the front.
     """
     step = progress or (lambda n: None)
     for lang in languages:
         (folder / lang.code).mkdir()
     school_kinds = tuple(k for k in kinds if k in SCHOOL_PACKETS)
     codes = tuple(lang.code for lang in languages)
-    batch = Batch(run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder, run.plans)
+    engines = dict(engines or {})
+    batch = Batch(
+        run.allocation, run.spending, codes, school_kinds, formats, templates, names, folder, run.plans, engines, root
+    )
     ids = list(names) if school_kinds else []
-    size = 1 if "pdf" in formats else SLICE
+    weasyprint = "pdf" in formats and any(engines.get(kind, "weasyprint") == "weasyprint" for kind in school_kinds)
+    size = 1 if weasyprint else (TYPST_SLICE if "pdf" in formats else SLICE)
     jobs = [(code, ids[i : i + size]) for code in codes for i in range(0, len(ids), size)]
     boards = [lang for lang in languages if "district" in kinds]  # one district packet per language
     writer = Writer(batch, run, languages, env)
-    board = (writer.write(*page) for page in _district_pages(run, boards, env))
+    board = (writer.write(*page) for page in _district_pages(run, boards))
     documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
     workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
-    if workers < 1 or not _worth_a_worker(documents, "pdf" in formats):
+    if workers < 1 or not _worth_a_worker(documents, "pdf" in formats, weasyprint):
         return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
@@ -194,9 +219,12 @@ def warn_refused(refused: dict[str, Refused]) -> None:
         )
 
 
-def _worth_a_worker(documents: int, pdf: bool) -> bool:
-    """More than one PDF to render, or enough HTML packets to repay a worker's start."""
-    return (pdf and documents > 1) or documents >= PARALLEL_HTML
+def _worth_a_worker(documents: int, pdf: bool, weasyprint: bool = True) -> bool:
+    """More than one PDF for WeasyPrint, `PARALLEL_TYPST` when Typst draws them all, or enough HTML
+    packets to repay a worker's start."""
+    if pdf and weasyprint:
+        return documents > 1
+    return documents >= (PARALLEL_TYPST if pdf else PARALLEL_HTML)
 
 
 def _from_the_back(futures: list[Future], jobs: list[tuple[str, list[str]]], writer: Writer) -> Iterator[list[str]]:
@@ -207,10 +235,10 @@ def _from_the_back(futures: list[Future], jobs: list[tuple[str, list[str]]], wri
         yield writer.schools(*job)
 
 
-def _district_pages(run: Run, languages: list[Language], env: jinja2.Environment) -> Iterator[tuple[str, str, str]]:
-    """The board's packet in each language: (language code, file stem, HTML)."""
+def _district_pages(run: Run, languages: list[Language]) -> Iterator[tuple[str, str, object]]:
+    """The board's packet in each language: (language code, file stem, packet)."""
     for lang in languages:
-        yield lang.code, f"{DISTRICT_FILE}.district", render(env, district(run, lang))
+        yield lang.code, f"{DISTRICT_FILE}.district", district(run, lang)
 
 
 def _collect(results: Iterable[list[str]], step: Callable[[int], None]) -> list[str]:

@@ -36,7 +36,8 @@ from wsf.plans.compare import Review
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import prepare
 from wsf.render.packets.pages import DISTRICT_FILE, environment, file_name, folders
-from wsf.render.packets.workers import warn_refused, write_all
+from wsf.render.packets.workers import SCHOOL_PACKETS, warn_refused, write_all
+from wsf.render.typeset import Root, engine
 from wsf.write.atomic import folder_into_place
 from wsf.write.files import check_output
 
@@ -109,9 +110,13 @@ def write_packets(
     _check_target(output)
     names = _school_files(run.table.select("school_id", "name").rows())
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
-    with folder_into_place(output) as temp:
+    engines = {kind: engine(kind, templates) for kind in kinds} if "pdf" in formats else {}
+    typst = [kind for kind, name in engines.items() if name == "typst" and kind in SCHOOL_PACKETS]
+    with Root(templates if typst else None) as root, folder_into_place(output) as temp:
         stems = {sid: names[sid] for sid in chosen}
-        written, refused = write_all(run, languages, kinds, formats, env, stems, temp, templates, progress)
+        written, refused = write_all(
+            run, languages, kinds, formats, env, stems, temp, templates, progress, engines=engines, root=root.path
+        )
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
         if plans is not None:
