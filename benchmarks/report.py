@@ -193,32 +193,31 @@ def scale_targets(groups: dict[str, dict[str, dict]]) -> list[tuple[str, str, bo
     checks = []
     html = contender(groups, "packets: HTML", "test_html_packets")
     if html:
-        info, median = html["extra_info"], html["stats"]["median"]
-        checks.append((f"{info['packets']:,} HTML packets ≤ {TARGETS['html_seconds']:g} s", seconds(median), median <= TARGETS["html_seconds"]))
+        checks.append(within(html, f"{html['extra_info']['packets']:,} HTML packets", "html_seconds"))
     pdf = contender(groups, "packets: PDF", "test_pdf_per_school_per_core")
     if pdf and "ms_per_packet_per_core" in pdf["extra_info"]:
         got = pdf["extra_info"]["ms_per_packet_per_core"]
         checks.append((f"a principal PDF ≤ {TARGETS['pdf_ms_per_core']:g} ms per core", f"{got:.1f} ms", got <= TARGETS["pdf_ms_per_core"]))
     lausd = contender(groups, "packets: PDF", "lausd")
     if lausd:
-        median = lausd["stats"]["median"]
-        checks.append((f"LAUSD's {lausd['extra_info'].get('files', 2932):,} PDFs ≤ {TARGETS['lausd_pdf_seconds']:g} s",
-                       seconds(median), median <= TARGETS["lausd_pdf_seconds"]))
+        checks.append(within(lausd, f"LAUSD's {lausd['extra_info'].get('files', 2932):,} PDFs", "lausd_pdf_seconds"))
     equity = contender(groups, "equity", "wsf: analyse + write_report")
     if equity:
-        median = equity["stats"]["median"]
-        checks.append((f"equity for {equity['extra_info']['schools']:,} schools ≤ {TARGETS['equity_seconds']:g} s",
-                       seconds(median), median <= TARGETS["equity_seconds"]))
+        checks.append(within(equity, f"equity for {equity['extra_info']['schools']:,} schools", "equity_seconds"))
     whole = contender(groups, "equity", "wsf equity (whole process)")
     if whole:
         peak = whole["extra_info"]["peak_mb"]
         checks.append((f"`wsf equity` peak memory ≤ {TARGETS['equity_peak_mb']:g} MB", f"{peak:,.0f} MB", peak <= TARGETS["equity_peak_mb"]))
     book = contender(groups, "workbook", "wsf: write_workbook (four sheets, formatted)")
     if book:
-        median = book["stats"]["median"]
-        checks.append((f"the workbook for {book['extra_info']['schools']:,} schools ≤ {TARGETS['workbook_seconds']:g} s",
-                       seconds(median), median <= TARGETS["workbook_seconds"]))
+        checks.append(within(book, f"the workbook for {book['extra_info']['schools']:,} schools", "workbook_seconds"))
     return checks
+
+
+def within(bench: dict, what: str, target: str) -> tuple[str, str, bool]:
+    """A timing target: what, the median measured, and whether it is within TARGETS[target] seconds."""
+    median = bench["stats"]["median"]
+    return f"{what} ≤ {TARGETS[target]:g} s", seconds(median), median <= TARGETS[target]
 
 
 def rewrite(readme: Path, text: str) -> bool:

@@ -17,7 +17,8 @@ from xlsxwriter.utility import xl_col_to_name
 from wsf import __version__
 from wsf.lcap.pages import File
 from wsf.lcap.tables import DOLLARS, PERCENT, TEXT, Table, Tables
-from wsf.write.files import FIXED_DATE, MONEY, risky, xlsx_book
+from wsf.render.workbook import put  # one cell, text never a formula: the finance workbook's own
+from wsf.write.files import FIXED_DATE, MONEY, xlsx_book
 
 SHARE = "0.000%"
 SHEETS = {  # Excel allows 31 characters
@@ -75,16 +76,6 @@ def write_book(path: Path, tables: Tables, files: tuple[File, ...]) -> None:
                 put(inputs, row, col, value, formats)
         inputs.set_column(0, 1, 28)
         inputs.set_column(2, 2, 70)
-
-
-def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
-    """One cell: text as text (inert when it looks like a formula), numbers as numbers."""
-    if value is None:
-        return
-    if isinstance(value, str):
-        sheet.write_string(row, col, value, formats.text if risky(value) else fmt)
-    else:
-        sheet.write_number(row, col, float(value), fmt)
 
 
 def cell_value(value: int | Fraction | str, unit: str) -> float | str:
