@@ -40,7 +40,7 @@ from wsf.api import input_files, provenance
 from wsf.data.spending import Spending
 from wsf.engine.allocate import Allocation
 from wsf.engine.components import components, fixed_keys, scaled_keys
-from wsf.engine.components.cells import defined_name
+from wsf.engine.components.cells import defined_name, rounded
 from wsf.engine.components.lines import Phrase
 from wsf.engine.components.positions import FTE
 from wsf.engine.components.transition import GAIN_CAP, SCALE, TRANSITION
@@ -284,7 +284,6 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     headers(sheet, formats, columns, labels)
     by_key = {c.key: c for c in components(model)}
     by_line = model.rounding.by_line is not None
-    digits = 0 if model.rounding.unit_cents == 100 else 2
     cents = {c: allocation.cents[c].to_list() for c in columns if c in keys or c in ("total", "per_pupil")}
     amounts = {c: allocation.amounts[c].to_list() for c in keys if c in allocation.amounts.columns}
     final = allocation.amounts["_final_total"].to_list()
@@ -311,7 +310,7 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
             else:
                 text = formula_of(by_key[key], cells, allocation.pupil_columns)
             if by_line:
-                text = f"ROUND({text},{digits})"
+                text = rounded(text, model.rounding.unit_cents)
             sheet.write_formula(row, col, "=" + text, formats.money, exact)
         parts = ",".join(f"{layout.table[k]}{r}" for k in keys)
         total = cents["total"][i] / 100 if by_line else final[i]

@@ -51,3 +51,10 @@ def text(value: str) -> str:
 
 def added(parts: list[str]) -> str:
     return "+".join(parts) if parts else "0"
+
+
+def rounded(formula: str, unit_cents: int) -> str:
+    """Rounded half up to the formula's unit (a cent or a dollar) as the engine rounds a line: the
+    units first taken to a millionth, so 2.4999999997 units (a float's 2.5) rounds up."""
+    digits = 0 if unit_cents == 100 else 2
+    return f"ROUND(ROUND({formula},{digits + 6}),{digits})"

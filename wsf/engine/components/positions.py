@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import polars as pl
 from pydantic import ConfigDict, Field, model_validator
 
-from wsf.engine.components.cells import Cells
+from wsf.engine.components.cells import Cells, rounded
 from wsf.engine.components.conditions import When, first_match, matching
 from wsf.engine.components.lines import Count, Label, Line, Money, Phrase, Quantity, Term, Words
 from wsf.engine.params import Params, School
@@ -276,8 +276,7 @@ class PositionComponent:
     def cell(self, cells: Cells, pupil_columns: tuple[str, ...]) -> str:
         """Its dollars as a spreadsheet formula: its quantity (a value computed by wsf: the rules
         stay the engine's) x its cost, rounded once to the formula's unit as the expression is."""
-        digits = 0 if self.formula.rounding.unit_cents == 100 else 2
-        return f"ROUND({cells.quantity(self.quantity_column)}*({self.cost_cell(cells)}),{digits})"
+        return rounded(f"{cells.quantity(self.quantity_column)}*({self.cost_cell(cells)})", self.formula.rounding.unit_cents)
 
     # -- how much of it --------------------------------------------------------------------------
 
