@@ -114,11 +114,14 @@ def test_formula_sheet_lists_every_rate_with_its_source(example, book_path: Path
 def test_equity_and_inputs_sheets(example, book_path: Path) -> None:
     allocation, spending, equity = example
     book = openpyxl.load_workbook(book_path)
-    stats = {row[0]: row for row in book["Equity"].iter_rows(values_only=True) if row[0]}
+    rows = list(book["Equity"].iter_rows(values_only=True))
+    assert rows[1][:4] == ("measure", "current", "formula", "key")
+    stats = {row[3]: row for row in rows if row[3]}
+    assert stats["cv"][0] == "Coefficient of variation" and stats["vertical_slope_frl"][0] == "Vertical equity: extra dollars per pupil of frl"
     assert stats["cv"][1] == pytest.approx(equity.stat("cv", "current")) and stats["cv"][2] == pytest.approx(
         equity.stat("cv", "formula")
     )
-    assert "band" in stats
+    assert "band" in {row[0] for row in rows}
     inputs = list(book["Inputs"].iter_rows(values_only=True))
     assert inputs[0][:3] == ("school_id", "name", "level") and "prior" in inputs[0]
     files = {row[1]: row[2] for row in inputs if row[0] in ("formula", "data", "current spending")}

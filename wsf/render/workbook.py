@@ -47,6 +47,7 @@ from wsf.engine.components.transition import GAIN_CAP, SCALE, TRANSITION
 from wsf.engine.components.transition import terms as transition_terms
 from wsf.engine.params import BASE, Params, lookup
 from wsf.equity.analysis import DOLLAR_MEASURES, Equity
+from wsf.errors import WsfError
 from wsf.render.i18n import Language
 from wsf.render.phrases import plain, shipped
 from wsf.write.files import FIXED_DATE, check_output, check_sheet_fits, risky, write_sheet, write_with_meta, xlsx_book
@@ -69,6 +70,7 @@ class Formats:
         self.header = book.add_format(header)
         self.text_header = book.add_format({**header, "quote_prefix": True})
         self.key = book.add_format(key)
+        self.key_cell = book.add_format({"font_size": 8, "font_color": "#595959"})
         self.text_key = book.add_format({**key, "quote_prefix": True})
         self.money = book.add_format({"num_format": CURRENCY})
         self.money_value = book.add_format({"num_format": CURRENCY, **VALUE})
@@ -130,7 +132,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         allocations_sheet(book, formats, allocation)
         formula_sheet(book, formats, allocation)
         if equity is not None:
-            equity_sheet(book, formats, equity)
+            equity_sheet(book, formats, equity, info.title or info.id)
         elif spending is not None:  # say why there is no comparison, rather than leave the sheet out
             sheet = book.add_worksheet("Equity")
             sheet.write_string(0, 0, shipped().plain("district.equity_no_poverty"), formats.wrap)
@@ -256,7 +258,7 @@ def headers(sheet: Any, formats: Formats, names: list[str], labels: list[str]) -
     for col, (name, label) in enumerate(zip(names, labels)):
         sheet.write_string(0, col, label, formats.text_header if risky(label) else formats.header)
         sheet.write_string(1, col, name, formats.text_key if risky(name) else formats.key)
-    sheet.set_row(0, 45)
+    sheet.set_row(0, 62)
 
 
 def print_setup(sheet: Any, title: str, rows: int = TOP) -> None:
@@ -363,7 +365,7 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     sheet.autofilter(1, 0, max(last - 1, 1), len(columns) - 1)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 28)
-    sheet.set_column(2, len(columns) - 1, 15)
+    sheet.set_column(2, len(columns) - 1, 16)
     print_setup(sheet, model.formula.title or model.formula.id)
     return sheet
 
@@ -539,33 +541,51 @@ def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     return sheet
 
 
-def equity_sheet(book: Any, formats: Formats, equity: Equity) -> Any:
+def measure_label(measure: str, lang: Language) -> str:
+    """A measure's name for people: the equity report's own, or the workbook's."""
+    for prefix in ("vertical_slope_", "implied_weight_"):
+        if measure.startswith(prefix):
+            return lang.plain(f"workbook.measure_{prefix.rstrip('_')}", column=measure.removeprefix(prefix))
+    for key in (f"equity.measures.{measure}", f"workbook.measure_{measure}"):
+        try:
+            return lang.sentence(key)
+        except WsfError:
+            continue
+    return measure
+
+
+def equity_sheet(book: Any, formats: Formats, equity: Equity, title: str = "") -> Any:
     lang = shipped()
     sheet = book.add_worksheet("Equity")
     stats = equity.statistics
-    put(sheet, 0, 0, "measure", formats, formats.header)
-    put(sheet, 0, 1, "current", formats, formats.header)
-    put(sheet, 0, 2, "formula", formats, formats.header)
-    for r, (measure, current, formula) in enumerate(stats.iter_rows(), start=1):
-        fmt = formats.money if measure in DOLLAR_MEASURES or measure.startswith("vertical_slope_") else formats.factor
-        put(sheet, r, 0, measure, formats)
+    keys = ["measure", "current", "formula", "key"]
+    headers(sheet, formats, keys, [lang.sentence(f"workbook.{k}") for k in keys])
+    for r, (measure, current, formula) in enumerate(stats.iter_rows(), start=TOP):
+        money = measure in DOLLAR_MEASURES or measure.startswith("vertical_slope_")
+        fmt = formats.money if money else formats.count if measure in ("schools", "pupils") else formats.factor
+        put(sheet, r, 0, measure_label(measure, lang), formats)
         put(sheet, r, 1, current, formats, fmt)
         put(sheet, r, 2, formula, formats, fmt)
-    sheet.set_column(0, 0, 30)
-    sheet.set_column(1, 2, 16)
-    sheet.freeze_panes(1, 1)
-    top = stats.height + 3
+        put(sheet, r, 3, measure, formats, formats.key_cell)
+    sheet.set_column(0, 0, 52)
+    sheet.set_column(1, 2, 20)
+    sheet.set_column(3, 3, 22)
+    sheet.freeze_panes(TOP, 1)
+    top = stats.height + TOP + 2
     put(sheet, top - 1, 0, lang.plain("workbook.bands_title", poverty=equity.poverty), formats, formats.title)
     bands = equity.bands.with_columns(
         *[(pl.col(c) / 100) for c in ("current_per_pupil", "formula_per_pupil", "difference_per_pupil")]
     )
     money = {"current_per_pupil", "formula_per_pupil", "difference_per_pupil"}
     shares = {"poverty_from", "poverty_to"}
+    sheet.set_row(top, 30)
     for col, name in enumerate(bands.columns):
-        put(sheet, top, col, name, formats, formats.header)
-        for r, value in enumerate(bands[name].to_list(), start=top + 1):
-            put(sheet, r, col, value, formats, formats.money if name in money else (formats.share if name in shares else None))
-    sheet.set_column(3, len(bands.columns) - 1, 16)
+        put(sheet, top, col, lang.sentence("workbook.band" if name == "band" else f"workbook.band_{name}"), formats, formats.header)
+        put(sheet, top + 1, col, name, formats, formats.key)
+        for r, value in enumerate(bands[name].to_list(), start=top + 2):
+            put(sheet, r, col, value, formats, formats.money if name in money else (formats.share if name in shares else formats.count))
+    sheet.set_column(4, len(bands.columns) - 1, 20)
+    print_setup(sheet, title, rows=TOP)
     return sheet
 
 
@@ -588,6 +608,7 @@ def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: 
     data = _input_data(allocation)
     sheet = write_sheet(book, "Inputs", data, money=("prior",))
     sheet.freeze_panes(1, 2)
+    print_setup(sheet, allocation.formula.model.formula.title or allocation.formula.model.formula.id, rows=1)
     top = data.height + 3
     put(sheet, top - 1, 0, lang.sentence("workbook.files"), formats, formats.title)
     for col, name in enumerate(("role", "file", "sha256")):
