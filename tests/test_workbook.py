@@ -166,3 +166,14 @@ def test_workbook_command(run, example_args, tmp_path: Path) -> None:
     assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Formula", "Equity", "Inputs", "Workings"]
     bad = run("workbook", *example_args, "-o", tmp_path / "book.csv")
     assert bad.exit_code == 2 and ".xlsx" in bad.output
+
+
+def test_formulas_written_the_fast_way_are_the_public_ways_bytes(example, book_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """A template prepared once (wsf.render.workbook.Formulas) stores what xlsxwriter's write_formula stores."""
+    from wsf.render import workbook
+
+    allocation, spending, equity = example
+    monkeypatch.setattr(workbook.Formulas, "write", lambda self, row, col, template, i, fmt, value: self.sheet.write_formula(
+        row, col, workbook.fill(template, i), fmt, value))
+    write_workbook(allocation, tmp_path / "public.xlsx", spending, equity)
+    assert (tmp_path / "public.xlsx").read_bytes() == book_path.read_bytes()

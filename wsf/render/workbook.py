@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import CellFormulaTuple
 
 from wsf import __version__
 from wsf.api import input_files, provenance
@@ -175,13 +176,18 @@ class Layout:
         return TOP + 1, TOP + self.schools
 
 
-class RowCells:
-    """`Cells` of one school: its data on Inputs, its unscaled base on Workings, named rates."""
+INPUT_ROW, SHEET_ROW = "\x01", "\x02"  # a template's row numbers, until a school's are filled in
 
-    def __init__(self, layout: Layout, i: int) -> None:
-        self.layout, self.i = layout, i
-        self.input_row = i + 2  # Inputs has one header row
-        r = layout.row(i)
+
+class RowCells:
+    """`Cells` of the schools: their data on Inputs, their unscaled base on Workings, named rates.
+    A component's formula is made once, as a template with row tokens (`fill` puts in a school's
+    rows): the same text for every school but its row numbers."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.input_row = INPUT_ROW
+        self.r = r = SHEET_ROW
         self.enrollment = self.data("enrollment")
         self.base = f"Workings!{layout.work[BASE]}{r}"
         self.base_per_pupil = f"Workings!{layout.work['base_per_pupil']}{r}"
@@ -193,7 +199,43 @@ class RowCells:
         return f"Inputs!{self.layout.data[column]}{self.input_row}"  # KeyError: not on Inputs, so no formula
 
     def quantity(self, column: str) -> str:
-        return f"Allocations!{self.layout.table[column]}{self.layout.row(self.i)}"
+        return f"Allocations!{self.layout.table[column]}{self.r}"
+
+
+def fill(template: str, i: int) -> str:
+    """A template's formula at school i: its row on Inputs (one header row) and on this sheet (two)."""
+    return template.replace(INPUT_ROW, str(i + 2)).replace(SHEET_ROW, str(i + TOP + 1))
+
+
+class Formulas:
+    """`write_formula` of one template at every school's row, fast: xlsxwriter prepares each
+    formula with some thirty regular expressions (future functions' prefixes), which for 10,000
+    schools takes most of the workbook's time; the template is prepared once instead. That
+    reaches into xlsxwriter's cell table, so each template's first cell is written the public way
+    and the fast way is used only if it stores exactly what the public way stored."""
+
+    def __init__(self, sheet: Any) -> None:
+        self.sheet = sheet
+        self.prepared: dict[str, str | None] = {}
+
+    def write(self, row: int, col: int, template: str, i: int, fmt: Any, value: Any) -> None:
+        sheet = self.sheet
+        prepared = self.prepared.get(template, "")
+        if prepared == "":
+            sheet.write_formula(row, col, fill(template, i), fmt, value)
+            try:
+                ours = fill(sheet._prepare_formula(template), i)
+                stored = sheet.table[row][col]
+                same = type(stored)(ours, fmt, value) == stored and not sheet.constant_memory
+            except (AttributeError, KeyError, TypeError):  # another xlsxwriter: the public way only
+                same = False
+            self.prepared[template] = sheet._prepare_formula(template) if same else None
+            return
+        if prepared is None or sheet._check_dimensions(row, col):
+            sheet.write_formula(row, col, fill(template, i), fmt, value)
+        else:
+            stored = sheet.table[row]
+            stored[col] = FORMULA_CELL(fill(prepared, i), fmt, value)
 
 
 class RatesOnly:
@@ -212,6 +254,7 @@ class RatesOnly:
 
 SHARE_FIELDS = {"above_share", "cap_share_of_base", "rate"}
 FACTOR_FIELDS = {"weight", "fte", "per", "each", "min", "max"}
+FORMULA_CELL = CellFormulaTuple
 TOP = 2  # two header rows: labels for people, keys for programs
 
 
@@ -231,7 +274,7 @@ def value_keys(allocation: Allocation) -> set[str]:
     any whose formula or rounding a cell cannot say exactly."""
     model = allocation.formula.model
     pupils = allocation.pupil_columns
-    probe = RowCells(Layout(allocation), 0) if allocation.table.height else None
+    probe = RowCells(Layout(allocation)) if allocation.table.height else None
     keys = {TRANSITION}
     for c in components(model):
         if probe is None or formula_of(c, probe, pupils) is None:
@@ -293,10 +336,19 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     first, last = layout.first_last()
     school_ids, names = table["school_id"].to_list(), table["name"].to_list()
     count_values = {c: table[c].to_list() for c in counts}
+    templates = {}
+    for key in keys:
+        if key in layout.scaled:
+            text = f"Workings!{layout.work[key]}{SHEET_ROW}" + (f"*{layout.scale}" if layout.scale else "")
+        else:
+            text = None if key in values else formula_of(by_key[key], RowCells(layout), allocation.pupil_columns)
+        templates[key] = None if text is None else "=" + (rounded(text, model.rounding.unit_cents) if by_line else text)
+    writer = Formulas(sheet)
+    total_template = "=SUM(" + ",".join(f"{layout.table[k]}{SHEET_ROW}" for k in keys) + ")"
+    pupils, money = f"{layout.table['enrollment']}{SHEET_ROW}", f"{layout.table['total']}{SHEET_ROW}"
+    per_template = f'=IF({pupils}>0,ROUND({money}/{pupils},2),"")'
     for i in range(table.height):
-        r = layout.row(i)
-        row = r - 1
-        cells = RowCells(layout, i)
+        row = layout.row(i) - 1
         put(sheet, row, 0, school_ids[i], formats)
         put(sheet, row, 1, names[i], formats)
         for c in counts:
@@ -306,21 +358,13 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
             exact = cents[key][i] / 100 if by_line or key not in amounts else amounts[key][i]
             if key in values:
                 sheet.write_number(row, col, exact, formats.money_value)
-                continue
-            if key in layout.scaled:
-                text = f"Workings!{layout.work[key]}{r}" + (f"*{layout.scale}" if layout.scale else "")
             else:
-                text = formula_of(by_key[key], cells, allocation.pupil_columns)
-            if by_line:
-                text = rounded(text, model.rounding.unit_cents)
-            sheet.write_formula(row, col, "=" + text, formats.money, exact)
-        parts = ",".join(f"{layout.table[k]}{r}" for k in keys)
+                writer.write(row, col, templates[key], i, formats.money, exact)
         total = cents["total"][i] / 100 if by_line else final[i]
-        sheet.write_formula(row, columns.index("total"), f"=SUM({parts})", formats.bold_money, total)
-        pupils, money = f"{layout.table['enrollment']}{r}", f"{layout.table['total']}{r}"
+        writer.write(row, columns.index("total"), total_template, i, formats.bold_money, total)
         per = cents["per_pupil"][i]
-        sheet.write_formula(row, columns.index("per_pupil"), f'=IF({pupils}>0,ROUND({money}/{pupils},2),"")', formats.money,
-                            "" if per is None else round(total / count_values["enrollment"][i], 2))
+        writer.write(row, columns.index("per_pupil"), per_template, i, formats.money,
+                     "" if per is None else round(total / count_values["enrollment"][i], 2))
     total_row = last  # 0-based row just below the last school
     sums = [*counts, *keys, "total"]
     put(sheet, total_row, 0, lang.sentence("workbook.total"), formats, formats.total)
@@ -398,20 +442,22 @@ def workings_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     amounts = {k: allocation.amounts[k].to_list() for k in layout.scaled}
     ids, names = allocation.table["school_id"].to_list(), allocation.table["name"].to_list()
     enrollment = allocation.table["enrollment"].to_list()
+    cells = RowCells(layout)
+    templates = {key: formula_of(by_key[key], cells, allocation.pupil_columns) for key in layout.scaled}
+    per_pupil = f"=IF({cells.enrollment}>0,{layout.work[BASE]}{SHEET_ROW}/{cells.enrollment},0)"
+    writer = Formulas(sheet)
     for i in range(layout.schools):
-        row, cells = layout.row(i) - 1, RowCells(layout, i)
+        row = layout.row(i) - 1
         put(sheet, row, 0, ids[i], formats)
         put(sheet, row, 1, names[i], formats)
         for key in layout.scaled:
             col, unscaled = layout.working.index(key), amounts[key][i] / scale
-            text = formula_of(by_key[key], cells, allocation.pupil_columns)
-            if text is None:
+            if templates[key] is None:
                 sheet.write_number(row, col, unscaled, formats.money_value)
             else:
-                sheet.write_formula(row, col, "=" + text, formats.money, unscaled)
-        base = f"{layout.work[BASE]}{row + 1}"
+                writer.write(row, col, "=" + templates[key], i, formats.money, unscaled)
         per = amounts[BASE][i] / scale / enrollment[i] if enrollment[i] else 0.0
-        sheet.write_formula(row, 3, f"=IF({cells.enrollment}>0,{base}/{cells.enrollment},0)", formats.money, per)
+        writer.write(row, 3, per_pupil, i, formats.money, per)
     sheet.freeze_panes(TOP, 2)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 28)
