@@ -29,6 +29,7 @@ and never runs. Document properties are fixed, so the same inputs give the same 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ FACTOR = "0.000000"
 RATE_FACTOR = "0.00####"
 COUNT = "#,##0.##"
 FTE_FORMAT = "#,##0.00"
-RATE = {"bg_color": "#FFF2CC", "font_color": "#1F3864", "border": 1, "border_color": "#BFBFBF"}  # a cell to change: an input
-VALUE = {"font_color": "#595959", "italic": True}  # a value computed by wsf, not a formula
+UP = {"valign": "top"}  # a row of wrapped text reads from its top
+RATE = {**UP, "bg_color": "#FFF2CC", "font_color": "#1F3864", "border": 1, "border_color": "#BFBFBF"}  # a cell to change: an input
+VALUE = {**UP, "font_color": "#595959", "italic": True}  # a value computed by wsf, not a formula
 
 
 class Formats:
@@ -73,7 +75,7 @@ class Formats:
         self.key = book.add_format(key)
         self.key_cell = book.add_format({"font_size": 8, "font_color": "#595959"})
         self.text_key = book.add_format({**key, "quote_prefix": True})
-        self.money = book.add_format({"num_format": CURRENCY})
+        self.money = book.add_format({"num_format": CURRENCY, **UP})
         self.money_value = book.add_format({"num_format": CURRENCY, **VALUE})
         self.count = book.add_format({"num_format": COUNT})
         self.fte = book.add_format({"num_format": FTE_FORMAT, **VALUE})
@@ -82,9 +84,10 @@ class Formats:
         self.rate_money = book.add_format({"num_format": CURRENCY, **RATE})
         self.rate_share = book.add_format({"num_format": RATE_SHARE, **RATE})
         self.rate_factor = book.add_format({"num_format": RATE_FACTOR, **RATE})
-        self.solved_factor = book.add_format({"num_format": FACTOR, "bold": True})
+        self.solved_factor = book.add_format({"num_format": FACTOR, "bold": True, **UP})
         self.solved_share = book.add_format({"num_format": "0.00%", **VALUE})
-        self.text = book.add_format({"quote_prefix": True})
+        self.text = book.add_format({"quote_prefix": True, **UP})
+        self.top = book.add_format(UP)
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.note = book.add_format({"text_wrap": True, "valign": "top", "font_size": 9, "italic": True})
         self.total = book.add_format({"bold": True, "top": 1})
@@ -131,6 +134,8 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         book.set_properties(properties)
         formats = Formats(book)
         allocations_sheet(book, formats, allocation)
+        if allocation.table.height <= CHART_SCHOOLS:
+            chart_sheet(book, allocation)
         formula_sheet(book, formats, allocation)
         if equity is not None:
             equity_sheet(book, formats, equity, info.title or info.id)
@@ -414,6 +419,31 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     return sheet
 
 
+CHART_SCHOOLS = 200  # a bar per school: beyond this many, no chart
+
+
+def chart_sheet(book: Any, allocation: Allocation) -> Any:
+    """Dollars per student by school, a bar each, drawn from the Allocations sheet (so it follows a
+    changed rate too), with the district's average per student as a line across."""
+    lang = shipped()
+    layout = Layout(allocation)
+    first, last = layout.first_last()
+    names = f"=Allocations!$B${first}:$B${last}"
+    per = layout.table["per_pupil"]
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series({"name": lang.sentence("workbook.per_pupil"), "categories": names,
+                      "values": f"=Allocations!${per}${first}:${per}${last}", "fill": {"color": "#2F5597"}, "gap": 40})
+    chart.set_title({"name": lang.sentence("workbook.chart_title"), "name_font": {"size": 12}})
+    chart.set_x_axis({"num_format": '"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_y_axis({"reverse": True, "num_font": {"size": 7}})
+    chart.set_legend({"none": True})
+    sheet = book.add_chartsheet("Chart")
+    sheet.set_chart(chart)
+    sheet.set_landscape()
+    sheet.set_paper(1)
+    return sheet
+
+
 def allocation_notes(allocation: Allocation, values: set[str], lang: Language) -> list[str]:
     """What a reader of the Allocations sheet must know: what is live, what is a value, rounding."""
     model = allocation.formula.model
@@ -549,10 +579,10 @@ def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     rows = _rate_rows(allocation, lang)
     sheet = book.add_worksheet("Formula")
     columns = ["label", "value", "unit", "rate_used", "applies_to", "kind", "name", "key", "source"]
-    widths = [40, 14, 26, 14, 34, 16, 30, 16, 60]
+    widths = [40, 14, 26, 14, 34, 16, 36, 16, 60]
     headers(sheet, formats, columns, [lang.sentence(f"workbook.formula_{c}") for c in columns])
     for col, (name, width) in enumerate(zip(columns, widths)):
-        sheet.set_column(col, col, width, formats.wrap if name in ("label", "source", "applies_to", "unit") else None)
+        sheet.set_column(col, col, width, formats.wrap if name in ("label", "source", "applies_to", "unit") else formats.top)
     named: set[str] = set()
     for r, row in enumerate(rows, start=TOP):
         value_fmt = {"Money": formats.rate_money, "Share": formats.rate_share}.get(row["format"], formats.rate_factor)
@@ -575,6 +605,10 @@ def formula_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
                 put(sheet, r, col, lang.sentence("workbook.gain_cap_value"), formats)
             else:
                 put(sheet, r, col, row[column], formats)
+        wrapped = [len(str(row[c] or "")) / widths[columns.index(c)] for c in ("label", "unit", "applies_to", "source")]
+        lines = max(1, *(math.ceil(n) for n in wrapped))  # a wrapped cell's lines, roughly: the row is made that tall
+        if lines > 1:
+            sheet.set_row(r, 13 * lines)
         if name is not None:
             named.add(name)
             book.define_name(name, f"=Formula!${xl_col_to_name(1)}${r + 1}")
