@@ -36,7 +36,7 @@ def book_path(example, tmp_path_factory) -> Path:
 
 def test_sheets(book_path: Path) -> None:
     book = openpyxl.load_workbook(book_path)
-    assert book.sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings"]
+    assert book.sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings", "Detail"]
     assert book.properties.creator == "wsf" and book.properties.created.year == 2000
 
 
@@ -132,7 +132,7 @@ def test_equity_and_inputs_sheets(example, book_path: Path) -> None:
 
 def test_no_current_spending_no_equity_sheet(example, tmp_path: Path) -> None:
     write_workbook(example[0], tmp_path / "book.xlsx")
-    assert openpyxl.load_workbook(tmp_path / "book.xlsx").sheetnames == ["Allocations", "Chart", "Formula", "Inputs", "Workings"]
+    assert openpyxl.load_workbook(tmp_path / "book.xlsx").sheetnames == ["Allocations", "Chart", "Formula", "Inputs", "Workings", "Detail"]
 
 
 def test_identical_bytes_on_rerun(example, book_path: Path, tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_workbook_command(run, example_args, tmp_path: Path) -> None:
     result = run("workbook", *example_args, "--current", EXAMPLE / "current.csv", "-o", out)
     assert result.exit_code == 0, result.output
     assert out.is_file() and out.with_name("book.xlsx.meta.json").is_file()
-    assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings"]
+    assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings", "Detail"]
     bad = run("workbook", *example_args, "-o", tmp_path / "book.csv")
     assert bad.exit_code == 2 and ".xlsx" in bad.output
 
@@ -177,3 +177,15 @@ def test_formulas_written_the_fast_way_are_the_public_ways_bytes(example, book_p
         row, col, workbook.fill(template, i), fmt, value))
     write_workbook(allocation, tmp_path / "public.xlsx", spending, equity)
     assert (tmp_path / "public.xlsx").read_bytes() == book_path.read_bytes()
+
+
+def test_detail_sheet_is_count_times_rate_equals_the_live_amount(example, book_path: Path) -> None:
+    allocation = example[0]
+    sheet = openpyxl.load_workbook(book_path)["Detail"]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert rows[0][0] == f"{allocation.table['name'][0]} ({allocation.table['school_id'][0]})"
+    base = rows[1]
+    assert base[0] == "Base amount per student (by grade)" and base[1] == allocation.table["enrollment"][0]
+    assert base[2] == '=IF(B4<>0,D4/B4,"")' and base[3] == "=Allocations!D3"
+    total = next(row for row in rows if row[0] == "Total")
+    assert total[3] == f"=Allocations!{get_column_letter(allocation.table.columns.index('total') + 1)}3"

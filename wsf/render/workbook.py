@@ -45,8 +45,9 @@ from wsf.engine.components import components, fixed_keys, scaled_keys
 from wsf.engine.components.cells import defined_name, rounded
 from wsf.engine.components.lines import Phrase
 from wsf.engine.components.positions import FTE
-from wsf.engine.components.transition import GAIN_CAP, SCALE, TRANSITION
+from wsf.engine.components.transition import GAIN_CAP, SCALE, TRANSITION, transition_line
 from wsf.engine.components.transition import terms as transition_terms
+from wsf.engine.explain import by_school, school_view
 from wsf.engine.params import BASE, Params, lookup
 from wsf.equity.analysis import DOLLAR_MEASURES, Equity
 from wsf.errors import WsfError
@@ -79,6 +80,7 @@ class Formats:
         self.money_value = book.add_format({"num_format": CURRENCY, **VALUE})
         self.count = book.add_format({"num_format": COUNT})
         self.fte = book.add_format({"num_format": FTE_FORMAT, **VALUE})
+        self.count_value = book.add_format({"num_format": COUNT, **VALUE})
         self.share = book.add_format({"num_format": SHARE})
         self.factor = book.add_format({"num_format": FACTOR})
         self.rate_money = book.add_format({"num_format": CURRENCY, **RATE})
@@ -145,6 +147,8 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
             sheet.set_column(0, 0, 100)
         inputs_sheet(book, formats, allocation, spending)
         workings_sheet(book, formats, allocation)
+        if allocation.table.height <= CHART_SCHOOLS:
+            detail_sheet(book, formats, allocation)
 
 
 def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any = None) -> None:
@@ -441,6 +445,58 @@ def chart_sheet(book: Any, allocation: Allocation) -> Any:
     sheet.set_chart(chart)
     sheet.set_landscape()
     sheet.set_paper(1)
+    return sheet
+
+
+RULE_WIDTH = 100  # characters, about: the Detail sheet's rule column
+
+
+def detail_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
+    """Every school's lines as count x rate = amount: the amount is the Allocations sheet's cell
+    (live), the count is wsf's (pupils counted, FTE, a school that qualifies: a value), and the rate
+    is amount / count, so a changed rate shows here too; the rule in words beside each line."""
+    lang = shipped()
+    model, layout = allocation.formula.model, Layout(allocation)
+    sheet = book.add_worksheet("Detail")
+    columns = ["line", "count", "rate", "amount", "rule"]
+    headers(sheet, formats, columns, [lang.sentence(f"workbook.detail_{c}") for c in columns])
+    sheet.set_row(0, 20)
+    rows = by_school(allocation)
+    keys = [*model.line_keys, TRANSITION]
+    r = TOP
+    for i, school_id in enumerate(allocation.table["school_id"].to_list()):
+        row = layout.row(i)
+        school = school_view(allocation, rows, school_id)
+        lines = [*(c.line(school) for c in components(model)), transition_line(school, allocation.schools_capped)]
+        title = f"{rows.inputs[school_id]['name'] or ''} ({school_id})"
+        put(sheet, r, 0, title, formats, formats.title)
+        r += 1
+        for key, line in zip(keys, lines):
+            amount = f"D{r + 1}"
+            put(sheet, r, 0, column_label(allocation, key, lang), formats, formats.top)
+            count = getattr(line.count, "value", None)
+            if count is not None and line.calculated:
+                put(sheet, r, 1, count, formats, formats.fte if key in model.positions else formats.count_value)
+                sheet.write_formula(r, 2, f'=IF(B{r + 1}<>0,{amount}/B{r + 1},"")', formats.money,
+                                    (school.amounts.get(key) or 0.0) / count if count else "")
+            sheet.write_formula(r, 3, f"=Allocations!{layout.table[key]}{row}", formats.money, school.cents[key] / 100)
+            rule = "; ".join(plain(lang, part) for part in line.rule)
+            put(sheet, r, 4, rule, formats, formats.wrap)
+            if len(rule) > RULE_WIDTH:
+                sheet.set_row(r, 13 * math.ceil(len(rule) / RULE_WIDTH))
+            r += 1
+        put(sheet, r, 0, lang.sentence("workbook.total"), formats, formats.total)
+        sheet.write_blank(r, 1, None, formats.total)
+        sheet.write_blank(r, 2, None, formats.total)
+        sheet.write_formula(r, 3, f"=Allocations!{layout.table['total']}{row}", formats.total_money, school.cents["total"] / 100)
+        sheet.write_blank(r, 4, None, formats.total)
+        r += 2
+    sheet.set_column(0, 0, 44)
+    sheet.set_column(1, 1, 10)
+    sheet.set_column(2, 3, 16)
+    sheet.set_column(4, 4, RULE_WIDTH)
+    sheet.freeze_panes(TOP, 1)
+    print_setup(sheet, model.formula.title or model.formula.id)
     return sheet
 
 
