@@ -119,5 +119,9 @@ def test_change_a_rate_and_every_school_follows_as_wsf_allocate(edit: str, tmp_p
     assert allocation.formula.model.transition is None
     changed = allocate_files(after, schools)
     assert changed.cents["total"].to_list() != allocation.cents["total"].to_list()  # the change moves money
-    rows, _, _ = live(allocation, tmp_path / "book", cells)
+    rows, sheet, _ = live(allocation, tmp_path / "book", cells)
     check_equal(changed, rows)
+    detail = [row[3] for row in sheet.parent["Detail"].iter_rows(min_row=3, values_only=True) if row[0] == "Total"]
+    assert len(detail) == changed.table.height  # the Detail sheet follows the changed rate too
+    for got, want in zip(detail, changed.cents["total"].to_list()):
+        assert abs(got * 100 - want) < 1
