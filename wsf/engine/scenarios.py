@@ -36,7 +36,17 @@ def compare_summary(table: pl.DataFrame, threshold: float) -> dict[str, int]:
         "total_b": int(table["total_b"].sum()),
         "gaining": int((table["change_percent"] > threshold).sum()),
         "losing": int((table["change_percent"] < -threshold).sum()),
+        "changed": int((table["change"] != 0).sum()),
     }
+
+
+def side_names(a: LoadedFormula, b: LoadedFormula) -> tuple[str, str]:
+    """What the two sides are called: the file and what --set changed in it, and the formula's
+    id where the two ids differ."""
+    ids = [f.model.formula.id for f in (a, b)]
+    if ids[0] == ids[1]:
+        return a.label, b.label
+    return f"{a.label} ({ids[0]})", f"{b.label} ({ids[1]})"
 
 
 # -- glide path ---------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""`--set KEY=VALUE` (issue 21): a formula with a rate changed in one line, validated as the file would be."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import EXAMPLE, EXAMPLE_FORMULA
+
+EL = "weights.english_learner.weight"
+
+
+def test_allocate_with_set_equals_the_file_with_that_value(run, example_args, tmp_path: Path) -> None:
+    changed = tmp_path / "changed.toml"
+    changed.write_text(EXAMPLE_FORMULA.read_text().replace("weight = 0.40\nof = \"4-5\"", "weight = 0.25\nof = \"4-5\""))
+    assert changed.read_text() != EXAMPLE_FORMULA.read_text()
+    by_set, by_file = tmp_path / "set.csv", tmp_path / "file.csv"
+    result = run("allocate", *example_args, "--set", f"{EL}=0.25", "-o", by_set)
+    assert result.exit_code == 0, result.output
+    assert f"set        {EL} = 0.25 (the file: 0.4)" in result.output
+    assert run("allocate", changed, *example_args[1:], "-o", by_file).exit_code == 0
+    assert by_set.read_bytes() == by_file.read_bytes()
+    meta = json.loads(by_set.with_name("set.csv.meta.json").read_text())
+    assert meta["overrides"] == {EL: 0.25}
+    assert "overrides" not in json.loads(by_file.with_name("file.csv.meta.json").read_text())
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("25", ["--set", f"{EL}=25 makes the formula invalid", "a weight of 25", "did you mean 0.25?"]),
+    ("20%", ["--set", "'20%' is not a number", "20% is 0.20"]),
+    ("$1,000", ["--set", "without $ or commas"]),
+])
+def test_a_bad_value_is_refused_as_the_file_would_refuse_it(run, example_args, value, words) -> None:
+    result = run("allocate", *example_args, "--set", f"{EL}={value}", "-o", "never.csv")
+    assert result.exit_code == 2
+    for word in words:
+        assert word in result.output, result.output
+    assert not Path("never.csv").exists()
+
+
+def test_an_unknown_key_path_names_it_and_the_nearest(run, example_args) -> None:
+    result = run("explain", *example_args, "--school", "EX104", "--set", "weights.english_lerner.weight=0.25")
+    assert result.exit_code == 2
+    assert "the formula sets no rate 'weights.english_lerner.weight'" in result.output
+    assert f"did you mean {EL}" in result.output
+    assert "is not KEY=VALUE" in run("explain", *example_args, "--school", "EX104", "--set", EL).output
+
+
+def test_explain_prints_the_override(run, example_args) -> None:
+    result = run("explain", *example_args, "--school", "EX104", "--set", f"{EL}=0.25")
+    assert result.exit_code == 0, result.output
+    assert f"{EL} = 0.25 (the file: 0.4)" in result.output
+
+
+def test_compare_a_formula_with_itself_changed(run, example_args, tmp_path: Path) -> None:
+    out = tmp_path / "compare.csv"
+    result = run("compare", *example_args, "--set", f"{EL}=0.25", "-o", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("A  example-district.toml: $244,500,000.00")
+    assert lines[1].startswith(f"B  example-district.toml with {EL}=0.25: $244,500,000.00")
+    assert "example-district-fy2026" not in result.output
+    table = pl.read_csv(out)
+    assert (table["change"] != 0).sum() > 0
+    meta = json.loads(out.with_name("compare.csv.meta.json").read_text())
+    assert "overrides" not in meta["a"] and meta["b"]["overrides"] == {EL: 0.25}
+
+
+def test_compare_needs_two_formulas_or_a_set(run, example_args) -> None:
+    result = run("compare", *example_args)
+    assert result.exit_code == 2 and "or one formula and --set" in result.output
+
+
+def test_compare_identical_formulas_says_no_school_changes(run, example_args) -> None:
+    result = run("compare", EXAMPLE_FORMULA, *example_args)
+    assert result.exit_code == 0, result.output
+    assert "no school changes" in result.output
+    assert "$0.00 (" not in result.output and "largest" not in result.output
+
+
+@pytest.mark.parametrize("command", ["packets", "workbook", "equity"])
+def test_outputs_record_the_override(run, example_args, tmp_path: Path, command) -> None:
+    current = ["--current", EXAMPLE / "current.csv"]
+    if command == "workbook":
+        out = tmp_path / "book.xlsx"
+        result = run("workbook", *example_args, *current, "--set", f"{EL}=0.25", "-o", out)
+        meta = out.with_name("book.xlsx.meta.json")
+    elif command == "packets":
+        out = tmp_path / "packets"
+        result = run("packets", *example_args, "--format", "html", "--lang", "en", "--school", "EX104", "--set", f"{EL}=0.25", "-o", out)
+        meta = out / "packets.json"
+    else:
+        out = tmp_path / "equity"
+        result = run("equity", *example_args, *current, "--set", f"{EL}=0.25", "-o", out)
+        meta = out / "meta.json"
+    assert result.exit_code == 0, result.output
+    assert f"{EL} = 0.25 (the file: 0.4)" in result.output
+    assert json.loads(meta.read_text())["overrides"] == {EL: 0.25}, meta.read_text()[:500]
+
+
+def test_sweep_with_set_point_equals_allocate_with_set_to_the_cent(run, example_args, tmp_path: Path) -> None:
+    points = tmp_path / "sweep.csv"
+    result = run("sweep", *example_args, "--set", "foundations.leadership.amount=250000", "--vary", f"{EL}=0.2:0.4:3", "-o", points)
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(points, infer_schema=False)
+    for row in table.iter_rows(named=True):
+        out = tmp_path / "a.csv"
+        assert run("allocate", *example_args, "--set", "foundations.leadership.amount=250000", "--set", f"{EL}={row[EL]}", "-o", out).exit_code == 0
+        meta = json.loads(out.with_name("a.csv.meta.json").read_text())
+        assert meta["total"] == f"{float(row['total']):.2f}" and meta["scale"] == float(row["scale"])
+    assert json.loads(points.with_name("sweep.csv.meta.json").read_text())["overrides"] == {"foundations.leadership.amount": 250000}
+    both = run("sweep", *example_args, "--set", f"{EL}=0.3", "--vary", f"{EL}=0.2:0.4:3")
+    assert both.exit_code == 2 and "both --set and --vary" in both.output
