@@ -113,3 +113,34 @@ def test_sweep_with_set_point_equals_allocate_with_set_to_the_cent(run, example_
     assert json.loads(points.with_name("sweep.csv.meta.json").read_text())["overrides"] == {"foundations.leadership.amount": 250000}
     both = run("sweep", *example_args, "--set", f"{EL}=0.3", "--vary", f"{EL}=0.2:0.4:3")
     assert both.exit_code == 2 and "both --set and --vary" in both.output
+
+
+def test_sweep_per_school_and_one_school(run, example_args, tmp_path: Path) -> None:
+    out = tmp_path / "schools.csv"
+    result = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:5", "--per-school", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"... 180 rows not shown: all 240 are in {out}" in result.output
+    table = pl.read_csv(out, infer_schema=False)
+    assert table.columns == [EL, "school_id", "name", "enrollment", "amount", "change", "change_percent", "per_pupil"]
+    assert table.height == 5 * 48
+    single = tmp_path / "single.csv"
+    assert run("allocate", *example_args, "--set", f"{EL}=0.2", "-o", single).exit_code == 0
+    allocated = pl.read_csv(single, infer_schema=False).select("school_id", "total", "per_pupil")
+    at = table.filter(pl.col(EL) == "0.2").select("school_id", pl.col("amount").alias("total"), "per_pupil")
+    assert at.equals(allocated)
+    one = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:5", "--school", "EX104")
+    assert one.exit_code == 0, one.output
+    rows = [line for line in one.output.splitlines() if "EX104" in line]
+    assert len(rows) == 5 and "$0.00" in rows[3] and "not shown" not in one.output
+    assert "$4,283,007.72" in rows[3]  # the formula as written: its EL weight is 0.40
+    wrong = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:5", "--school", "EX14")
+    assert wrong.exit_code == 2 and "--school: no school 'EX14'" in wrong.output and "did you mean EX148" in wrong.output
+
+
+def test_sweep_prints_every_point_formatted_or_says_how_many_it_leaves_out(run, example_args) -> None:
+    few = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:41")
+    assert few.exit_code == 0 and "not shown" not in few.output
+    assert "$244,500,000.00" in few.output and "8.28%" in few.output
+    assert len([line for line in few.output.splitlines() if "$244,500,000.00" in line]) == 41
+    many = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:101")
+    assert "... 41 points not shown: write them all with -o FILE" in many.output

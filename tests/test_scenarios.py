@@ -272,3 +272,25 @@ def test_compare_lists_as_losses_only_schools_that_lose(run, tmp_path) -> None:
     gains, losses = result.output.split("largest gains:")[1].split("largest losses:")
     assert [line.split()[0] for line in gains.strip().splitlines()] == ["B", "A"]  # C gains nothing: not a gain
     assert losses.strip() == "none (no school loses money under B)"
+
+
+@pytest.mark.parametrize("drop", [(), ("transition",), ("transition", "pot")], ids=["pot+transition", "pot", "neither"])
+def test_per_school_rows_are_allocate_at_each_point(example, drop) -> None:
+    from wsf.engine.sweep import sweep_per_school
+
+    formula, data, prior = example
+    base = with_values(formula, {}, drop)
+    given = prior if "transition" not in drop else None
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:5", base), parse_axis("foundations.leadership.amount=200000:300000:2", base)]
+    points, long = sweep_per_school(base, data, axes, given)
+    assert long.height == points.height * data.frame.height
+    as_given = allocate(base, data, given).cents.select("school_id", "total")
+    for point in (0, 3, points.height - 1):  # sampled: the first, one inside, the last
+        values = {a.path: points[a.path][point] for a in axes}
+        single = allocate(with_values(base, values), data, given).cents
+        rows = long.filter(*[pl.col(k) == v for k, v in values.items()])
+        assert rows["school_id"].to_list() == single["school_id"].to_list()
+        assert rows["amount"].to_list() == single["total"].to_list()
+        assert rows["per_pupil"].to_list() == single["per_pupil"].to_list()
+        assert (rows["amount"] - as_given["total"]).to_list() == rows["change"].to_list()
+        assert int(rows["amount"].sum()) == round(points["total"][point] * 100)

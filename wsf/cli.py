@@ -19,11 +19,12 @@ from wsf.engine.allocate import allocate as allocate_formula
 from wsf.engine.allocate import dollars
 from wsf.engine.explain import explain
 from wsf.engine.overrides import with_overrides
-from wsf.engine.sweep import parse_axis
+from wsf.engine.sweep import parse_axis, sweep_per_school
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
 from wsf.options import FILE, Data, PlanFiles, data_options, echo, override_lines, plan_options, progress, reports_errors
+from wsf.render.sweep import render_table
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import write_table
 
@@ -155,16 +156,23 @@ def compare(formula_a: Path, formula_b: Path | None, data: Data, threshold: floa
 @data_options(prior="Last year's allocations: losses and hold-harmless cost are measured against them.", sets=True)
 @click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=START:STOP:STEPS", help="A rate to sweep; repeat for a grid.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools losing more than this share.")
-@click.option("-o", "--output", type=FILE, help="Write one row per point: .csv, .parquet or .xlsx.")
+@click.option("--per-school", is_flag=True, help="Each school at each point: amount, change from the formula as given, per pupil.")
+@click.option("--school", "school_id", metavar="SCHOOL_ID", help="One school at every point (a --per-school table of one school).")
+@click.option("-o", "--output", type=FILE, help="Write one row per point (with --per-school, per point and school): .csv, .parquet or .xlsx.")
 @reports_errors
-def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, output: Path | None) -> None:
-    """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini.
+def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, per_school: bool, school_id: str | None,
+          output: Path | None) -> None:
+    """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini;
+    with --per-school (or --school ID) every school's amount at every point.
 
     \b
-    Example:
+    Examples:
       wsf sweep formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
+      wsf sweep formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:5 --school EX104
     """
     loaded, schools, prior = data.load(formula)
     if loaded.model.transition is not None or prior is not None:
@@ -173,9 +181,17 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
     both = [a.path for a in axes if a.path in loaded.overrides]
     if both:
         raise WsfError(f"{both[0]} is both --set and --vary", key="--set", fix=f"drop --set {both[0]}=...: the sweep takes every value of its range")
-    result = sweep_formula(loaded, schools, axes, prior.frame if prior is not None else None, threshold)
-    with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
-        echo(str(result))
+    swept = [a.path for a in axes]
+    prior_frame = prior.frame if prior is not None else None
+    if per_school or school_id is not None:
+        _, result = sweep_per_school(loaded, schools, axes, prior_frame, threshold)
+        if school_id is not None:
+            result = scenarios.one_school(result, school_id)
+        echo(render_table(result, swept, "rows", output))
+        result = result.with_columns(*[dollars(c) for c in ("amount", "change", "per_pupil")])
+    else:
+        result = sweep_formula(loaded, schools, axes, prior_frame, threshold)
+        echo(render_table(result, swept, "points", output))
     if output:
         overrides = {"overrides": dict(loaded.overrides)} if loaded.overrides else {}
         written = write_table(result, output, overrides | {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),

@@ -49,6 +49,19 @@ def side_names(a: LoadedFormula, b: LoadedFormula) -> tuple[str, str]:
     return f"{a.label} ({ids[0]})", f"{b.label} ({ids[1]})"
 
 
+def one_school(table: pl.DataFrame, school_id: str) -> pl.DataFrame:
+    """The rows of one school of a per-school table, or an error naming the nearest ids."""
+    import difflib
+
+    rows = table.filter(pl.col("school_id") == school_id)
+    if rows.height:
+        return rows
+    ids = table["school_id"].unique(maintain_order=True).to_list()
+    near = difflib.get_close_matches(school_id, ids, n=3, cutoff=0.6)
+    raise WsfError(f"no school {school_id!r} in the school data", key="--school",
+                   fix=f"did you mean {' or '.join(near)}?" if near else f"give a school_id of the data, e.g. {', '.join(ids[:3])}")
+
+
 # -- glide path ---------------------------------------------------------------------------
 
 
