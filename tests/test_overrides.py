@@ -144,3 +144,13 @@ def test_sweep_prints_every_point_formatted_or_says_how_many_it_leaves_out(run, 
     assert len([line for line in few.output.splitlines() if "$244,500,000.00" in line]) == 41
     many = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:101")
     assert "... 41 points not shown: write them all with -o FILE" in many.output
+
+
+def test_sweep_counts_losers_before_the_floor(run, example_args, tmp_path: Path) -> None:
+    out = tmp_path / "points.csv"
+    result = run("sweep", *example_args, "--vary", f"{EL}=0.1:0.5:5", "--threshold", "0.1", "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out)
+    assert table["schools_losing_over_10%"].to_list() == [0] * 5  # the 5% floor: nobody, after it
+    assert table["schools_losing_over_10%_before_floor"].min() > 0
+    assert (table["floor_pays_them"] <= table["hold_harmless"]).all() and (table["floor_pays_them"] > 0).all()

@@ -294,3 +294,22 @@ def test_per_school_rows_are_allocate_at_each_point(example, drop) -> None:
         assert rows["per_pupil"].to_list() == single["per_pupil"].to_list()
         assert (rows["amount"] - as_given["total"]).to_list() == rows["change"].to_list()
         assert int(rows["amount"].sum()) == round(points["total"][point] * 100)
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.02, 0.10])
+def test_losers_before_the_floor_and_what_the_floor_pays_them(example, threshold) -> None:
+    """Under a 5% floor no school loses more than 5% after it: the count before the floor is the one that means something."""
+    formula, data, prior = example
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:3", formula)]
+    points = sweep(formula, data, axes, prior, threshold)
+    before, pays = f"schools_losing_over_{threshold:.0%}_before_floor", "floor_pays_them"
+    assert points[before].max() > 0
+    for row in points.iter_rows(named=True):
+        single = allocate(with_values(formula, {axes[0].path: row[axes[0].path]}), data, prior)
+        amounts = single.amounts
+        last_year = single.inputs.join(prior, on="school_id", how="left")["prior"].fill_null(0).to_numpy()
+        target = (amounts["_formula_total"] + amounts["_phase_in"]).to_numpy()
+        losing = (target < (1 - threshold) * last_year) & (last_year > 0)
+        assert row[before] == int(losing.sum())
+        assert row[pays] == pytest.approx(float(amounts["_hold_harmless"].to_numpy()[losing].sum()), abs=0.005)
+    assert "floor_pays_them" not in sweep(with_values(formula, {}, ("transition",)), data, axes, prior).columns

@@ -86,7 +86,10 @@ def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
 
 def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None, threshold: float = 0.05) -> pl.DataFrame:
     """One row per point: the swept values, total, scale, schools losing more than `threshold`,
-    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts."""
+    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts. With a
+    transition, also the schools that would lose more than `threshold` before the floor (and the
+    gain cap) and what the floor pays those schools: after the floor, a floor at or inside the
+    threshold leaves no school losing more than it."""
     return _sweep(formula, schools, axes, prior, threshold, per_school=False)[0]
 
 
@@ -141,6 +144,8 @@ def _sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior:
         pl.Series("gain_cap", columns["gain_cap"]),
         pl.Series(f"schools_losing_over_{threshold:.0%}", columns["losing"]),
         pl.Series("hold_harmless", np.round(columns["hold_harmless"], 2)),
+        *([pl.Series(f"schools_losing_over_{threshold:.0%}_before_floor", columns["losing_before"]),
+           pl.Series("floor_pays_them", np.round(columns["floor_pays_them"], 2))] if "losing_before" in columns else []),
         pl.Series("cv", columns["cv"]),
         pl.Series("gini", columns["gini"]),
     )
@@ -216,7 +221,12 @@ class _Plan:
         cv, gini = self.spread(final, buffers)
         work = buffers("scratch", shape)
         losing = np.count_nonzero(np.less(final, self.loss_line, out=buffers("flags", shape, bool)), axis=1)
+        floor = {}
         if model.transition is not None:  # what the floor costs, as `wsf allocate` sums it
+            lifted = np.maximum(final - solution.target, 0.0)
+            before = np.less(solution.target, self.loss_line)  # losing more than the threshold before the floor (and the cap)
+            floor = {"losing_before": np.count_nonzero(before, axis=1).astype(np.int64),
+                     "floor_pays_them": row_sums(np.where(before, lifted, 0.0))}
             hold_harmless = row_sums(np.maximum(np.subtract(final, solution.target, out=work), 0.0, out=work), out=work)
         else:  # what a floor at the threshold would cost
             hold_harmless = np.maximum(np.subtract(self.loss_line, final, out=work), 0.0, out=work).sum(axis=1)
@@ -229,7 +239,7 @@ class _Plan:
         if self.per_school:  # each school's cents as `allocate` rounds them: half up, or by largest remainder to the pot
             pot_units = None if block_rules.pot is None else np.round(block_rules.pot * 100).astype(np.int64) // unit
             per_school = {"cents": round_totals(final * (100 / unit), pot_units) * unit}
-        return per_school | {
+        return per_school | floor | {
             "total_cents": total_cents,
             "scale": solution.scale,
             "gain_cap": solution.gain_cap if solution.gain_cap is not None else np.full(shape[0], np.nan),

@@ -11,7 +11,7 @@ import polars as pl
 from wsf.render.text import money
 
 SHOWN = 60  # rows printed in full; beyond, the first and last half of it
-MONEY_POINTS = ("total", "hold_harmless")  # dollars (floats to the cent) in the points table
+MONEY_POINTS = ("total", "hold_harmless", "floor_pays_them")  # dollars (floats to the cent) in the points table
 CENTS_SCHOOLS = ("amount", "change", "per_pupil")  # integer cents in the per-school table
 
 
