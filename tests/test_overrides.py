@@ -154,3 +154,17 @@ def test_sweep_counts_losers_before_the_floor(run, example_args, tmp_path: Path)
     assert table["schools_losing_over_10%"].to_list() == [0] * 5  # the 5% floor: nobody, after it
     assert table["schools_losing_over_10%_before_floor"].min() > 0
     assert (table["floor_pays_them"] <= table["hold_harmless"]).all() and (table["floor_pays_them"] > 0).all()
+
+
+def test_glide_faster_than_the_floor_is_refused_or_listed(run, example_args, tmp_path: Path) -> None:
+    refused = run("glide", *example_args, "--years", "2", "-o", tmp_path / "g.csv")
+    assert refused.exit_code == 2
+    assert "--years: reaching 100% of formula in year 2 cuts 8 schools by more than the 5% loss floor" in refused.output
+    assert "give --years 4" in refused.output and "--allow-faster" in refused.output
+    assert not (tmp_path / "g.csv").exists()
+    allowed = run("glide", *example_args, "--years", "2", "--allow-faster")
+    assert allowed.exit_code == 0, allowed.output
+    listed = [line for line in allowed.output.splitlines() if line.startswith("  year 2 ")]
+    assert len(listed) == 8 and "EX141" in allowed.output and "(-11.4%)" in allowed.output
+    at_floor = run("glide", *example_args, "--years", "4")
+    assert at_floor.exit_code == 0 and "past the" not in at_floor.output

@@ -203,9 +203,10 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
 @click.argument("formula", type=FILE)
 @data_options(prior="Last year's allocations (school_id, prior).", required=True, sets=True)
 @click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
+@click.option("--allow-faster", is_flag=True, help="Phase in by --years although it cuts schools by more than the loss floor (each is listed).")
 @click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
 @reports_errors
-def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
+def glide(formula: Path, data: Data, years: int, allow_faster: bool, output: Path | None) -> None:
     """Each school's amount year by year under the transition until all reach 100% of formula.
 
     \b
@@ -216,6 +217,16 @@ def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
     """
     loaded, schools, prior = data.load(formula)
     table, reached = scenarios.glide(loaded, schools, prior, years)
+    breaks = scenarios.floor_breaks(loaded, table)
+    if breaks.height:
+        floor = loaded.model.transition.max_loss
+        needed = scenarios.glide(loaded, schools, prior, 50)[1]
+        listed = "; ".join(f"year {r['year']} {r['school_id']} -{r['loss']:.1%}" for r in breaks.head(5).iter_rows(named=True))
+        more = f" and {breaks.height - 5} more" if breaks.height > 5 else ""
+        if not allow_faster:
+            raise WsfError(f"reaching 100% of formula in year {years} cuts {plural(breaks['school_id'].n_unique(), 'school')} by more than "
+                           f"the {floor:.0%} loss floor ({listed}{more})", key="--years",
+                           fix=f"give --years {needed} (the floor reaches formula in year {needed}), or --allow-faster to cut faster on purpose")
     year_columns = [c for c in table.columns if c.startswith("year_")]
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
     echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
@@ -224,6 +235,13 @@ def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
         at = int((table[column] == table["formula"]).sum())
         echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
     echo(f"{plural(moved.height, 'school')} start{'s' if moved.height == 1 else ''} away from {'its' if moved.height == 1 else 'their'} formula amount")
+    for line in override_lines(loaded):
+        echo(line)
+    if breaks.height:
+        echo(f"past the {floor:.0%} loss floor (--allow-faster; at the floor, formula in year {needed}):")
+        for row in breaks.iter_rows(named=True):
+            echo(f"  year {row['year']:<3} {row['school_id']:<16} {(row['name'] or '')[:34]:<34} {money(row['from'] / 100):>16} -> "
+                 f"{money(row['to'] / 100):>16} (-{row['loss']:.1%})")
     if output:
         meta = ({"overrides": dict(loaded.overrides)} if loaded.overrides else {}) | {
                 "formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,

@@ -93,3 +93,26 @@ def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFra
         if "prior_enrollment" in prior.columns:
             last = last.join(schools.frame.select("school_id", pl.col("enrollment").alias("prior_enrollment")), on="school_id")
     return table, years
+
+
+def floor_breaks(formula: LoadedFormula, table: pl.DataFrame) -> pl.DataFrame:
+    """Each school and year of a glide path that loses more of the year before than the loss
+    floor (`transition.max_loss`) allows: school_id, name, year, from and to (cents), loss (a
+    share). A phase-in forced to 100% of formula in its last year can break the floor; a year
+    the transition computes cannot (a cent of rounding aside)."""
+    columns = {"school_id": pl.String, "name": pl.String, "year": pl.Int64, "from": pl.Int64, "to": pl.Int64, "loss": pl.Float64}
+    transition = formula.model.transition
+    if transition is None or transition.max_loss is None:
+        return pl.DataFrame(schema=columns)
+    years = [c for c in table.columns if c.startswith("year_")]
+    rows = []
+    for before, column in zip(["prior", *years], years, strict=False):
+        rows.append(table.select(
+            "school_id", "name", pl.lit(int(column.removeprefix("year_"))).alias("year"),
+            pl.col(before).alias("from"), pl.col(column).alias("to"),
+        ))
+    steps = pl.concat(rows) if rows else pl.DataFrame(schema=columns)
+    floor = pl.col("from").cast(pl.Float64) * (1 - transition.max_loss)
+    return (steps.filter(pl.col("from").is_not_null() & (pl.col("from") > 0) & (pl.col("to") < floor - 1))
+            .with_columns((1 - pl.col("to") / pl.col("from")).alias("loss"))
+            .sort("year", "school_id").select(list(columns)))
