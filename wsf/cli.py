@@ -118,9 +118,12 @@ def compare(formula_a: Path, formula_b: Path | None, data: Data, threshold: floa
     --set changes both.
 
     \b
-    Examples:
+    Example:
       wsf compare formulas/hayward/unduplicated-2018-19.toml formulas/hayward/additive-2018-19.toml \\
         --schools fixtures/california/hayward-2018-19-schools.csv -o compare.csv
+
+    \b
+    One formula against itself changed:
       wsf compare formulas/example-district.toml --set weights.english_learner.weight=0.25 \\
         --schools fixtures/example-district/schools.csv --prior fixtures/example-district/prior.csv
     """
@@ -166,10 +169,13 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
     with --per-school (or --school ID) every school's amount at every point.
 
     \b
-    Examples:
+    Example:
       wsf sweep formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
+
+    \b
+    One school at every point:
       wsf sweep formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:5 --school EX104
