@@ -168,3 +168,15 @@ def test_glide_faster_than_the_floor_is_refused_or_listed(run, example_args, tmp
     assert len(listed) == 8 and "EX141" in allowed.output and "(-11.4%)" in allowed.output
     at_floor = run("glide", *example_args, "--years", "4")
     assert at_floor.exit_code == 0 and "past the" not in at_floor.output
+
+
+def test_glide_with_enrollment_growth(run, example_args, tmp_path: Path) -> None:
+    out = tmp_path / "glide.csv"
+    result = run("glide", *example_args, "--years", "8", "--enrollment-growth", "0.02", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "pupils +2.0% a year" in result.output and "(29,482.1 pupils)" in result.output
+    table = pl.read_csv(out)
+    assert {"enrollment_2", "formula_2", "year_2"} <= set(table.columns)
+    assert json.loads(out.with_name("glide.csv.meta.json").read_text())["enrollment_growth"] == 0.02
+    none_left = run("glide", *example_args, "--enrollment-growth", "-1")
+    assert none_left.exit_code == 2 and "--enrollment-growth" in none_left.output

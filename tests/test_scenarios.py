@@ -313,3 +313,21 @@ def test_losers_before_the_floor_and_what_the_floor_pays_them(example, threshold
         assert row[before] == int(losing.sum())
         assert row[pays] == pytest.approx(float(amounts["_hold_harmless"].to_numpy()[losing].sum()), abs=0.005)
     assert "floor_pays_them" not in sweep(with_values(formula, {}, ("transition",)), data, axes, prior).columns
+
+
+def test_glide_with_enrollment_growth_is_each_year_allocated_at_its_enrollment(example) -> None:
+    formula, data, prior = example
+    table, reached = glide(formula, data, prior, years=10, growth=0.02)
+    assert 1 < reached < 10
+    no_transition = with_values(formula, {}, ("transition",))
+    grown = replace(data, frame=data.frame.with_columns((pl.col(c).cast(pl.Float64) * 1.02).round(6)
+                                                          for c in [*data.pupil_columns, "enrollment", *formula.model.count_columns]
+                                                          if c in data.frame.columns))
+    assert table["enrollment_2"].to_list() == grown.frame["enrollment"].to_list()
+    assert table["formula_2"].to_list() == allocate(no_transition, grown, None).cents["total"].to_list()
+    year_1 = table.select("school_id", (pl.col("year_1") / 100).alias("prior"))
+    if reached > 2:
+        assert table["year_2"].to_list() == allocate(formula, grown, year_1).cents["total"].to_list()
+    assert (table[f"year_{reached}"] == table[f"formula_{reached}"]).all()
+    assert all(table[f"year_{y}"].sum() == 244_500_000_00 for y in range(1, reached + 1))  # the pot is held
+    assert table[f"enrollment_{reached}"].sum() > data.frame["enrollment"].sum()

@@ -209,10 +209,12 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
 @click.argument("formula", type=FILE)
 @data_options(prior="Last year's allocations (school_id, prior).", required=True, sets=True)
 @click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
+@click.option("--enrollment-growth", "growth", type=float, default=0.0, metavar="SHARE",
+              help="Pupils grow by this share a year (0.02; -0.01 for decline): each year's formula amount at its enrollment.")
 @click.option("--allow-faster", is_flag=True, help="Phase in by --years although it cuts schools by more than the loss floor (each is listed).")
 @click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
 @reports_errors
-def glide(formula: Path, data: Data, years: int, allow_faster: bool, output: Path | None) -> None:
+def glide(formula: Path, data: Data, years: int, growth: float, allow_faster: bool, output: Path | None) -> None:
     """Each school's amount year by year under the transition until all reach 100% of formula.
 
     \b
@@ -222,11 +224,11 @@ def glide(formula: Path, data: Data, years: int, allow_faster: bool, output: Pat
         --prior fixtures/example-district/prior.csv --years 8
     """
     loaded, schools, prior = data.load(formula)
-    table, reached = scenarios.glide(loaded, schools, prior, years)
+    table, reached = scenarios.glide(loaded, schools, prior, years, growth)
     breaks = scenarios.floor_breaks(loaded, table)
     if breaks.height:
         floor = loaded.model.transition.max_loss
-        needed = scenarios.glide(loaded, schools, prior, 50)[1]
+        needed = scenarios.glide(loaded, schools, prior, 50, growth)[1]
         listed = "; ".join(f"year {r['year']} {r['school_id']} -{r['loss']:.1%}" for r in breaks.head(5).iter_rows(named=True))
         more = f" and {breaks.height - 5} more" if breaks.height > 5 else ""
         if not allow_faster:
@@ -234,12 +236,16 @@ def glide(formula: Path, data: Data, years: int, allow_faster: bool, output: Pat
                            f"the {floor:.0%} loss floor ({listed}{more})", key="--years",
                            fix=f"give --years {needed} (the floor reaches formula in year {needed}), or --allow-faster to cut faster on purpose")
     year_columns = [c for c in table.columns if c.startswith("year_")]
+    formula_columns = [c for c in table.columns if c.startswith("formula_")]
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
     echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
-         + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
+         + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)")
+         + (f"; pupils {growth:+.1%} a year" if growth else ""))
     for column in year_columns:
-        at = int((table[column] == table["formula"]).sum())
-        echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
+        year = column.removeprefix("year_")
+        at = int((table[column] == table[f"formula_{year}" if growth else "formula"]).sum())
+        pupils = f" ({number(round(table[f'enrollment_{year}'].sum(), 1))} pupils)" if growth else ""
+        echo(f"  {column}: {money(table[column].sum() / 100)}{pupils}, {at} of {table.height} schools at formula")
     echo(f"{plural(moved.height, 'school')} start{'s' if moved.height == 1 else ''} away from {'its' if moved.height == 1 else 'their'} formula amount")
     for line in override_lines(loaded):
         echo(line)
@@ -251,8 +257,9 @@ def glide(formula: Path, data: Data, years: int, allow_faster: bool, output: Pat
     if output:
         meta = ({"overrides": dict(loaded.overrides)} if loaded.overrides else {}) | {
                 "formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
+                **({"enrollment_growth": growth} if growth else {}),
                 "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]}
-        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *year_columns]]), output, meta)
+        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *formula_columns, *year_columns]]), output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
