@@ -66,9 +66,13 @@ def with_overrides(formula: LoadedFormula, sets: tuple[str, ...] | list[str]) ->
     data, _, _, tables = read_formula_data(formula.path)
     for path, value in overrides.items():
         node, parts = data, key_parts(path)
-        for part in parts[:-1]:
-            node = node[part] if isinstance(part, int) else node.setdefault(part, {})
-        node[parts[-1]] = value
+        try:
+            for part in parts[:-1]:
+                node = node[part] if isinstance(part, int) else node.setdefault(part, {})
+            node[parts[-1]] = value
+        except (KeyError, IndexError, TypeError, AttributeError):  # a rate the model has but the file does not write
+            raise WsfError(f"{path} is not written in the formula file, so --set cannot change it", file=formula.path, key="--set",
+                           fix=f"write {path} in the file, or sweep it with --vary") from None
     try:
         model = validate_formula(data, path=formula.path)
     except WsfError as error:
