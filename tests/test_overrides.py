@@ -177,6 +177,57 @@ def test_glide_with_enrollment_growth(run, example_args, tmp_path: Path) -> None
     assert "pupils +2.0% a year" in result.output and "(29,482.1 pupils)" in result.output
     table = pl.read_csv(out)
     assert {"enrollment_2", "formula_2", "year_2"} <= set(table.columns)
-    assert json.loads(out.with_name("glide.csv.meta.json").read_text())["enrollment_growth"] == 0.02
+    assert json.loads(out.with_name("glide.csv.meta.json").read_text())["enrollment_growth"] == {"share": 0.02}
     none_left = run("glide", *example_args, "--enrollment-growth", "-1")
     assert none_left.exit_code == 2 and "--enrollment-growth" in none_left.output
+
+
+def test_glide_with_each_schools_growth_from_a_file(run, example_args, tmp_path: Path) -> None:
+    """A projection per school and year: a school growing 10% into year 2 has 1.1 times its pupils
+    there; a school with no growth keeps its own; the same share for all equals the one-number option."""
+    ids = pl.read_csv(EXAMPLE / "schools.csv", columns=["school_id"])["school_id"].to_list()
+    per_year = tmp_path / "growth.csv"
+    pl.DataFrame({"school_id": ids, "growth_2": ["10%"] + ["0"] * (len(ids) - 1), "growth_3": ["-0.05"] * len(ids)}).write_csv(per_year)
+    out = tmp_path / "glide.csv"
+    result = run("glide", *example_args, "--years", "8", "--allow-faster", "--enrollment-growth", per_year, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "pupils by school as growth.csv projects" in result.output
+    table = pl.read_csv(out).sort("school_id")
+    first, other = table.row(0, named=True), table.row(1, named=True)
+    assert first["enrollment_2"] == pytest.approx(first["enrollment"] * 1.1) and other["enrollment_2"] == other["enrollment"]
+    if "enrollment_3" in table.columns:
+        assert first["enrollment_3"] == pytest.approx(first["enrollment"] * 1.1 * 0.95)
+    every = tmp_path / "every.csv"
+    pl.DataFrame({"school_id": ids, "growth": ["0.02"] * len(ids)}).write_csv(every)
+    by_file, by_share = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run("glide", *example_args, "--years", "8", "--enrollment-growth", every, "-o", by_file).exit_code == 0
+    assert run("glide", *example_args, "--years", "8", "--enrollment-growth", "0.02", "-o", by_share).exit_code == 0
+    assert pl.read_csv(by_file).equals(pl.read_csv(by_share))
+
+
+@pytest.mark.parametrize("rows, words", [
+    ({"growth": "2"}, "with a growth of 50% or more a year"),
+    ({"growth": "lots"}, "that is not a number"),
+    ({"drop": True}, "of the school data has no row (EX101)"),
+    ({"extra": True}, "not in the school data (EX999)"),
+])
+def test_a_bad_growth_file_is_refused_naming_the_row(run, example_args, tmp_path: Path, rows, words) -> None:
+    ids = pl.read_csv(EXAMPLE / "schools.csv", columns=["school_id"])["school_id"].to_list()
+    values = ["0.01"] * len(ids)
+    if "growth" in rows:
+        values[0] = rows["growth"]
+    frame = pl.DataFrame({"school_id": ids, "growth": values})
+    if rows.get("drop"):
+        frame = frame.slice(1)
+    if rows.get("extra"):
+        frame = pl.concat([frame, pl.DataFrame({"school_id": ["EX999"], "growth": ["0"]})])
+    path = tmp_path / "growth.csv"
+    frame.write_csv(path)
+    result = run("glide", *example_args, "--enrollment-growth", path)
+    assert result.exit_code == 2 and "growth.csv" in result.output and words in result.output, result.output
+
+
+def test_an_enrollment_growth_typed_as_a_percentage_is_refused(run, example_args) -> None:
+    result = run("glide", *example_args, "--enrollment-growth", "2")
+    assert result.exit_code == 2 and "did you mean 0.02?" in result.output
+    assert run("glide", *example_args, "--years", "8", "--enrollment-growth", "2%").exit_code == 0

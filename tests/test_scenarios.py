@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import wsf.engine.sweep
 from wsf.api import load_schools
+from wsf.data.growth import Growth
 from wsf.data.schools import Prior, read_prior
 from wsf.engine.allocate import allocate
 from wsf.engine.params import key_parts
@@ -317,7 +318,7 @@ def test_losers_before_the_floor_and_what_the_floor_pays_them(example, threshold
 
 def test_glide_with_enrollment_growth_is_each_year_allocated_at_its_enrollment(example) -> None:
     formula, data, prior = example
-    table, reached = glide(formula, data, prior, years=10, growth=0.02)
+    table, reached = glide(formula, data, prior, years=10, growth=Growth(0.02))
     assert 1 < reached < 10
     no_transition = with_values(formula, {}, ("transition",))
     grown = replace(data, frame=data.frame.with_columns((pl.col(c).cast(pl.Float64) * 1.02).round(6)

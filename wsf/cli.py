@@ -6,6 +6,7 @@ options, the error output and the progress line are `wsf.options`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import polars as pl
 
 from wsf import __version__
 from wsf.api import provenance
+from wsf.data.growth import Growth, read_growth
+from wsf.data.growth import uniform as growth_share
 from wsf.engine import scenarios
 from wsf.engine.allocate import allocate as allocate_formula
 from wsf.engine.allocate import dollars
@@ -26,7 +29,7 @@ from wsf.formula.model import load_formula
 from wsf.options import FILE, Data, PlanFiles, data_options, echo, override_lines, plan_options, progress, reports_errors
 from wsf.render.sweep import render_table
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
-from wsf.write.files import write_table
+from wsf.write.files import check_output, write_table
 
 LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [transition]."
 
@@ -209,12 +212,13 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
 @click.argument("formula", type=FILE)
 @data_options(prior="Last year's allocations (school_id, prior).", required=True, sets=True)
 @click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
-@click.option("--enrollment-growth", "growth", type=float, default=0.0, metavar="SHARE",
-              help="Pupils grow by this share a year (0.02; -0.01 for decline): each year's formula amount at its enrollment.")
+@click.option("--enrollment-growth", "growth", default=None, metavar="SHARE|FILE",
+              help="Pupils grow by this share a year (0.02; -0.01 for decline), or by each school's own: a file of school_id and "
+                   "growth, or growth_2, growth_3, ... (into each year); each year's formula amount at its enrollment.")
 @click.option("--allow-faster", is_flag=True, help="Phase in by --years although it cuts schools by more than the loss floor (each is listed).")
 @click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
 @reports_errors
-def glide(formula: Path, data: Data, years: int, growth: float, allow_faster: bool, output: Path | None) -> None:
+def glide(formula: Path, data: Data, years: int, growth: str | None, allow_faster: bool, output: Path | None) -> None:
     """Each school's amount year by year under the transition until all reach 100% of formula.
 
     \b
@@ -224,6 +228,9 @@ def glide(formula: Path, data: Data, years: int, growth: float, allow_faster: bo
         --prior fixtures/example-district/prior.csv --years 8
     """
     loaded, schools, prior = data.load(formula)
+    growth = enrollment_growth(growth, schools.frame["school_id"].to_list())
+    if output and growth is not None and growth.source is not None:
+        check_output(output, [("--enrollment-growth", growth.source)])
     table, reached = scenarios.glide(loaded, schools, prior, years, growth)
     breaks = scenarios.floor_breaks(loaded, table)
     if breaks.height:
@@ -240,7 +247,7 @@ def glide(formula: Path, data: Data, years: int, growth: float, allow_faster: bo
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
     echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
          + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)")
-         + (f"; pupils {growth:+.1%} a year" if growth else ""))
+         + (f"; {growth.describe()}" if growth else ""))
     for column in year_columns:
         year = column.removeprefix("year_")
         at = int((table[column] == table[f"formula_{year}" if growth else "formula"]).sum())
@@ -257,7 +264,7 @@ def glide(formula: Path, data: Data, years: int, growth: float, allow_faster: bo
     if output:
         meta = ({"overrides": dict(loaded.overrides)} if loaded.overrides else {}) | {
                 "formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
-                **({"enrollment_growth": growth} if growth else {}),
+                **({"enrollment_growth": growth.meta()} if growth else {}),
                 "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]}
         written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *formula_columns, *year_columns]]), output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
@@ -488,6 +495,20 @@ def plan_check(formula: Path, data: Data, plans: PlanFiles, output: Path | None)
         meta = provenance(result) | {"plan": {"file": check.plan.path.name, "sha256": check.plan.table.sha256}}
         written = write_table(balances, output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def enrollment_growth(value: str | None, school_ids: list[str]) -> Growth | None:
+    """`--enrollment-growth`: a share (0.02, 2%) for every school, or a file of each school's."""
+    if value is None:
+        return None
+    text = value.strip()
+    number = re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)\s*%?", text)
+    if number:
+        return growth_share(float(text.rstrip("%").strip()) / (100 if text.endswith("%") else 1))
+    if not Path(text).is_file():
+        raise WsfError(f"{value!r} is neither a share nor a file", key="--enrollment-growth",
+                       fix="give a share such as 0.02 (or 2%), or a CSV/XLSX file of school_id and growth")
+    return read_growth(text, school_ids)
 
 
 # -- Smarter School Spending: the budget, its savings and the tradeoffs (issue 17) ----------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from wsf.data.growth import Growth
 from wsf.data.schools import Prior, SchoolData
 from wsf.engine.allocate import Allocation, allocate
 from wsf.errors import WsfError
@@ -66,29 +67,28 @@ def one_school(table: pl.DataFrame, school_id: str) -> pl.DataFrame:
 
 
 def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFrame, years: int,
-          growth: float = 0.0) -> tuple[pl.DataFrame, int]:
+          growth: Growth | None = None) -> tuple[pl.DataFrame, int]:
     """Each school's amount year by year under the formula's transition until every school
     is at 100% of formula (to the cent), or until `years`, the year the phase-in ends at 100%.
 
     The formula is held at this year's; so is enrollment, or with `growth` every pupil count
-    (grades, enrollment and the counts the weights read; not shares) grows by that share a year,
-    as a projection does: year 1 is this year's data, year y's counts are (1 + growth)^(y-1)
-    times it, fractions of a pupil kept (to a millionth). Then each year's formula amount is at that year's
+    (grades, enrollment and the counts the weights read; not shares) grows as a projection does,
+    by one share a year or by each school's own (`wsf.data.growth`): year 1 is this year's data,
+    year y's counts are the product of the growths into years 2..y times it, fractions of a
+    pupil kept (to a millionth). Then each year's formula amount is at that year's
     enrollment (columns enrollment_N and formula_N beside year_N). Returns the table and the
     year every school reached its formula amount."""
     model = formula.model
     first, prior = (prior, prior.frame) if isinstance(prior, Prior) else (Prior(prior), prior)
     if model.transition is None:
         raise WsfError("a glide path needs a [transition] in the formula", file=formula.path, fix="add [transition] (max_loss, max_gain or gap_closure)")
-    if growth <= -1:
-        raise WsfError(f"an enrollment growth of {growth:g} leaves no pupils", key="--enrollment-growth", fix="e.g. 0.02 for 2% more pupils a year, -0.01 for 1% fewer")
     untransitioned = LoadedFormula(model=model.model_copy(update={"transition": None}), path=formula.path, sha256=formula.sha256, tables=formula.tables)
     counted = [c for c in dict.fromkeys([*schools.pupil_columns, "enrollment", *model.count_columns]) if c in schools.frame.columns]
 
     def in_year(year: int) -> SchoolData:
-        if not growth or year == 1:
+        if growth is None or year == 1:
             return schools
-        factor = (1 + growth) ** (year - 1)
+        factor = growth.factor(schools.frame["school_id"], year)
         return SchoolData(schools.frame.with_columns((pl.col(c).cast(pl.Float64) * factor).round(6) for c in counted), schools.pupil_columns, schools.sources)
 
     at_formula = allocate(untransitioned, schools)
@@ -98,8 +98,8 @@ def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFra
     last = prior.select("school_id", "prior", *[c for c in prior.columns if c == "prior_enrollment"])
     for year in range(1, years + 1):
         data = in_year(year)
-        goal = target if not growth else allocate(untransitioned, data).cents.select("school_id", pl.col("total").alias("formula"))
-        if growth:
+        goal = target if growth is None else allocate(untransitioned, data).cents.select("school_id", pl.col("total").alias("formula"))
+        if growth is not None:
             table = table.join(data.frame.select("school_id", pl.col("enrollment").alias(f"enrollment_{year}")), on="school_id").join(
                 goal.rename({"formula": f"formula_{year}"}), on="school_id")
         if year == years:
@@ -108,7 +108,7 @@ def glide(formula: LoadedFormula, schools: SchoolData, prior: Prior | pl.DataFra
             result = allocate(formula, data, first if year == 1 else last)
             cents = result.cents.select("school_id", pl.col("total").alias(f"year_{year}"))
         table = table.join(cents, on="school_id")
-        if (table[f"year_{year}"] == table["formula" if not growth else f"formula_{year}"]).all():
+        if (table[f"year_{year}"] == table["formula" if growth is None else f"formula_{year}"]).all():
             return table, year
         last = cents.select("school_id", (pl.col(f"year_{year}") / 100).alias("prior"))
         if "prior_enrollment" in prior.columns:
