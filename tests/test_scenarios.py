@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import wsf.engine.sweep
 from wsf.api import load_schools
+from wsf.data.growth import Growth
 from wsf.data.schools import Prior, read_prior
 from wsf.engine.allocate import allocate
 from wsf.engine.params import key_parts
@@ -272,3 +273,62 @@ def test_compare_lists_as_losses_only_schools_that_lose(run, tmp_path) -> None:
     gains, losses = result.output.split("largest gains:")[1].split("largest losses:")
     assert [line.split()[0] for line in gains.strip().splitlines()] == ["B", "A"]  # C gains nothing: not a gain
     assert losses.strip() == "none (no school loses money under B)"
+
+
+@pytest.mark.parametrize("drop", [(), ("transition",), ("transition", "pot")], ids=["pot+transition", "pot", "neither"])
+def test_per_school_rows_are_allocate_at_each_point(example, drop) -> None:
+    from wsf.engine.sweep import sweep_per_school
+
+    formula, data, prior = example
+    base = with_values(formula, {}, drop)
+    given = prior if "transition" not in drop else None
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:5", base), parse_axis("foundations.leadership.amount=200000:300000:2", base)]
+    points, long = sweep_per_school(base, data, axes, given)
+    assert long.height == points.height * data.frame.height
+    as_given = allocate(base, data, given).cents.select("school_id", "total")
+    for point in (0, 3, points.height - 1):  # sampled: the first, one inside, the last
+        values = {a.path: points[a.path][point] for a in axes}
+        single = allocate(with_values(base, values), data, given).cents
+        rows = long.filter(*[pl.col(k) == v for k, v in values.items()])
+        assert rows["school_id"].to_list() == single["school_id"].to_list()
+        assert rows["amount"].to_list() == single["total"].to_list()
+        assert rows["per_pupil"].to_list() == single["per_pupil"].to_list()
+        assert (rows["amount"] - as_given["total"]).to_list() == rows["change"].to_list()
+        assert int(rows["amount"].sum()) == round(points["total"][point] * 100)
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.02, 0.10])
+def test_losers_before_the_floor_and_what_the_floor_pays_them(example, threshold) -> None:
+    """Under a 5% floor no school loses more than 5% after it: the count before the floor is the one that means something."""
+    formula, data, prior = example
+    axes = [parse_axis("weights.english_learner.weight=0.1:0.5:3", formula)]
+    points = sweep(formula, data, axes, prior, threshold)
+    before, pays = f"schools_losing_over_{threshold:.0%}_before_floor", "floor_pays_them"
+    assert points[before].max() > 0
+    for row in points.iter_rows(named=True):
+        single = allocate(with_values(formula, {axes[0].path: row[axes[0].path]}), data, prior)
+        amounts = single.amounts
+        last_year = single.inputs.join(prior, on="school_id", how="left")["prior"].fill_null(0).to_numpy()
+        target = (amounts["_formula_total"] + amounts["_phase_in"]).to_numpy()
+        losing = (target < (1 - threshold) * last_year) & (last_year > 0)
+        assert row[before] == int(losing.sum())
+        assert row[pays] == pytest.approx(float(amounts["_hold_harmless"].to_numpy()[losing].sum()), abs=0.005)
+    assert "floor_pays_them" not in sweep(with_values(formula, {}, ("transition",)), data, axes, prior).columns
+
+
+def test_glide_with_enrollment_growth_is_each_year_allocated_at_its_enrollment(example) -> None:
+    formula, data, prior = example
+    table, reached = glide(formula, data, prior, years=10, growth=Growth(0.02))
+    assert 1 < reached < 10
+    no_transition = with_values(formula, {}, ("transition",))
+    grown = replace(data, frame=data.frame.with_columns((pl.col(c).cast(pl.Float64) * 1.02).round(6)
+                                                          for c in [*data.pupil_columns, "enrollment", *formula.model.count_columns]
+                                                          if c in data.frame.columns))
+    assert table["enrollment_2"].to_list() == grown.frame["enrollment"].to_list()
+    assert table["formula_2"].to_list() == allocate(no_transition, grown, None).cents["total"].to_list()
+    year_1 = table.select("school_id", (pl.col("year_1") / 100).alias("prior"))
+    if reached > 2:
+        assert table["year_2"].to_list() == allocate(formula, grown, year_1).cents["total"].to_list()
+    assert (table[f"year_{reached}"] == table[f"formula_{reached}"]).all()
+    assert all(table[f"year_{y}"].sum() == 244_500_000_00 for y in range(1, reached + 1))  # the pot is held
+    assert table[f"enrollment_{reached}"].sum() > data.frame["enrollment"].sum()

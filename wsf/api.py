@@ -10,17 +10,20 @@ from wsf.data.roster import read_students
 from wsf.data.schools import Prior, SchoolData, read_prior, read_schools
 from wsf.data.tables import load_mapping
 from wsf.engine.allocate import Allocation, allocate
+from wsf.engine.overrides import with_overrides
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
 
 PathLike = str | Path | None
 
 
-def load_schools(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, mapping: PathLike = None):
-    """The formula and its school data (a school table, a roster, or a roster with a school table)."""
+def load_schools(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, mapping: PathLike = None,
+                 overrides: tuple[str, ...] = ()):
+    """The formula (with `overrides`, `KEY=VALUE` as `--set` takes them) and its school data (a
+    school table, a roster, or a roster with a school table)."""
     if schools is None and students is None:
         raise WsfError("no data given", fix="pass --schools FILE or --students FILE")
-    formula = load_formula(formula_path)
+    formula = with_overrides(load_formula(formula_path), overrides)
     table_mapping = load_mapping(mapping)
     if students is None:
         return formula, read_schools(schools, formula.model, table_mapping)
@@ -29,8 +32,9 @@ def load_schools(formula_path: PathLike, schools: PathLike = None, students: Pat
 
 
 def allocate_files(formula_path: PathLike, schools: PathLike = None, students: PathLike = None, prior: PathLike = None,
-                   mapping: PathLike = None, new_schools: tuple[str, ...] = (), accept_prior: tuple[str, ...] = ()) -> Allocation:
-    formula, data = load_schools(formula_path, schools, students, mapping)
+                   mapping: PathLike = None, new_schools: tuple[str, ...] = (), accept_prior: tuple[str, ...] = (),
+                   overrides: tuple[str, ...] = ()) -> Allocation:
+    formula, data = load_schools(formula_path, schools, students, mapping, overrides)
     return allocate(formula, data, load_prior(prior, data, new_schools, accept_prior))
 
 
@@ -47,7 +51,8 @@ def provenance(allocation: Allocation) -> dict[str, Any]:
     """What an output was made from, by content hash: enough to reproduce it exactly."""
     info = allocation.formula.model.formula
     summary = allocation.summary()
-    return {
+    overrides = {"overrides": dict(allocation.formula.overrides)} if allocation.formula.overrides else {}
+    return overrides | {
         "wsf_version": __version__,
         "formula": {"id": info.id, "fiscal_year": info.fiscal_year, "file": allocation.formula.path.name, "sha256": allocation.formula.sha256,
                     **({"tables": [{"file": t.path.name, "sha256": t.sha256} for t in allocation.formula.tables]} if allocation.formula.tables else {})},

@@ -6,6 +6,8 @@ options, the error output and the progress line are `wsf.options`).
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,17 +15,21 @@ import polars as pl
 
 from wsf import __version__
 from wsf.api import provenance
+from wsf.data.growth import Growth, read_growth
+from wsf.data.growth import uniform as growth_share
 from wsf.engine import scenarios
 from wsf.engine.allocate import allocate as allocate_formula
 from wsf.engine.allocate import dollars
 from wsf.engine.explain import explain
-from wsf.engine.sweep import parse_axis
+from wsf.engine.overrides import with_overrides
+from wsf.engine.sweep import parse_axis, sweep_per_school
 from wsf.engine.sweep import sweep as sweep_formula
 from wsf.errors import WsfError
 from wsf.formula.model import load_formula
-from wsf.options import FILE, Data, PlanFiles, data_options, echo, plan_options, progress, reports_errors
+from wsf.options import FILE, Data, PlanFiles, data_options, echo, override_lines, plan_options, progress, reports_errors
+from wsf.render.sweep import render_table
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
-from wsf.write.files import write_table
+from wsf.write.files import check_output, write_table
 
 LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [transition]."
 
@@ -36,7 +42,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @reports_errors
 def validate(formula: Path, data: Data) -> None:
     """Check a formula file, and data against it: everything `allocate` does but write.
@@ -47,12 +53,12 @@ def validate(formula: Path, data: Data) -> None:
         --schools fixtures/example-district/schools.csv --prior fixtures/example-district/prior.csv
     """
     if data.schools is None and data.students is None:
-        loaded = load_formula(formula)
-        echo(f"ok: {formula.name} ({loaded.model.formula.id}) is a valid formula; give --schools (or --students) to check data with it")
+        loaded = with_overrides(load_formula(formula), data.sets)
+        echo(f"ok: {loaded.label} ({loaded.model.formula.id}) is a valid formula; give --schools (or --students) to check data with it")
         return
     result = data.allocate(formula)
     summary = result.summary()
-    echo(f"ok: {formula.name} ({result.formula.model.formula.id}) allocates {money(summary['total_cents'] / 100)} to "
+    echo(f"ok: {result.formula.label} ({result.formula.model.formula.id}) allocates {money(summary['total_cents'] / 100)} to "
          f"{plural(summary['schools'], 'school')} ({number(summary['pupils'])} pupils); nothing was written")
     for head, text in transition_facts(result):
         echo(f"  {head:<11}{text}")
@@ -60,7 +66,7 @@ def validate(formula: Path, data: Data) -> None:
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @click.option("-o", "--output", type=FILE, required=True, help="Allocation table to write: .csv, .parquet or .xlsx.")
 @reports_errors
 def allocate(formula: Path, data: Data, output: Path) -> None:
@@ -75,12 +81,14 @@ def allocate(formula: Path, data: Data, output: Path) -> None:
     result = data.allocate(formula)
     written = write_table(result.table, output, provenance(result))
     echo(render_summary(result))
+    for line in override_lines(result.formula):
+        echo(line)
     echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command(name="explain")
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @click.option("--school", "school_id", required=True, help="The school_id to explain.")
 @reports_errors
 def explain_command(formula: Path, data: Data, school_id: str) -> None:
@@ -94,37 +102,55 @@ def explain_command(formula: Path, data: Data, school_id: str) -> None:
     """
     result = data.allocate(formula)
     echo(render_text(explain(result, school_id), result))
+    for line in override_lines(result.formula):
+        echo(line)
 
 
 @main.command()
 @click.argument("formula_a", type=FILE)
-@click.argument("formula_b", type=FILE)
-@data_options(prior="Last year's allocations, for formulas with a [transition].")
+@click.argument("formula_b", type=FILE, required=False)
+@data_options(prior="Last year's allocations, for formulas with a [transition].", sets=True)
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools gaining or losing more than this share.")
 @click.option("--sort", "sort_by", type=click.Choice(["change", "change_percent", "change_per_pupil", "school_id"]), default="change", show_default=True)
 @click.option("-o", "--output", type=FILE, help="Write the per-school comparison: .csv, .parquet or .xlsx.")
 @reports_errors
-def compare(formula_a: Path, formula_b: Path, data: Data, threshold: float, sort_by: str, output: Path | None) -> None:
+def compare(formula_a: Path, formula_b: Path | None, data: Data, threshold: float, sort_by: str, output: Path | None) -> None:
     """Two formulas side by side on the same schools: who gains, who loses, by how much.
+
+    With one formula and --set, B is that formula with the values set (A as written); with two,
+    --set changes both.
 
     \b
     Example:
       wsf compare formulas/hayward/unduplicated-2018-19.toml formulas/hayward/additive-2018-19.toml \\
         --schools fixtures/california/hayward-2018-19-schools.csv -o compare.csv
+
+    \b
+    One formula against itself changed:
+      wsf compare formulas/example-district.toml --set weights.english_learner.weight=0.25 \\
+        --schools fixtures/example-district/schools.csv --prior fixtures/example-district/prior.csv
     """
-    a, b = (data.allocate(f, with_prior=load_formula(f).model.transition is not None) for f in (formula_a, formula_b))
+    if formula_b is None and not data.sets:
+        raise click.UsageError("give two formulas (A B), or one formula and --set KEY=VALUE to compare it with itself changed")
+    sides = [(formula_a, replace(data, sets=()) if formula_b is None else data), (formula_b or formula_a, data)]
+    a, b = (d.allocate(f, with_prior=load_formula(f).model.transition is not None) for f, d in sides)
     table = scenarios.compare(a, b).sort(sort_by, descending=sort_by != "school_id", nulls_last=True)
     summary = scenarios.compare_summary(table, threshold)
-    echo(f"A  {a.formula.model.formula.id}: {money(summary['total_a'] / 100)}")
-    echo(f"B  {b.formula.model.formula.id}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
-    echo(f"{plural(summary['gaining'], 'school')} gain and {summary['losing']:,} lose more than {threshold:.0%} under B")
-    gains = table.filter(pl.col("change") > 0).sort(["change", "school_id"], descending=[True, False]).head(5)
-    losses = table.filter(pl.col("change") < 0).sort(["change", "school_id"]).head(5)
-    for title, rows, verb in (("largest gains", gains, "gains"), ("largest losses", losses, "loses")):
-        echo(f"{title}:" if rows.height else f"{title}: none (no school {verb} money under B)")
-        for row in rows.iter_rows(named=True):
-            percent = "" if row["change_percent"] is None else f" ({row['change_percent']:+.1%})"
-            echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
+    names = scenarios.side_names(a.formula, b.formula)
+    echo(f"A  {names[0]}: {money(summary['total_a'] / 100)}")
+    echo(f"B  {names[1]}: {money(summary['total_b'] / 100)}  (B - A {money((summary['total_b'] - summary['total_a']) / 100)})")
+    if summary["changed"] == 0:
+        echo(f"no school changes: B allocates every one of the {plural(table.height, 'school')} the same amount as A, to the cent")
+    else:
+        echo(f"{plural(summary['changed'], 'school')} of {table.height:,} change; {summary['gaining']:,} gain and {summary['losing']:,} "
+             f"lose more than {threshold:.0%} under B")
+        gains = table.filter(pl.col("change") > 0).sort(["change", "school_id"], descending=[True, False]).head(5)
+        losses = table.filter(pl.col("change") < 0).sort(["change", "school_id"]).head(5)
+        for title, rows, verb in (("largest gains", gains, "gains"), ("largest losses", losses, "loses")):
+            echo(f"{title}:" if rows.height else f"{title}: none (no school {verb} money under B)")
+            for row in rows.iter_rows(named=True):
+                percent = "" if row["change_percent"] is None else f" ({row['change_percent']:+.1%})"
+                echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
     if output:
         money_columns = ["total_a", "per_pupil_a", "total_b", "per_pupil_b", "change", "change_per_pupil"]
         written = write_table(table.with_columns(*[dollars(c) for c in money_columns]), output, {"a": provenance(a), "b": provenance(b)})
@@ -133,40 +159,66 @@ def compare(formula_a: Path, formula_b: Path, data: Data, threshold: float, sort
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options(prior="Last year's allocations: losses and hold-harmless cost are measured against them.")
+@data_options(prior="Last year's allocations: losses and hold-harmless cost are measured against them.", sets=True)
 @click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=START:STOP:STEPS", help="A rate to sweep; repeat for a grid.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Count schools losing more than this share.")
-@click.option("-o", "--output", type=FILE, help="Write one row per point: .csv, .parquet or .xlsx.")
+@click.option("--per-school", is_flag=True, help="Each school at each point: amount, change from the formula as given, per pupil.")
+@click.option("--school", "school_id", metavar="SCHOOL_ID", help="One school at every point (a --per-school table of one school).")
+@click.option("-o", "--output", type=FILE, help="Write one row per point (with --per-school, per point and school): .csv, .parquet or .xlsx.")
 @reports_errors
-def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, output: Path | None) -> None:
-    """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini.
+def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, per_school: bool, school_id: str | None,
+          output: Path | None) -> None:
+    """Sweep rates over a range: cost (or the solved scale), losers, hold harmless, CV and Gini;
+    with --per-school (or --school ID) every school's amount at every point.
 
     \b
     Example:
       wsf sweep formulas/example-district.toml \\
         --schools fixtures/example-district/schools.csv \\
         --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:41
+
+    \b
+    One school at every point:
+      wsf sweep formulas/example-district.toml \\
+        --schools fixtures/example-district/schools.csv \\
+        --prior fixtures/example-district/prior.csv --vary weights.english_learner.weight=0.1:0.5:5 --school EX104
     """
     loaded, schools, prior = data.load(formula)
     if loaded.model.transition is not None or prior is not None:
         allocate_formula(loaded, schools, prior)  # the formula as written: every check `wsf allocate` makes on the prior
     axes = [parse_axis(v, loaded) for v in varies]
-    result = sweep_formula(loaded, schools, axes, prior.frame if prior is not None else None, threshold)
-    with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=160, tbl_hide_dataframe_shape=True, float_precision=4):
-        echo(str(result))
+    both = [a.path for a in axes if a.path in loaded.overrides]
+    if both:
+        raise WsfError(f"{both[0]} is both --set and --vary", key="--set", fix=f"drop --set {both[0]}=...: the sweep takes every value of its range")
+    swept = [a.path for a in axes]
+    prior_frame = prior.frame if prior is not None else None
+    if per_school or school_id is not None:
+        _, result = sweep_per_school(loaded, schools, axes, prior_frame, threshold)
+        if school_id is not None:
+            result = scenarios.one_school(result, school_id)
+        echo(render_table(result, swept, "rows", output))
+        result = result.with_columns(*[dollars(c) for c in ("amount", "change", "per_pupil")])
+    else:
+        result = sweep_formula(loaded, schools, axes, prior_frame, threshold)
+        echo(render_table(result, swept, "points", output))
     if output:
-        written = write_table(result, output, {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
+        overrides = {"overrides": dict(loaded.overrides)} if loaded.overrides else {}
+        written = write_table(result, output, overrides | {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
                                                "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]})
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command()
 @click.argument("formula", type=FILE)
-@data_options(prior="Last year's allocations (school_id, prior).", required=True)
+@data_options(prior="Last year's allocations (school_id, prior).", required=True, sets=True)
 @click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True, help="The year by which every school is at 100% of formula.")
+@click.option("--enrollment-growth", "growth", default=None, metavar="SHARE|FILE",
+              help="Pupils grow by this share a year (0.02; -0.01 for decline), or by each school's own: a file of school_id and "
+                   "growth, or growth_2, growth_3, ... (into each year); each year's formula amount at its enrollment.")
+@click.option("--allow-faster", is_flag=True, help="Phase in by --years although it cuts schools by more than the loss floor (each is listed).")
 @click.option("-o", "--output", type=FILE, help="Write the path, one row per school: .csv, .parquet or .xlsx.")
 @reports_errors
-def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
+def glide(formula: Path, data: Data, years: int, growth: str | None, allow_faster: bool, output: Path | None) -> None:
     """Each school's amount year by year under the transition until all reach 100% of formula.
 
     \b
@@ -176,19 +228,45 @@ def glide(formula: Path, data: Data, years: int, output: Path | None) -> None:
         --prior fixtures/example-district/prior.csv --years 8
     """
     loaded, schools, prior = data.load(formula)
-    table, reached = scenarios.glide(loaded, schools, prior, years)
+    growth = enrollment_growth(growth, schools.frame["school_id"].to_list())
+    if output and growth is not None and growth.source is not None:
+        check_output(output, [("--enrollment-growth", growth.source)])
+    table, reached = scenarios.glide(loaded, schools, prior, years, growth)
+    breaks = scenarios.floor_breaks(loaded, table)
+    if breaks.height:
+        floor = loaded.model.transition.max_loss
+        needed = scenarios.glide(loaded, schools, prior, 50, growth)[1]
+        listed = "; ".join(f"year {r['year']} {r['school_id']} -{r['loss']:.1%}" for r in breaks.head(5).iter_rows(named=True))
+        more = f" and {breaks.height - 5} more" if breaks.height > 5 else ""
+        if not allow_faster:
+            raise WsfError(f"reaching 100% of formula in year {years} cuts {plural(breaks['school_id'].n_unique(), 'school')} by more than "
+                           f"the {floor:.0%} loss floor ({listed}{more})", key="--years",
+                           fix=f"give --years {needed} (the floor reaches formula in year {needed}), or --allow-faster to cut faster on purpose")
     year_columns = [c for c in table.columns if c.startswith("year_")]
+    formula_columns = [c for c in table.columns if c.startswith("formula_")]
     moved = table.filter(pl.col("prior").is_not_null() & (pl.col("prior") != pl.col("formula")))
     echo(f"{len(year_columns)} years; every school at 100% of formula in year {reached}"
-         + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)"))
+         + ("" if reached < years or len(year_columns) < years else " (the phase-in's last year)")
+         + (f"; {growth.describe()}" if growth else ""))
     for column in year_columns:
-        at = int((table[column] == table["formula"]).sum())
-        echo(f"  {column}: {money(table[column].sum() / 100)}, {at} of {table.height} schools at formula")
+        year = column.removeprefix("year_")
+        at = int((table[column] == table[f"formula_{year}" if growth else "formula"]).sum())
+        pupils = f" ({number(round(table[f'enrollment_{year}'].sum(), 1))} pupils)" if growth else ""
+        echo(f"  {column}: {money(table[column].sum() / 100)}{pupils}, {at} of {table.height} schools at formula")
     echo(f"{plural(moved.height, 'school')} start{'s' if moved.height == 1 else ''} away from {'its' if moved.height == 1 else 'their'} formula amount")
+    for line in override_lines(loaded):
+        echo(line)
+    if breaks.height:
+        echo(f"past the {floor:.0%} loss floor (--allow-faster; at the floor, formula in year {needed}):")
+        for row in breaks.iter_rows(named=True):
+            echo(f"  year {row['year']:<3} {row['school_id']:<16} {(row['name'] or '')[:34]:<34} {money(row['from'] / 100):>16} -> "
+                 f"{money(row['to'] / 100):>16} (-{row['loss']:.1%})")
     if output:
-        meta = {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
+        meta = ({"overrides": dict(loaded.overrides)} if loaded.overrides else {}) | {
+                "formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
+                **({"enrollment_growth": growth.meta()} if growth else {}),
                 "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]}
-        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *year_columns]]), output, meta)
+        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *formula_columns, *year_columns]]), output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -201,7 +279,7 @@ def sources(schools, prior) -> tuple:
 
 @main.command(name="equity")
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @click.option("--current", type=FILE, help="Current spending per school: school_id, current (optional restricted, unrestricted).")
 @click.option("--staff", type=FILE, help="Or a staff roster: school_id, position, fte, salary, benefits (full-time rates).")
 @click.option("--non-personnel", type=FILE, help="With --staff: non-personnel dollars per school (school_id, non_personnel).")
@@ -260,6 +338,8 @@ def equity_command(
     stat = equity.stat
     info = result.formula.model.formula
     echo(f"{info.title or info.id}: equity, {equity.analysed.height} schools")
+    for line in override_lines(result.formula):
+        echo(line)
     echo(f"  {'':<22} {'today':>12} {'formula':>12}")
     for name in ("mean", "cv", "mcloone", "gini", "correlation_poverty", "slope_poverty"):
         values = [stat(name, s) for s in ("current", "formula")]
@@ -279,7 +359,7 @@ def _split(value: str) -> list[str]:
 
 @main.command(name="packets")
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @click.option("--current", type=FILE, help="Current spending per school (school_id, current), to compare with.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write (replaced as a whole).")
 @click.option("--lang", "langs", default="en,es", show_default=True, help="Languages, comma-separated; each is a file i18n/<lang>.toml.")
@@ -334,12 +414,14 @@ def packets_command(
             result, output, spending=spending, langs=languages, kinds=chosen_kinds, formats=chosen_formats, templates=templates,
             schools=school_ids or None, progress=step, plans=review
         )
+    for line in override_lines(result.formula):
+        echo(line)
     echo(f"wrote {len(written)} files to {output}/ ({', '.join(languages)}; {', '.join(chosen_kinds)}; {', '.join(chosen_formats)})")
 
 
 @main.command(name="workbook")
 @click.argument("formula", type=FILE)
-@data_options(prior=LAST_YEAR)
+@data_options(prior=LAST_YEAR, sets=True)
 @click.option("--current", type=FILE, help="Current spending per school (school_id, current): adds the Equity sheet.")
 @click.option("-o", "--output", type=FILE, required=True, help="Workbook to write (.xlsx).")
 @reports_errors
@@ -365,6 +447,8 @@ def workbook_command(formula: Path, data: Data, current: Path | None, output: Pa
     if spending is not None and result.formula.model.column_for("poverty") is not None:
         equity = analyse(result, spending, allow_missing=True)
     written = write_workbook(result, output, spending, equity)
+    for line in override_lines(result.formula):
+        echo(line)
     echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -411,6 +495,20 @@ def plan_check(formula: Path, data: Data, plans: PlanFiles, output: Path | None)
         meta = provenance(result) | {"plan": {"file": check.plan.path.name, "sha256": check.plan.table.sha256}}
         written = write_table(balances, output, meta)
         echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def enrollment_growth(value: str | None, school_ids: list[str]) -> Growth | None:
+    """`--enrollment-growth`: a share (0.02, 2%) for every school, or a file of each school's."""
+    if value is None:
+        return None
+    text = value.strip()
+    number = re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)\s*%?", text)
+    if number:
+        return growth_share(float(text.rstrip("%").strip()) / (100 if text.endswith("%") else 1))
+    if not Path(text).is_file():
+        raise WsfError(f"{value!r} is neither a share nor a file", key="--enrollment-growth",
+                       fix="give a share such as 0.02 (or 2%), or a CSV/XLSX file of school_id and growth")
+    return read_growth(text, school_ids)
 
 
 # -- Smarter School Spending: the budget, its savings and the tradeoffs (issue 17) ----------

@@ -124,26 +124,29 @@ class Data:
     prior: Path | None = None
     new_schools: tuple[str, ...] = ()
     accept_prior: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()  # --set KEY=VALUE: the formula with these rates changed
 
     def allocate(self, formula: Path, with_prior: bool = True):
         prior = self.prior if with_prior else None
         return allocate_files(formula, self.schools, self.students, prior, self.mapping,
-                              self.new_schools if with_prior else (), self.accept_prior if with_prior else ())
+                              self.new_schools if with_prior else (), self.accept_prior if with_prior else (), self.sets)
 
     def load(self, formula: Path):
-        """The formula, the school data and last year's allocations, each validated."""
-        loaded, schools = load_schools(formula, self.schools, self.students, self.mapping)
+        """The formula (with --set), the school data and last year's allocations, each validated."""
+        loaded, schools = load_schools(formula, self.schools, self.students, self.mapping, self.sets)
         return loaded, schools, load_prior(self.prior, schools, self.new_schools, self.accept_prior)
 
 
-def data_options(prior: str | None = None, required: bool = False):
-    """--schools / --students / --mapping, and with `prior` (its help) --prior, --new-school and
-    --accept-prior: the options of every command that reads school data, passed as `data`."""
+def data_options(prior: str | None = None, required: bool = False, sets: bool = False):
+    """--schools / --students / --mapping, with `prior` (its help) --prior, --new-school and
+    --accept-prior, and with `sets` --set KEY=VALUE: the options of every command that reads
+    school data, passed as `data`."""
 
     def decorate(command):
         @functools.wraps(command)
         def wrapper(*args, schools, students, mapping, **kwargs):
-            data = Data(schools, students, mapping, kwargs.pop("prior", None), kwargs.pop("new_school", ()), kwargs.pop("accept_prior", ()))
+            data = Data(schools, students, mapping, kwargs.pop("prior", None), kwargs.pop("new_school", ()), kwargs.pop("accept_prior", ()),
+                        kwargs.pop("sets", ()))
             return command(*args, data=data, **kwargs)
 
         options = [
@@ -158,11 +161,22 @@ def data_options(prior: str | None = None, required: bool = False):
                 click.option("--accept-prior", multiple=True, metavar="SCHOOL_ID",
                              help="This school's prior is right although far from its formula amount (repeatable)."),
             ]
+        if sets:
+            options.append(click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                                        help="Run with this rate changed, as if written in the formula file (a key path as "
+                                             "sweep --vary takes, e.g. weights.english_learner.weight=0.25); repeatable."))
         for option in reversed(options):
             wrapper = option(wrapper)
         return wrapper
 
     return decorate
+
+
+def override_lines(formula) -> list[str]:
+    """What a summary prints of the values --set changed (none: nothing)."""
+    from wsf.engine.overrides import described
+
+    return [f"  {'set' if i == 0 else '':<11}{line}" for i, line in enumerate(described(formula))]
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ import numpy as np
 import polars as pl
 
 from wsf.data.schools import SchoolData
-from wsf.engine.allocate import component_frame, prior_reference, rules, school_inputs
+from wsf.engine.allocate import allocate, component_frame, per_pupil, prior_reference, rules, school_inputs
 from wsf.engine.components import components, fixed_keys, rate_paths, scaled_keys, stages
 from wsf.engine.params import BASE, BASE_PER_PUPIL, Params, key_parts
-from wsf.engine.solve import Rules, Solution, fold, half_up, row_sums, solve
+from wsf.engine.solve import Rules, Solution, fold, half_up, round_totals, row_sums, solve
 from wsf.errors import WsfError
 from wsf.formula.model import LoadedFormula, validate_formula
 
@@ -86,7 +86,37 @@ def _with_value(formula: LoadedFormula, path: str, value: float) -> None:
 
 def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None, threshold: float = 0.05) -> pl.DataFrame:
     """One row per point: the swept values, total, scale, schools losing more than `threshold`,
-    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts."""
+    hold-harmless cost, and the pupil-weighted CV and Gini of per-pupil amounts. With a
+    transition, also the schools that would lose more than `threshold` before the floor (and the
+    gain cap) and what the floor pays those schools: after the floor, a floor at or inside the
+    threshold leaves no school losing more than it."""
+    return _sweep(formula, schools, axes, prior, threshold, per_school=False)[0]
+
+
+def sweep_per_school(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None = None,
+                     threshold: float = 0.05) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The points (as `sweep`), and a long table, one row per point and school: the swept values,
+    school_id, name, enrollment, the school's `amount` (cents, as `wsf allocate` rounds it at that
+    point), its `change` from the formula as given (cents), `change_percent` and `per_pupil` (cents)."""
+    out, cents = _sweep(formula, schools, axes, prior, threshold, per_school=True)
+    inputs = school_inputs(schools, prior)
+    written = allocate(formula, schools, prior).cents.select("school_id", pl.col("total").alias("_as_given"))
+    roster = inputs.select("school_id", "name", "enrollment").join(written, on="school_id", how="left", maintain_order="left")
+    enrollment = roster["enrollment"]
+    if (enrollment == enrollment.round()).all():
+        roster = roster.with_columns(pl.col("enrollment").cast(pl.Int64))
+    long = (out.select([a.path for a in axes]).with_row_index("_point")
+            .join(roster, how="cross", maintain_order="left_right")
+            .with_columns(pl.Series("amount", cents.reshape(-1)))
+            .with_columns((pl.col("amount") - pl.col("_as_given")).alias("change"))
+            .with_columns(pl.when(pl.col("_as_given") != 0).then(pl.col("change") / pl.col("_as_given")).alias("change_percent"),
+                          per_pupil("amount").alias("per_pupil"))
+            .drop("_point", "_as_given"))
+    return out, long
+
+
+def _sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: pl.DataFrame | None, threshold: float,
+           per_school: bool) -> tuple[pl.DataFrame, np.ndarray | None]:
     model = formula.model
     paths = [axis.path for axis in axes]
     repeated = sorted({p for p in paths if paths.count(p) > 1})
@@ -100,25 +130,28 @@ def sweep(formula: LoadedFormula, schools: SchoolData, axes: list[Axis], prior: 
         raise WsfError("the formula has a [transition], which needs last year's allocations", file=formula.path, key="transition", fix="pass --prior FILE")
     grid = list(itertools.product(*(axis.values for axis in axes)))
     points = pl.DataFrame({f"_p{i}": [g[i] for g in grid] for i in range(len(axes))}, schema={f"_p{i}": pl.Float64 for i in range(len(axes))})
-    plan = _Plan(formula, school_inputs(schools, prior), points, axes, schools.pupil_columns, threshold)
+    plan = _Plan(formula, school_inputs(schools, prior), points, axes, schools.pupil_columns, threshold, per_school)
     size = max(1, BLOCK_VALUES // max(plan.schools, 1))
     blocks = [slice(start, min(start + size, points.height)) for start in range(0, points.height, size)]
     workers = min(cores(), len(blocks))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(plan.block, blocks))
     columns = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+    cents = columns.pop("cents", None)
     out = points.rename({f"_p{i}": a.path for i, a in enumerate(axes)}).with_columns(
         pl.Series("total", columns["total_cents"] / 100),
         pl.Series("scale", columns["scale"]),
         pl.Series("gain_cap", columns["gain_cap"]),
         pl.Series(f"schools_losing_over_{threshold:.0%}", columns["losing"]),
         pl.Series("hold_harmless", np.round(columns["hold_harmless"], 2)),
+        *([pl.Series(f"schools_losing_over_{threshold:.0%}_before_floor", columns["losing_before"]),
+           pl.Series("floor_pays_them", np.round(columns["floor_pays_them"], 2))] if "losing_before" in columns else []),
         pl.Series("cv", columns["cv"]),
         pl.Series("gini", columns["gini"]),
     )
     # a cap exists only with a transition; where none binds, and where a measure is undefined, the cell is empty, not NaN
     out = out if model.transition is not None else out.drop("gain_cap")
-    return out.with_columns(pl.col(pl.Float64).fill_nan(None))
+    return out.with_columns(pl.col(pl.Float64).fill_nan(None)), cents
 
 
 def cores() -> int:
@@ -144,8 +177,9 @@ class _Plan:
     """What every block shares: the inputs, and the components no swept rate touches."""
 
     def __init__(self, formula: LoadedFormula, inputs: pl.DataFrame, points: pl.DataFrame, axes: list[Axis],
-                 pupil_columns: tuple[str, ...], threshold: float) -> None:
+                 pupil_columns: tuple[str, ...], threshold: float, per_school: bool = False) -> None:
         model = formula.model
+        self.per_school = per_school
         self.formula, self.points, self.schools = formula, points, inputs.height
         swept = {a.path: pl.col(f"_p{i}") for i, a in enumerate(axes) if a.path not in SOLVE_PATHS}
         self.rules = rules(model, points.height, {a.path: points[f"_p{i}"].to_numpy() for i, a in enumerate(axes) if a.path in SOLVE_PATHS})
@@ -187,7 +221,12 @@ class _Plan:
         cv, gini = self.spread(final, buffers)
         work = buffers("scratch", shape)
         losing = np.count_nonzero(np.less(final, self.loss_line, out=buffers("flags", shape, bool)), axis=1)
+        floor = {}
         if model.transition is not None:  # what the floor costs, as `wsf allocate` sums it
+            lifted = np.maximum(final - solution.target, 0.0)
+            before = np.less(solution.target, self.loss_line)  # losing more than the threshold before the floor (and the cap)
+            floor = {"losing_before": np.count_nonzero(before, axis=1).astype(np.int64),
+                     "floor_pays_them": row_sums(np.where(before, lifted, 0.0))}
             hold_harmless = row_sums(np.maximum(np.subtract(final, solution.target, out=work), 0.0, out=work), out=work)
         else:  # what a floor at the threshold would cost
             hold_harmless = np.maximum(np.subtract(self.loss_line, final, out=work), 0.0, out=work).sum(axis=1)
@@ -196,7 +235,11 @@ class _Plan:
             total_cents = np.round(block_rules.pot * 100).astype(np.int64)
         else:  # whole units: the float sum is exact
             total_cents = half_up(np.multiply(final, 100 / unit, out=work), out=work).sum(axis=1).astype(np.int64) * unit
-        return {
+        per_school = {}
+        if self.per_school:  # each school's cents as `allocate` rounds them: half up, or by largest remainder to the pot
+            pot_units = None if block_rules.pot is None else np.round(block_rules.pot * 100).astype(np.int64) // unit
+            per_school = {"cents": round_totals(final * (100 / unit), pot_units) * unit}
+        return per_school | floor | {
             "total_cents": total_cents,
             "scale": solution.scale,
             "gain_cap": solution.gain_cap if solution.gain_cap is not None else np.full(shape[0], np.nan),

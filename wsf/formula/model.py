@@ -393,10 +393,18 @@ class LoadedFormula(BaseModel):
     path: Path
     sha256: str
     tables: tuple[Any, ...] = ()  # wsf.data.tables.Table of each file the formula names
+    overrides: dict[str, Any] = {}  # key path -> value given with --set, applied on top of the file (wsf.engine.overrides)
+    original: dict[str, Any] = {}  # key path -> the file's own value where --set replaced it
 
     @property
     def files(self) -> list[Path]:
         return [self.path, *(t.path for t in self.tables)]
+
+    @property
+    def label(self) -> str:
+        """The file's name, and the values set on top of it: `example.toml with weights.el.weight=0.25`."""
+        sets = ", ".join(f"{k}={v}" for k, v in self.overrides.items())
+        return f"{self.path.name} with {sets}" if sets else self.path.name
 
 
 def read_toml(path: str | Path, what: str = "formula", fix: str = "see the formula-file reference in the README",
@@ -429,14 +437,20 @@ def read_toml(path: str | Path, what: str = "formula", fix: str = "see the formu
 
 def load_formula(path: str | Path) -> LoadedFormula:
     path = Path(path)
-    raw, text, data = read_toml(path)
-    data, tables = _with_salary_table(data, path, text)
+    data, text, raw, tables = read_formula_data(path)
     return LoadedFormula(
         model=validate_formula(data, path=path, text=text),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         tables=tables,
     )
+
+
+def read_formula_data(path: Path) -> tuple[dict[str, Any], str, bytes, tuple[Any, ...]]:
+    """A formula file's data as validation sees it (its salary table's rows in `[costs]`), its text, bytes and tables."""
+    raw, text, data = read_toml(path)
+    data, tables = _with_salary_table(data, path, text)
+    return data, text, raw, tables
 
 
 def named_files(path: Path) -> list[Path]:
