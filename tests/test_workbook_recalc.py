@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
 from libreoffice import recalculated, soffice
@@ -32,16 +33,22 @@ def libreoffice() -> None:
     soffice()  # skips without LibreOffice
 
 
-def live(allocation: Allocation, folder: Path, edit: dict[str, float] | None = None) -> list[dict]:
-    """The workbook's Allocations rows as LibreOffice computes them, after setting named rates."""
+def live(allocation: Allocation, folder: Path, edit: dict[str, float] | None = None, counts: dict[tuple[str, str], float] | None = None):
+    """The workbook's Allocations rows as LibreOffice computes them, after setting named rates
+    (`edit`) and data cells on the Inputs sheet (`counts`: (school_id, column) -> value)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "book.xlsx"
     write_workbook(allocation, path)
-    if edit:
+    if edit or counts:
         book = openpyxl.load_workbook(path)
+        inputs = book["Inputs"]
+        header = [cell.value for cell in inputs[1]]
+        rows = {row[0].value: row for row in inputs.iter_rows(min_row=2) if row[0].value}
+        for (school, column), value in (counts or {}).items():
+            rows[school][header.index(column)].value = value
         sheet = book["Formula"]
         names = {row[6].value: row[1] for row in sheet.iter_rows(min_row=3) if row[6].value}
-        for name, value in edit.items():
+        for name, value in (edit or {}).items():
             destination = book.defined_names[name].attr_text
             assert destination == f"Formula!$B${names[name].row}", name  # the name is the cell on its row
             names[name].value = value
@@ -125,3 +132,22 @@ def test_change_a_rate_and_every_school_follows_as_wsf_allocate(edit: str, tmp_p
     assert len(detail) == changed.table.height  # the Detail sheet follows the changed rate too
     for got, want in zip(detail, changed.cents["total"].to_list()):
         assert abs(got * 100 - want) < 1
+
+
+def test_change_a_count_and_its_school_follows(tmp_path: Path) -> None:
+    """More kindergartners at one school on the Inputs sheet: its enrollment, base and lines follow,
+    the small-school supplement stops where it passes 300 pupils, and the pot's scale moves every school."""
+    text = EXAMPLE_FORMULA.read_text(encoding="utf-8").replace("[transition]\nmax_loss = 0.05\n", "")
+    formula = tmp_path / "formula.toml"
+    formula.write_text(text, encoding="utf-8")
+    allocation = allocate_files(formula, EXAMPLE / "schools.csv")
+    frame = allocation.inputs.select(pl.col("*").exclude("enrollment"))
+    small = allocation.inputs.filter(pl.col("enrollment") < 300).filter(pl.col("enrollment") > 260)["school_id"][0]
+    changes = {(small, "grade_K"): 120, ("EX101", "frl"): 200}
+    for (school, column), value in changes.items():
+        frame = frame.with_columns(pl.when(pl.col("school_id") == school).then(value).otherwise(pl.col(column)).alias(column))
+    frame.write_csv(tmp_path / "schools.csv")
+    changed = allocate_files(formula, tmp_path / "schools.csv")
+    assert changed.cents.filter(pl.col("school_id") == small)["small_school"][0] == 0  # no longer a small school
+    rows, _, _ = live(allocation, tmp_path / "book", counts=changes)
+    check_equal(changed, rows)

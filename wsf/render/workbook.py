@@ -356,12 +356,16 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     total_template = "=SUM(" + ",".join(f"{layout.table[k]}{SHEET_ROW}" for k in keys) + ")"
     pupils, money = f"{layout.table['enrollment']}{SHEET_ROW}", f"{layout.table['total']}{SHEET_ROW}"
     per_template = f'=IF({pupils}>0,ROUND({money}/{pupils},2),"")'
+    enrollment_cell = f"=Inputs!{layout.data.get('enrollment')}{INPUT_ROW}"
     for i in range(table.height):
         row = layout.row(i) - 1
         put(sheet, row, 0, school_ids[i], formats)
         put(sheet, row, 1, names[i], formats)
         for c in counts:
-            put(sheet, row, columns.index(c), count_values[c][i], formats, formats.count if c == "enrollment" else formats.fte)
+            if c == "enrollment" and layout.data.get("enrollment"):  # the Inputs sheet's, so it follows a changed count there
+                writer.write(row, columns.index(c), enrollment_cell, i, formats.count, count_values[c][i])
+            else:
+                put(sheet, row, columns.index(c), count_values[c][i], formats, formats.count if c == "enrollment" else formats.fte)
         for key in keys:
             col = columns.index(key)
             exact = cents[key][i] / 100 if by_line or key not in amounts else amounts[key][i]
@@ -739,11 +743,26 @@ def _files(allocation: Allocation, spending: Spending | None) -> list[tuple[str,
     return files + [(lang.sentence("workbook.role_spending"), t.path.name, t.sha256) for t in (spending.sources if spending else ())]
 
 
+def enrollment_sum(allocation: Allocation) -> str | None:
+    """Enrollment as the sum of the school's pupil columns (grades or spans) on Inputs, a template;
+    None where enrollment is itself the data."""
+    columns = allocation.pupil_columns
+    if not columns or columns == ("enrollment",):
+        return None
+    layout = Layout(allocation)
+    return "=SUM(" + ",".join(f"{layout.data[c]}{INPUT_ROW}" for c in columns) + ")"
+
+
 def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
     lang = shipped()
     data = _input_data(allocation)
     sheet = write_sheet(book, "Inputs", data, money=("prior",))
     sheet.freeze_panes(1, 2)
+    summed = enrollment_sum(allocation)
+    if summed is not None:  # enrollment follows a changed grade count
+        col = data.columns.index("enrollment")
+        for i, pupils in enumerate(data["enrollment"].to_list()):
+            sheet.write_formula(i + 1, col, fill(summed, i), None, pupils)
     print_setup(sheet, allocation.formula.model.formula.title or allocation.formula.model.formula.id, rows=1)
     top = data.height + 3
     put(sheet, top - 1, 0, lang.sentence("workbook.files"), formats, formats.title)
