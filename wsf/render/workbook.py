@@ -11,15 +11,18 @@ Sheets:
   pot and the difference, and notes. What a cell cannot say exactly stays a value, marked as
   computed by wsf: the transition (its gain cap is solved by iteration), and any line a kind
   cannot yet write as a formula. Live totals are unrounded: each is within a cent of wsf's.
+- **Chart** (up to 200 schools): dollars per student by school, drawn from Allocations.
 - **Formula**: every rate, its value a cell named by its key path (`weights.poverty.weight`),
   with its unit, the rate after the pot's scale (live), what it applies to and its source; the
   pot's scale is a live formula (`pot.scale`), the solved gain cap a named value.
 - **Equity** (with current spending): the equity statistics today and under the formula,
   and the poverty bands.
-- **Inputs**: the school data as read (and last year's allocation), then every file by name
-  and SHA-256.
+- **Inputs**: the school data as read (and last year's allocation; enrollment as the sum of
+  the grades, so a changed count moves its school), then every file by name and SHA-256.
 - **Workings**: the base, the average base per pupil and each weight that scales with it,
   before the pot's scale: what the scale is solved from.
+- **Detail** (up to 200 schools): every school's lines as count x rate = amount, the amount
+  live from Allocations, with the rule in words.
 
 Every sheet prints landscape, one page wide, with its header rows repeated.
 
@@ -760,9 +763,9 @@ def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: 
     sheet.freeze_panes(1, 2)
     summed = enrollment_sum(allocation)
     if summed is not None:  # enrollment follows a changed grade count
-        col = data.columns.index("enrollment")
+        col, writer = data.columns.index("enrollment"), Formulas(sheet)
         for i, pupils in enumerate(data["enrollment"].to_list()):
-            sheet.write_formula(i + 1, col, fill(summed, i), None, pupils)
+            writer.write(i + 1, col, summed, i, None, pupils)
     print_setup(sheet, allocation.formula.model.formula.title or allocation.formula.model.formula.id, rows=1)
     top = data.height + 3
     put(sheet, top - 1, 0, lang.sentence("workbook.files"), formats, formats.title)
