@@ -77,7 +77,7 @@ class Formats:
         self.header = book.add_format(header)
         self.text_header = book.add_format({**header, "quote_prefix": True})
         self.key = book.add_format(key)
-        self.key_cell = book.add_format({"font_size": 8, "font_color": "#595959"})
+        self.key_cell = book.add_format({"font_size": 8, "font_color": "#595959", "indent": 1})
         self.text_key = book.add_format({**key, "quote_prefix": True})
         self.money = book.add_format({"num_format": CURRENCY, **UP})
         self.money_value = book.add_format({"num_format": CURRENCY, **VALUE})
