@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 # PDF packets (WeasyPrint) need Pango, fonts and HarfBuzz's subsetter (without it WeasyPrint
 # subsets fonts itself and the PDF bytes differ run to run); the tests read PDFs back with poppler.
 # The tradeoffs page is tested in a real headless browser: Debian's chromium and its chromedriver, driven by selenium.
-SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium chromium-driver
+# The finance workbook is recalculated in a real spreadsheet application: LibreOffice Calc, headless (no X11).
+SYSTEM_PACKAGES := poppler-utils fonts-liberation fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium chromium-driver \
+	libreoffice-calc-nogui
 
 .PHONY: demo test bench clean system
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from pydantic import field_validator, model_validator
 
+from wsf.engine.components.cells import Cells, added
 from wsf.engine.components.lines import Count, Factor, Label, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE, BASE_PER_PUPIL, Params, School
 from wsf.errors import WsfError
@@ -93,6 +94,24 @@ def grade_rate(formula: Formula, p: Params, grade: str) -> pl.Expr:
     return rate
 
 
+def grade_rate_cell(formula: Formula, cells: Cells, grade: str) -> str:
+    """`grade_rate` as a spreadsheet formula over the named rates."""
+    span = formula.grade_span[grade]
+    if isinstance(formula.base[span], GradeWeight):
+        rate = f"{cells.rate(f'base.{span}.weight')}*{cells.rate(PER_CAPITA + '.amount')}"
+    else:
+        rate = cells.rate(f"base.{span}")
+    rates, add_ons = [], []
+    for i, adj in enumerate(formula.base_adjustment):
+        if grade in parse_span(adj.span):
+            (rates if adj.rate is not None else add_ons).append(cells.rate(f"base_adjustment[{i}].{'rate' if adj.rate is not None else 'per_pupil'}"))
+    if rates:
+        rate = f"({rate})*(1+{added(rates)})"
+    if add_ons:
+        rate = f"{rate}+{added(add_ons)}"
+    return rate
+
+
 def column_span(formula: Formula, column: str) -> str:
     """The [base] span a pupil column belongs to; a span column must have one rate for all its grades."""
     if column.startswith("grade_"):
@@ -148,6 +167,11 @@ class Base:
 
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
         return pl.sum_horizontal([pl.col(c) * grade_rate(self.formula, p, column_grade(self.formula, c)) for c in pupil_columns]).alias(BASE)
+
+    def cell(self, cells: Cells, pupil_columns: tuple[str, ...]) -> str:
+        """Its unscaled dollars as a spreadsheet formula: each pupil column x its grade's rate."""
+        f = self.formula
+        return added([f"{cells.data(c)}*({grade_rate_cell(f, cells, column_grade(f, c))})" for c in pupil_columns])
 
     def rates(self) -> list[str]:
         """The key paths a sweep may vary."""
@@ -216,11 +240,14 @@ class Base:
         terms = []
         if f.per_capita is not None:
             pc = f.per_capita
-            terms.append(Term(PER_CAPITA, pc.label, "base", Money(pc.amount), "per_pupil", Money(pc.amount * scale), "", pc.source or source))
+            terms.append(Term(PER_CAPITA, pc.label, "base", Money(pc.amount), "per_pupil", Money(pc.amount * scale), "", pc.source or source,
+                              PER_CAPITA + ".amount"))
         for span, dollars in f.base_dollars.items():
+            path = None if isinstance(f.base[span], GradeWeight) else f"base.{span}"  # a grade weight's dollars are not its value
             terms.append(Term(BASE, Phrase.of("term_base_span", span=span), "base", Money(dollars), "per_pupil", Money(dollars * scale),
-                              Phrase.of("grades_of", span=span), source))
-        for adj in f.base_adjustment:
+                              Phrase.of("grades_of", span=span), source, path))
+        for i, adj in enumerate(f.base_adjustment):
             value, unit = (Share(adj.rate, 1), "share_of_base") if adj.rate is not None else (Money(adj.per_pupil), "per_pupil")
-            terms.append(Term(BASE, adj.label, "base_adjustment", value, unit, None, Phrase.of("grades_of", span=adj.span), f.source_of(adj)))
+            terms.append(Term(BASE, adj.label, "base_adjustment", value, unit, None, Phrase.of("grades_of", span=adj.span), f.source_of(adj),
+                              f"base_adjustment[{i}].{'rate' if adj.rate is not None else 'per_pupil'}"))
         return terms

@@ -12,16 +12,17 @@ from typing import Annotated, Any
 import polars as pl
 from pydantic import Field
 
+from wsf.engine.components.cells import Cells, number, text
 from wsf.engine.components.lines import Count, Phrase, Words
 from wsf.formula.types import Key, Strict
 from wsf.formula.types import Money as Dollars
 
 Bound = Annotated[float, Field(allow_inf_nan=False)]
-COMPARISONS = {  # key: (Polars operator, Python test, sentence)
-    "below": (lambda c, v: c < v, lambda x, v: x < v, "column_below"),
-    "at_most": (lambda c, v: c <= v, lambda x, v: x <= v, "column_at_most"),
-    "above": (lambda c, v: c > v, lambda x, v: x > v, "column_above"),
-    "at_least": (lambda c, v: c >= v, lambda x, v: x >= v, "column_at_least"),
+COMPARISONS = {  # key: (Polars operator, Python test, sentence, spreadsheet operator)
+    "below": (lambda c, v: c < v, lambda x, v: x < v, "column_below", "<"),
+    "at_most": (lambda c, v: c <= v, lambda x, v: x <= v, "column_at_most", "<="),
+    "above": (lambda c, v: c > v, lambda x, v: x > v, "column_above", ">"),
+    "at_least": (lambda c, v: c >= v, lambda x, v: x >= v, "column_at_least", ">="),
 }
 
 
@@ -51,6 +52,23 @@ class When(Strict):
             for column, value in bounds.items():
                 condition &= COMPARISONS[name][0](pl.col(column), value).fill_null(False)
         return condition
+
+    def cell(self, cells: Cells) -> str:
+        """The same conditions as a spreadsheet formula (TRUE or FALSE): a missing value holds no
+        condition, as in the expression; a level compares as text (a spreadsheet's = ignores case)."""
+        parts = []
+        if self.enrollment_below is not None:
+            parts.append(f"{cells.enrollment}<{self.enrollment_below}")
+        if self.enrollment_at_least is not None:
+            parts.append(f"{cells.enrollment}>={self.enrollment_at_least}")
+        if self.level is not None:
+            level = cells.data("level")
+            parts.append("OR(" + ",".join(f"{level}={text(lvl.lower())}" for lvl in self.level) + ")")
+        for name, bounds in self.columns().items():
+            for column, value in bounds.items():
+                ref = cells.data(column)
+                parts.append(f"AND(ISNUMBER({ref}),{ref}{COMPARISONS[name][3]}{number(value)})")
+        return "AND(" + ",".join(parts) + ")" if parts else "TRUE"
 
     def holds(self, row: dict[str, Any]) -> bool:
         """The same conditions on one school's data row."""
@@ -96,6 +114,19 @@ class Step(Strict):
 def pupils(at_most: float | None) -> pl.Expr:
     """The enrollment a per-pupil rate is paid on: all of it, or at most `at_most` pupils."""
     return pl.col("enrollment") if at_most is None else pl.min_horizontal(pl.col("enrollment"), pl.lit(float(at_most)))
+
+
+def pupils_cell(cells: Cells, at_most: float | None) -> str:
+    """`pupils` as a spreadsheet formula."""
+    return cells.enrollment if at_most is None else f"MIN({cells.enrollment},{number(at_most)})"
+
+
+def first_match_cell(steps: list[Step], values: list[str], cells: Cells) -> str:
+    """`first_match` as a spreadsheet formula: nested IFs, 0 where no step holds."""
+    out = "0"
+    for step, value in reversed(list(zip(steps, values))):
+        out = value if step.when is None else f"IF({step.when.cell(cells)},{value},{out})"
+    return out
 
 
 def first_match(steps: list[Step], values: list[pl.Expr]) -> pl.Expr:

@@ -13,7 +13,8 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from wsf.engine.components.base import on_base
-from wsf.engine.components.conditions import Step, When, check_steps, first_match, matching, pupils
+from wsf.engine.components.cells import Cells
+from wsf.engine.components.conditions import Step, When, check_steps, first_match, first_match_cell, matching, pupils, pupils_cell
 from wsf.engine.components.lines import Count, Line, Money, Phrase, Share, Term
 from wsf.engine.params import BASE, Params, School
 from wsf.formula.objects import Funding
@@ -75,6 +76,14 @@ class FlatFoundation:
     def expression(self, p: Params, pupil_columns: tuple[str, ...]) -> pl.Expr:
         return pl.when(self.condition()).then(self.amount(p)).otherwise(0.0).alias(self.key)
 
+    def amount_cell(self, cells: Cells) -> str:
+        return cells.rate(f"foundations.{self.key}.amount")
+
+    def cell(self, cells: Cells, pupil_columns: tuple[str, ...]) -> str:
+        """Its dollars as a spreadsheet formula: the amount where its conditions hold."""
+        amount = self.amount_cell(cells)
+        return amount if self.spec.when is None else f"IF({self.spec.when.cell(cells)},{amount},0)"
+
     def rates(self) -> list[str]:
         return [f"foundations.{self.key}.amount"]
 
@@ -107,7 +116,7 @@ class FlatFoundation:
 
     def terms(self, scale: float) -> list[Term]:
         return [Term(self.key, self.spec.label, "foundation", Money(self.spec.amount), "per_school", Money(self.spec.amount),
-                     self.applies_to(), self.formula.source_of(self.spec))]
+                     self.applies_to(), self.formula.source_of(self.spec), f"foundations.{self.key}.amount")]
 
 
 class SmallSchoolSubsidy(FlatFoundation):
@@ -123,6 +132,15 @@ class SmallSchoolSubsidy(FlatFoundation):
         if spec.cap_share_of_base is not None:
             caps.append(p(f"foundations.{key}.cap_share_of_base") * pl.col(BASE))
         return pl.min_horizontal(caps)
+
+    def amount_cell(self, cells: Cells) -> str:
+        key, spec = self.key, self.spec
+        caps = [f"MAX({spec.threshold}-{cells.enrollment},0)*{cells.rate(f'foundations.{key}.per_pupil_short')}"]
+        if spec.cap is not None:
+            caps.append(cells.rate(f"foundations.{key}.cap"))
+        if spec.cap_share_of_base is not None:
+            caps.append(f"{cells.rate(f'foundations.{key}.cap_share_of_base')}*{cells.base}")
+        return f"MIN({','.join(caps)})"
 
     def rates(self) -> list[str]:
         fields = ["per_pupil_short", *(f for f in ("cap", "cap_share_of_base") if getattr(self.spec, f) is not None)]
@@ -147,7 +165,7 @@ class SmallSchoolSubsidy(FlatFoundation):
         if self.spec.when is not None:
             applies = Phrase.of("pupils_short_when", threshold=Count(self.spec.threshold), conditions=self.spec.when.phrases())
         return [Term(self.key, self.spec.label, "subsidy", Money(self.spec.per_pupil_short), "per_pupil", Money(self.spec.per_pupil_short),
-                     applies, self.formula.source_of(self.spec))]
+                     applies, self.formula.source_of(self.spec), f"foundations.{self.key}.per_pupil_short")]
 
 
 class ScheduledFoundation(FlatFoundation):
@@ -166,6 +184,16 @@ class ScheduledFoundation(FlatFoundation):
             step = self.spec.rates[i]
             values.append(amount + (p(f"{path}[{i}].per_pupil") * pupils(step.pupils_at_most) if "per_pupil" in fields else 0.0))
         return first_match(self.spec.rates, values)
+
+    def amount_cell(self, cells: Cells) -> str:
+        path = f"foundations.{self.key}.rates"
+        values = []
+        for i, step in enumerate(self.spec.rates):
+            parts = [cells.rate(f"{path}[{i}].amount")] if "amount" in self.fields(i) else []
+            if "per_pupil" in self.fields(i):
+                parts.append(f"{cells.rate(f'{path}[{i}].per_pupil')}*{pupils_cell(cells, step.pupils_at_most)}")
+            values.append("(" + "+".join(parts) + ")")
+        return first_match_cell(self.spec.rates, values, cells)
 
     def needs(self) -> dict[str, str]:
         steps = {column: kind for step in self.spec.rates if step.when is not None for column, kind in step.when.needs().items()}
@@ -196,13 +224,14 @@ class ScheduledFoundation(FlatFoundation):
 
     def terms(self, scale: float) -> list[Term]:
         out = []
-        for step in self.spec.rates:
+        for i, step in enumerate(self.spec.rates):
             applies = Phrase.of("conditions", conditions=step.when.phrases()) if step.when is not None else Phrase("schedule_other")
             if step.pupils_at_most is not None:
                 applies = Phrase.of("capped_where", where=applies, count=Count(step.pupils_at_most))
             value = Money(step.per_pupil) if step.per_pupil else Money(step.amount or 0.0)
             out.append(Term(self.key, self.spec.label, "foundation", value, "per_pupil" if step.per_pupil else "per_school", value,
-                            Phrase.of("schedule_term", rule=self.step_phrase(step, None), applies=applies), self.formula.source_of(self.spec)))
+                            Phrase.of("schedule_term", rule=self.step_phrase(step, None), applies=applies), self.formula.source_of(self.spec),
+                            f"foundations.{self.key}.rates[{i}].{'per_pupil' if step.per_pupil else 'amount'}"))
         return out
 
 

@@ -135,3 +135,4 @@ class Term:
     rate_used: Money | None
     applies: Phrase | str
     source: str
+    path: str | None = None  # the key path of its value (`weights.poverty.weight`): the workbook names that cell

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import polars as pl
 from pydantic import ConfigDict, Field, model_validator
 
+from wsf.engine.components.cells import Cells, rounded
 from wsf.engine.components.conditions import When, first_match, matching
 from wsf.engine.components.lines import Count, Label, Line, Money, Phrase, Quantity, Term, Words
 from wsf.engine.params import Params, School
@@ -260,6 +261,22 @@ class PositionComponent:
         if cost.salary is not None:
             return p(f"costs.{key}.salary") + (p(f"costs.{key}.benefits") if cost.benefits else pl.lit(0.0))
         return p(f"costs.{key}.per_hour") * cost.days
+
+    def cost_cell(self, cells: Cells) -> str:
+        """`cost_expression` as a spreadsheet formula over the named rates."""
+        cost, key = self.cost, self.spec.cost
+        if key is None:
+            return "0"
+        if cost is None:
+            return cells.rate(f"positions.{self.key}.cost")
+        if cost.salary is not None:
+            return cells.rate(f"costs.{key}.salary") + (f"+{cells.rate(f'costs.{key}.benefits')}" if cost.benefits else "")
+        return f"{cells.rate(f'costs.{key}.per_hour')}*{cost.days}"
+
+    def cell(self, cells: Cells, pupil_columns: tuple[str, ...]) -> str:
+        """Its dollars as a spreadsheet formula: its quantity (a value computed by wsf: the rules
+        stay the engine's) x its cost, rounded once to the formula's unit as the expression is."""
+        return rounded(f"{cells.quantity(self.quantity_column)}*({self.cost_cell(cells)})", self.formula.rounding.unit_cents)
 
     # -- how much of it --------------------------------------------------------------------------
 

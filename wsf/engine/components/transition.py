@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from wsf.formula.model import Formula
 
 TRANSITION = "transition"
+SCALE = "pot.scale"  # the workbook's names of the solved scale and gain cap (no key of the formula file)
+GAIN_CAP = "transition.gain_cap"
 
 
 def basis(formula: Formula) -> Phrase | str:
@@ -98,23 +100,23 @@ def terms(formula: Formula, scale: float, gain_cap: float | None) -> list[Term]:
     source = formula.formula.source or ""
     out = []
     if formula.pot is not None:
-        out.append(Term("pot", Phrase("term_pot"), "pot", Money(formula.pot.amount), "dollars", None, Phrase("all_schools"), source))
-        out.append(Term("scale", Phrase("term_scale"), "solved", Factor(scale, 6, fixed=True), "factor", None, "", Phrase("solved_by_wsf")))
+        out.append(Term("pot", Phrase("term_pot"), "pot", Money(formula.pot.amount), "dollars", None, Phrase("all_schools"), source, "pot.amount"))
+        out.append(Term("scale", Phrase("term_scale"), "solved", Factor(scale, 6, fixed=True), "factor", None, "", Phrase("solved_by_wsf"), SCALE))
     rules = formula.transition
     if rules is not None:
         each = Phrase("schools_with_prior")
         if rules.max_loss is not None:
             out.append(Term(TRANSITION, Phrase.of("term_floor", basis=basis(formula)), "transition", Share(rules.max_loss, 1), "share_of_last_year",
-                            None, each, source))
+                            None, each, source, "transition.max_loss"))
         if rules.max_gain is not None:
             out.append(Term(TRANSITION, Phrase.of("term_cap", basis=basis(formula)), "transition", Share(rules.max_gain, 1), "share_of_last_year",
-                            None, each, source))
+                            None, each, source, "transition.max_gain"))
         elif gain_cap is not None:
             out.append(Term(TRANSITION, Phrase.of("term_cap_solved", basis=basis(formula)), "solved", Share(gain_cap, 2), "share_of_last_year",
-                            None, each, Phrase("solved_by_wsf")))
+                            None, each, Phrase("solved_by_wsf"), GAIN_CAP))
         elif formula.pot is not None and rules.gap_closure is None:
             out.append(Term(TRANSITION, Phrase("term_cap_none"), "solved", None, "", None, "", Phrase("solved_by_wsf")))
         if rules.gap_closure is not None:
-            out.append(Term(TRANSITION, Phrase("term_phase_in"), "transition", Share(rules.gap_closure, 0), "share_of_gap", None, each, source))
+            out.append(Term(TRANSITION, Phrase("term_phase_in"), "transition", Share(rules.gap_closure, 0), "share_of_gap", None, each, source, "transition.gap_closure"))
     out.append(Term("rounding", Phrase(f"term_rounding_{formula.rounding.to}"), "rounding", None, "", None, "", ""))
     return out

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from wsf.engine.components.base import PER_CAPITA, grade_rate, on_base
-from wsf.engine.components.conditions import Step, check_steps, first_match, matching, pupils
+from wsf.engine.components.base import PER_CAPITA, grade_rate, grade_rate_cell, on_base
+from wsf.engine.components.cells import Cells, text
+from wsf.engine.components.conditions import Step, check_steps, first_match, first_match_cell, matching, pupils, pupils_cell
 from wsf.engine.components.lines import Count, Factor, Line, Money, Phrase, Share, Term, Words
 from wsf.engine.params import BASE_PER_PUPIL, Params, School
 from wsf.formula.grades import parse_span
@@ -121,6 +122,9 @@ class OfAverageBase(Pays):
     def expression(self, p: Params) -> pl.Expr:
         return p(self.path()) * pl.col(BASE_PER_PUPIL)
 
+    def cell(self, cells: Cells) -> str:
+        return f"{cells.rate(self.path())}*{cells.base_per_pupil}"
+
     def at(self, school: School) -> float:
         return self.spec.weight * school.average_base
 
@@ -140,6 +144,9 @@ class OfSpan(Pays):
     def expression(self, p: Params) -> pl.Expr:
         return p(self.path()) * grade_rate(self.formula, p, parse_span(self.spec.of)[0])
 
+    def cell(self, cells: Cells) -> str:
+        return f"{cells.rate(self.path())}*({grade_rate_cell(self.formula, cells, parse_span(self.spec.of)[0])})"
+
     def at(self, school: School) -> float:
         return self.spec.weight * self.formula.span_rate(self.spec.of) * school.scale
 
@@ -158,6 +165,9 @@ class OfPerCapita(OfSpan):
 
     def expression(self, p: Params) -> pl.Expr:
         return p(self.path()) * p(PER_CAPITA + ".amount")
+
+    def cell(self, cells: Cells) -> str:
+        return f"{cells.rate(self.path())}*{cells.rate(PER_CAPITA + '.amount')}"
 
     def phrase(self, school: School) -> Phrase:
         return Phrase.of("weight_per_capita", weight=Factor(self.spec.weight))
@@ -179,6 +189,9 @@ class Flat(Pays):
 
     def expression(self, p: Params) -> pl.Expr:
         return p(self.path())
+
+    def cell(self, cells: Cells) -> str:
+        return cells.rate(self.path())
 
     def at(self, school: School) -> float:
         return self.spec.per_pupil
@@ -266,6 +279,12 @@ class CountColumn(Counts):
     def share(self, p: Params) -> pl.Expr:
         return pl.when(pl.col("enrollment") > 0).then(self.expression(p) / pl.col("enrollment")).otherwise(0.0)
 
+    def cell(self, cells: Cells, at_most: float | None = None) -> str:
+        count = cells.data(self.spec.count)
+        if self.spec.above_share is None:
+            return count
+        return f"MAX({count}-{cells.rate(self.paths()[0])}*{cells.enrollment},0)"
+
     def at(self, school: School, at_most: float | None = None) -> float:
         count = school.inputs[self.spec.count]
         return max(count - self.spec.above_share * school.enrollment, 0.0) if self.spec.above_share is not None else count
@@ -291,6 +310,12 @@ class ShareColumn(Counts):
 
     def expression(self, p: Params, at_most: float | None = None) -> pl.Expr:
         return self.share(p) * pupils(at_most)
+
+    def cell(self, cells: Cells, at_most: float | None = None) -> str:
+        share = cells.data(self.spec.share)
+        if self.spec.above_share is not None:
+            share = f"MAX({share}-{cells.rate(self.paths()[0])},0)"
+        return f"{share}*{pupils_cell(cells, at_most)}"
 
     def at(self, school: School, at_most: float | None = None) -> float:
         share = school.inputs[self.spec.share]
@@ -323,6 +348,10 @@ class AtLevels(Counts):
 
     def share(self, p: Params) -> pl.Expr:
         return pl.when(pl.col("level").is_in(self.levels()).fill_null(False)).then(1.0).otherwise(0.0)
+
+    def cell(self, cells: Cells, at_most: float | None = None) -> str:
+        level = cells.data("level")
+        return "IF(OR(" + ",".join(f"{level}={text(lvl)}" for lvl in self.levels()) + f"),{pupils_cell(cells, at_most)},0)"
 
     def at(self, school: School, at_most: float | None = None) -> float:
         return counted_pupils(school, at_most) if (school.inputs.get("level") or "") in self.levels() else 0.0
@@ -379,6 +408,13 @@ class WeightComponent:
             return first_match(self.spec.rates, values).alias(self.key)
         return (self.counts.expression(p) * self.pays.expression(p)).alias(self.key)
 
+    def cell(self, cells: Cells, pupil_columns: tuple[str, ...]) -> str:
+        """Its unscaled dollars as a spreadsheet formula: what it counts x what it pays."""
+        if isinstance(self.pays, Scheduled):
+            values = [f"({self.counts.cell(cells, step.pupils_at_most)})*{cells.rate(path)}" for step, path in zip(self.spec.rates, self.pays.paths())]
+            return first_match_cell(self.spec.rates, values, cells)
+        return f"({self.counts.cell(cells)})*({self.pays.cell(cells)})"
+
     def rates(self) -> list[str]:
         return [*self.pays.paths(), *self.counts.paths()]
 
@@ -411,10 +447,10 @@ class WeightComponent:
         if self.spec.above_share is not None:
             counted = Phrase.of("counted_above", counted=counted, share=Share(self.spec.above_share, 0))
         out = []
-        for value, unit, rate, where in self.pays.terms():
+        for (value, unit, rate, where), path in zip(self.pays.terms(), self.pays.paths()):
             used = None if rate is None else Money(rate * (scale if self.scaled else 1.0))
             applies = counted if where is None else Phrase.of("counted_where", counted=counted, where=where)
-            out.append(Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec)))
+            out.append(Term(self.key, self.spec.label, "weight", value, unit, used, applies, self.formula.source_of(self.spec), path))
         return out
 
 
