@@ -231,3 +231,20 @@ def test_an_enrollment_growth_typed_as_a_percentage_is_refused(run, example_args
     result = run("glide", *example_args, "--enrollment-growth", "2")
     assert result.exit_code == 2 and "did you mean 0.02?" in result.output
     assert run("glide", *example_args, "--years", "8", "--enrollment-growth", "2%").exit_code == 0
+
+
+def test_sweep_compare_and_glide_workbooks_name_their_sheet(run, example_args, tmp_path: Path) -> None:
+    """A sweep's, a comparison's and a glide's XLSX are not all called "Allocations"."""
+    import openpyxl
+
+    cases = {
+        "Sweep": ("sweep", *example_args, "--vary", f"{EL}=0.2:0.4:3"),
+        "Sweep by school": ("sweep", *example_args, "--vary", f"{EL}=0.2:0.4:3", "--per-school"),
+        "Compare": ("compare", *example_args, "--set", f"{EL}=0.25"),
+        "Glide": ("glide", *example_args, "--years", "8"),
+    }
+    for sheet, args in cases.items():
+        target = tmp_path / f"{sheet.replace(' ', '_')}.xlsx"
+        result = run(*args, "-o", target)
+        assert result.exit_code == 0, result.output
+        assert openpyxl.load_workbook(target).sheetnames == [sheet]

@@ -153,7 +153,7 @@ def compare(formula_a: Path, formula_b: Path | None, data: Data, threshold: floa
                 echo(f"  {row['school_id']:<16} {row['name'][:34]:<34} {money(row['change'] / 100):>16}{percent}")
     if output:
         money_columns = ["total_a", "per_pupil_a", "total_b", "per_pupil_b", "change", "change_per_pupil"]
-        written = write_table(table.with_columns(*[dollars(c) for c in money_columns]), output, {"a": provenance(a), "b": provenance(b)})
+        written = write_table(table.with_columns(*[dollars(c) for c in money_columns]), output, {"a": provenance(a), "b": provenance(b)}, sheet="Compare")
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -204,7 +204,8 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
     if output:
         overrides = {"overrides": dict(loaded.overrides)} if loaded.overrides else {}
         written = write_table(result, output, overrides | {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),
-                                               "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]})
+                                               "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]},
+                              sheet="Sweep by school" if per_school or school_id is not None else "Sweep")
         echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -266,7 +267,7 @@ def glide(formula: Path, data: Data, years: int, growth: str | None, allow_faste
                 "formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "years": years,
                 **({"enrollment_growth": growth.meta()} if growth else {}),
                 "inputs": [{"file": t.path.name, "sha256": t.sha256} for t in sources(schools, prior)]}
-        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *formula_columns, *year_columns]]), output, meta)
+        written = write_table(table.with_columns(*[dollars(c) for c in ["prior", "formula", *formula_columns, *year_columns]]), output, meta, sheet="Glide")
         echo("wrote " + ", ".join(str(p) for p in written))
 
 

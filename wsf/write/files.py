@@ -155,19 +155,19 @@ def check_sheet_fits(rows: int, columns: int, target: Path, what: str = "the tab
         )
 
 
-def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None) -> list[Path]:
-    """Write a frame as CSV, Parquet or XLSX by extension, and with `meta` its `.meta.json`
-    (the two land together); returns the paths written."""
+def write_table(frame: pl.DataFrame, target: str | Path, meta: dict[str, Any] | None = None, sheet: str = "Allocations") -> list[Path]:
+    """Write a frame as CSV, Parquet or XLSX by extension (one sheet, named `sheet`), and with
+    `meta` its `.meta.json` (the two land together); returns the paths written."""
     target = Path(target)
     writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
         ".csv": _write_csv,
         ".parquet": _write_parquet,
-        ".xlsx": _write_xlsx,
+        ".xlsx": lambda frame, path: _write_xlsx(frame, path, sheet),
     }
     writer = writers.get(target.suffix.lower())
     if writer is None:
         raise WsfError(f"cannot write {target.suffix or 'a file without extension'!r}", file=target, fix="name the output .csv, .parquet or .xlsx")
-    if writer is _write_xlsx:
+    if target.suffix.lower() == ".xlsx":
         check_sheet_fits(frame.height + 1, frame.width, target)
     if meta is None:
         with atomic_path(target) as temp:
@@ -240,10 +240,10 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, compression="zstd", statistics=False)
 
 
-def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+def _write_xlsx(frame: pl.DataFrame, path: Path, sheet: str = "Allocations") -> None:
     with xlsx_book(path) as book:
         book.set_properties({"created": FIXED_DATE, "author": "wsf", "comments": f"wsf {__version__}"})
-        write_sheet(book, "Allocations", frame)
+        write_sheet(book, sheet, frame)
 
 
 def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None) -> Any:
