@@ -36,7 +36,7 @@ def book_path(example, tmp_path_factory) -> Path:
 
 def test_sheets(book_path: Path) -> None:
     book = openpyxl.load_workbook(book_path)
-    assert book.sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings", "Detail"]
+    assert book.sheetnames == ["Allocations", "Chart", "Poverty", "Change", "Formula", "Equity", "Inputs", "Workings", "Detail"]
     assert book.properties.creator == "wsf" and book.properties.created.year == 2000
 
 
@@ -132,7 +132,7 @@ def test_equity_and_inputs_sheets(example, book_path: Path) -> None:
 
 def test_no_current_spending_no_equity_sheet(example, tmp_path: Path) -> None:
     write_workbook(example[0], tmp_path / "book.xlsx")
-    assert openpyxl.load_workbook(tmp_path / "book.xlsx").sheetnames == ["Allocations", "Chart", "Formula", "Inputs", "Workings", "Detail"]
+    assert openpyxl.load_workbook(tmp_path / "book.xlsx").sheetnames == ["Allocations", "Chart", "Poverty", "Change", "Formula", "Inputs", "Workings", "Detail"]
 
 
 def test_identical_bytes_on_rerun(example, book_path: Path, tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_workbook_command(run, example_args, tmp_path: Path) -> None:
     result = run("workbook", *example_args, "--current", EXAMPLE / "current.csv", "-o", out)
     assert result.exit_code == 0, result.output
     assert out.is_file() and out.with_name("book.xlsx.meta.json").is_file()
-    assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Chart", "Formula", "Equity", "Inputs", "Workings", "Detail"]
+    assert openpyxl.load_workbook(out).sheetnames == ["Allocations", "Chart", "Poverty", "Change", "Formula", "Equity", "Inputs", "Workings", "Detail"]
     bad = run("workbook", *example_args, "-o", tmp_path / "book.csv")
     assert bad.exit_code == 2 and ".xlsx" in bad.output
 

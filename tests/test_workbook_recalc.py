@@ -151,3 +151,22 @@ def test_change_a_count_and_its_school_follows(tmp_path: Path) -> None:
     assert changed.cents.filter(pl.col("school_id") == small)["small_school"][0] == 0  # no longer a small school
     rows, _, _ = live(allocation, tmp_path / "book", counts=changes)
     check_equal(changed, rows)
+
+
+def test_the_poverty_and_change_charts_draw_live_columns(tmp_path: Path) -> None:
+    """The Poverty chart's x (each school's poverty share) and the Change chart's bars (its total
+    less last year's) are Workings columns LibreOffice computes to the engine's numbers."""
+    allocation = allocate_files(EXAMPLE_FORMULA, EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
+    path = tmp_path / "book.xlsx"
+    write_workbook(allocation, path)
+    assert {"Poverty", "Change"} <= set(openpyxl.load_workbook(path).sheetnames)
+    sheet = recalculated(path, tmp_path)["Workings"]
+    keys = [cell.value for cell in sheet[2]]
+    rows = [dict(zip(keys, row)) for row in sheet.iter_rows(min_row=3, max_row=2 + allocation.table.height, values_only=True)]
+    poverty = allocation.formula.model.column_for("poverty")
+    prior = dict(zip(allocation.inputs["school_id"].to_list(), allocation.inputs["_prior"].to_list()))
+    for row, want in zip(rows, allocation.cents.join(allocation.inputs.select("school_id", poverty), on="school_id").iter_rows(named=True)):
+        assert row["school_id"] == want["school_id"]
+        assert row["poverty_share"] == pytest.approx(want[poverty] / want["enrollment"])
+        last = prior[want["school_id"]]  # a new school has none: no change drawn
+        assert abs(row["change"] * 100 - (0 if last is None else want["total"] - round(last * 100))) < 1

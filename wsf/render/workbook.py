@@ -11,7 +11,9 @@ Sheets:
   pot and the difference, and notes. What a cell cannot say exactly stays a value, marked as
   computed by wsf: the transition (its gain cap is solved by iteration), and any line a kind
   cannot yet write as a formula. Live totals are unrounded: each is within a cent of wsf's.
-- **Chart** (up to 200 schools): dollars per student by school, drawn from Allocations.
+- **Chart** (up to 200 schools): dollars per student by school, drawn from Allocations;
+  **Poverty**: dollars per student against each school's poverty share; **Change** (with last
+  year's file): each school's gain or loss, both drawn live from Workings columns.
 - **Formula**: every rate, its value a cell named by its key path (`weights.poverty.weight`),
   with its unit, the rate after the pot's scale (live), what it applies to and its source; the
   pot's scale is a live formula (`pot.scale`), the solved gain cap a named value.
@@ -141,6 +143,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         allocations_sheet(book, formats, allocation)
         if allocation.table.height <= CHART_SCHOOLS:
             chart_sheet(book, allocation)
+            trend_sheets(book, allocation)
         formula_sheet(book, formats, allocation)
         if equity is not None:
             equity_sheet(book, formats, equity, info.title or info.id)
@@ -455,6 +458,63 @@ def chart_sheet(book: Any, allocation: Allocation) -> Any:
     return sheet
 
 
+def chart_columns(allocation: Allocation, layout: Layout) -> list[tuple[str, str, str, list[float], str]]:
+    """The Workings columns the Poverty and Change charts draw (a chart needs a range, not a
+    formula): each school's poverty share (the count the formula says measures poverty, over
+    enrollment) and its change from last year (the total less Inputs' prior), both live."""
+    lang, table, out = shipped(), allocation.table, []
+    poverty = allocation.formula.model.column_for("poverty")
+    enrollment = table["enrollment"].to_list()
+    if poverty is not None and poverty in layout.data:
+        count = allocation.inputs[poverty].to_list()
+        out.append(("poverty_share", lang.plain("workbook.poverty_share", column=poverty),
+                    f"=IF(Inputs!{layout.data['enrollment']}{INPUT_ROW}>0,Inputs!{layout.data[poverty]}{INPUT_ROW}/Inputs!{layout.data['enrollment']}{INPUT_ROW},0)",
+                    [c / e if e else 0.0 for c, e in zip(count, enrollment)], "share"))
+    if "prior" in layout.data:
+        prior = _input_data(allocation)["prior"].to_list()
+        out.append(("change", lang.sentence("workbook.change"),
+                    f"=IF(ISNUMBER(Inputs!{layout.data['prior']}{INPUT_ROW}),Allocations!{layout.table['total']}{SHEET_ROW}-Inputs!{layout.data['prior']}{INPUT_ROW},0)",
+                    [t / 100 - p if p is not None else 0.0 for t, p in zip(allocation.cents["total"].to_list(), prior)], "money"))
+    return out
+
+
+def trend_sheets(book: Any, allocation: Allocation) -> None:
+    """Dollars per student against poverty (a point a school), and each school's gain or loss
+    from last year (a bar a school, losses in red): both drawn live from the sheets."""
+    lang, layout = shipped(), Layout(allocation)
+    first, last = layout.first_last()
+    extra = {key: xl_col_to_name(i) for i, key in enumerate(
+        [k for k, *_ in chart_columns(allocation, layout)], start=len(layout.working))}
+    per = layout.table["per_pupil"]
+    if "poverty_share" in extra:
+        chart = book.add_chart({"type": "scatter"})
+        chart.add_series({"name": lang.sentence("workbook.per_pupil"),
+                          "categories": f"=Workings!${extra['poverty_share']}${first}:${extra['poverty_share']}${last}",
+                          "values": f"=Allocations!${per}${first}:${per}${last}",
+                          "marker": {"type": "circle", "size": 6, "fill": {"color": "#2F5597"}, "border": {"color": "#2F5597"}}})
+        chart.set_title({"name": lang.sentence("workbook.poverty_chart_title"), "name_font": {"size": 12}})
+        chart.set_x_axis({"num_format": "0%", "name": lang.sentence("workbook.poverty_axis"), "min": 0, "max": 1})
+        chart.set_y_axis({"num_format": '"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        chart.set_legend({"none": True})
+        sheet = book.add_chartsheet("Poverty")
+        sheet.set_chart(chart)
+        sheet.set_landscape()
+        sheet.set_paper(1)
+    if "change" in extra:
+        chart = book.add_chart({"type": "bar"})
+        chart.add_series({"name": lang.sentence("workbook.change"), "categories": f"=Allocations!$B${first}:$B${last}",
+                          "values": f"=Workings!${extra['change']}${first}:${extra['change']}${last}",
+                          "fill": {"color": "#2E7D32"}, "invert_if_negative": True, "invert_if_negative_color": "#C62828", "gap": 40})
+        chart.set_title({"name": lang.sentence("workbook.change_chart_title"), "name_font": {"size": 12}})
+        chart.set_x_axis({"num_format": '"$"#,##0;-"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        chart.set_y_axis({"reverse": True, "num_font": {"size": 7}, "label_position": "low"})  # names at the left, clear of losses
+        chart.set_legend({"none": True})
+        sheet = book.add_chartsheet("Change")
+        sheet.set_chart(chart)
+        sheet.set_landscape()
+        sheet.set_paper(1)
+
+
 RULE_WIDTH = 100  # characters, about: the Detail sheet's rule column
 
 
@@ -551,6 +611,11 @@ def workings_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
                 writer.write(row, col, "=" + templates[key], i, formats.money, unscaled)
         per = amounts[BASE][i] / scale / enrollment[i] if enrollment[i] else 0.0
         writer.write(row, 3, per_pupil, i, formats.money, per)
+    for col, (key, label, template, values, fmt) in enumerate(chart_columns(allocation, layout), start=len(layout.working)):
+        sheet.write_string(0, col, label, formats.header)
+        sheet.write_string(1, col, key, formats.key)
+        for i in range(layout.schools):
+            writer.write(layout.row(i) - 1, col, template, i, getattr(formats, fmt), values[i])
     sheet.freeze_panes(TOP, 2)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 28)
