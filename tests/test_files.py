@@ -353,7 +353,7 @@ def test_disk_full_is_one_line_and_the_previous_table_stays(run, inputs, tmp_pat
     before = snapshot(tmp_path)
     name = {".csv": "_write_csv", ".parquet": "_write_parquet", ".xlsx": "_write_xlsx"}[suffix]
     real = getattr(outputs, name)
-    monkeypatch.setattr(outputs, name, lambda frame, path: real(frame, Path("/dev/full")))
+    monkeypatch.setattr(outputs, name, lambda frame, path, *rest: real(frame, Path("/dev/full"), *rest))
     result = run("allocate", HAYWARD, "--schools", HAYWARD_SCHOOLS, "-o", out)
     one_line_error(result, f"cannot write {out}: No space left on device", "fix: free some disk space")
     assert snapshot(tmp_path) == before

@@ -247,4 +247,9 @@ def test_sweep_compare_and_glide_workbooks_name_their_sheet(run, example_args, t
         target = tmp_path / f"{sheet.replace(' ', '_')}.xlsx"
         result = run(*args, "-o", target)
         assert result.exit_code == 0, result.output
-        assert openpyxl.load_workbook(target).sheetnames == [sheet]
+        book = openpyxl.load_workbook(target)
+        assert book.sheetnames == [sheet]
+        header = [c.value for c in book[sheet][1]]
+        for column, fmt in {"change_percent": "0.00%", "total": "#,##0.00", "change": "#,##0.00", "amount": "#,##0.00"}.items():
+            if column in header:  # dollars as money, shares as percentages
+                assert fmt in book[sheet].cell(2, header.index(column) + 1).number_format, (sheet, column)

@@ -201,6 +201,8 @@ def sweep(formula: Path, data: Data, varies: tuple[str, ...], threshold: float, 
     else:
         result = sweep_formula(loaded, schools, axes, prior_frame, threshold)
         echo(render_table(result, swept, "points", output))
+        result = result.with_columns(pl.col(c).round(2).cast(pl.Decimal(None, 2)) for c in ("total", "hold_harmless", "floor_pays_them")
+                                     if c in result.columns)  # dollars, formatted as money in a workbook
     if output:
         overrides = {"overrides": dict(loaded.overrides)} if loaded.overrides else {}
         written = write_table(result, output, overrides | {"formula": loaded.model.formula.id, "formula_sha256": loaded.sha256, "vary": list(varies),

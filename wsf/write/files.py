@@ -251,22 +251,27 @@ def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ..
     sheet = book.add_worksheet(title)
     header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     money_fmt = book.add_format({"num_format": MONEY})
+    percent_fmt = book.add_format({"num_format": "0.00%"})
     text_fmt = book.add_format({"quote_prefix": True})
     if money is None:
         money = tuple(c for c, t in frame.schema.items() if isinstance(t, pl.Decimal))
+    percent = tuple(c for c, t in frame.schema.items() if t.is_float() and c.endswith(("_percent", "_share")))  # shares of 1
     for col, name in enumerate(frame.columns):
         sheet.write_string(0, col, name, header)
         values = frame[name].to_list()
         is_money = name in money
         width = max([len(name)] + [len(f"{v:,.2f}" if is_money and v is not None else str(v)) for v in values[:500]])
-        sheet.set_column(col, col, min(max(width + 2, 8), 60), money_fmt if is_money else None)
+        if name in percent:
+            width = len(name)
+        column_fmt = money_fmt if is_money else percent_fmt if name in percent else None
+        sheet.set_column(col, col, min(max(width + 2, 8), 60), column_fmt)
         for row, value in enumerate(values, start=1):
             if value is None:
                 continue
             if isinstance(value, str):
                 sheet.write_string(row, col, value, text_fmt if risky(value) else None)
             else:
-                sheet.write_number(row, col, float(value), money_fmt if is_money else None)
+                sheet.write_number(row, col, float(value), column_fmt)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(frame.height, 1), max(len(frame.columns) - 1, 0))
     return sheet
