@@ -451,7 +451,12 @@ def chart_sheet(book: Any, allocation: Allocation) -> Any:
     chart.set_x_axis({"num_format": '"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_y_axis({"reverse": True, "num_font": {"size": 7}})
     chart.set_legend({"none": True})
-    sheet = book.add_chartsheet("Chart")
+    return chartsheet(book, "Chart", chart)
+
+
+def chartsheet(book: Any, name: str, chart: Any) -> Any:
+    """A chart on a sheet of its own, printed landscape on US Letter."""
+    sheet = book.add_chartsheet(name)
     sheet.set_chart(chart)
     sheet.set_landscape()
     sheet.set_paper(1)
@@ -496,10 +501,7 @@ def trend_sheets(book: Any, allocation: Allocation) -> None:
         chart.set_x_axis({"num_format": "0%", "name": lang.sentence("workbook.poverty_axis"), "min": 0, "max": 1})
         chart.set_y_axis({"num_format": '"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
         chart.set_legend({"none": True})
-        sheet = book.add_chartsheet("Poverty")
-        sheet.set_chart(chart)
-        sheet.set_landscape()
-        sheet.set_paper(1)
+        chartsheet(book, "Poverty", chart)
     if "change" in extra:
         chart = book.add_chart({"type": "bar"})
         chart.add_series({"name": lang.sentence("workbook.change"), "categories": f"=Allocations!$B${first}:$B${last}",
@@ -509,10 +511,7 @@ def trend_sheets(book: Any, allocation: Allocation) -> None:
         chart.set_x_axis({"num_format": '"$"#,##0;-"$"#,##0', "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
         chart.set_y_axis({"reverse": True, "num_font": {"size": 7}, "label_position": "low"})  # names at the left, clear of losses
         chart.set_legend({"none": True})
-        sheet = book.add_chartsheet("Change")
-        sheet.set_chart(chart)
-        sheet.set_landscape()
-        sheet.set_paper(1)
+        chartsheet(book, "Change", chart)
 
 
 RULE_WIDTH = 100  # characters, about: the Detail sheet's rule column
