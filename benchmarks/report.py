@@ -208,7 +208,7 @@ def scale_targets(groups: dict[str, dict[str, dict]]) -> list[tuple[str, str, bo
     if whole:
         peak = whole["extra_info"]["peak_mb"]
         checks.append((f"`wsf equity` peak memory ≤ {TARGETS['equity_peak_mb']:g} MB", f"{peak:,.0f} MB", peak <= TARGETS["equity_peak_mb"]))
-    book = contender(groups, "workbook", "wsf: write_workbook (four sheets, formatted)")
+    book = contender(groups, "workbook", "wsf: write_workbook (the live model: every sheet, formulas, charts)")
     if book:
         checks.append(within(book, f"the workbook for {book['extra_info']['schools']:,} schools", "workbook_seconds"))
     return checks

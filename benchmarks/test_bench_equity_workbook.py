@@ -112,7 +112,7 @@ def test_equity_pair_by_matrix(benchmark, files: Files) -> None:
 
 
 def test_workbook(benchmark, files: Files, tmp_path: Path) -> None:
-    describe(benchmark, WORKBOOK, "wsf: write_workbook (four sheets, formatted)")
+    describe(benchmark, WORKBOOK, "wsf: write_workbook (the live model: every sheet, formulas, charts)")
     equity = analyse(files.allocation, files.spending)
     target = tmp_path / "book.xlsx"
 
