@@ -192,6 +192,10 @@ def test_glide_with_each_schools_growth_from_a_file(run, example_args, tmp_path:
     result = run("glide", *example_args, "--years", "8", "--allow-faster", "--enrollment-growth", per_year, "-o", out)
     assert result.exit_code == 0, result.output
     assert "pupils by school as growth.csv projects" in result.output
+    import hashlib
+
+    recorded = json.loads(out.with_name("glide.csv.meta.json").read_text())["enrollment_growth"]
+    assert recorded == {"file": "growth.csv", "sha256": hashlib.sha256(per_year.read_bytes()).hexdigest()}
     table = pl.read_csv(out).sort("school_id")
     first, other = table.row(0, named=True), table.row(1, named=True)
     assert first["enrollment_2"] == pytest.approx(first["enrollment"] * 1.1) and other["enrollment_2"] == other["enrollment"]

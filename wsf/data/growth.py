@@ -31,6 +31,7 @@ class Growth:
     share: float = 0.0
     frame: pl.DataFrame | None = None  # school_id and growth, or growth_2 .. growth_N (shares)
     source: Path | None = None
+    sha256: str | None = None  # the file's, recorded in the output's meta.json
 
     def factor(self, school_ids: pl.Series, year: int) -> pl.Series:
         """Each school's pupils in `year` as a multiple of year 1's: the product of its growths."""
@@ -49,7 +50,7 @@ class Growth:
         return f"pupils by school as {self.source.name} projects" if self.source else f"pupils {self.share:+.1%} a year"
 
     def meta(self) -> dict:
-        return {"file": self.source.name} if self.source else {"share": self.share}
+        return {"file": self.source.name, "sha256": self.sha256} if self.source else {"share": self.share}
 
 
 def uniform(share: float) -> Growth | None:
@@ -98,4 +99,4 @@ def read_growth(path: str | Path, school_ids: list[str]) -> Growth:
                    fix="remove them or check the school_id")
     checks.done()
     out = frame.select("school_id", *[pl.col(f"_{c}").alias(c) for c in columns])
-    return Growth(frame=out, source=table.path)
+    return Growth(frame=out, source=table.path, sha256=table.sha256)
