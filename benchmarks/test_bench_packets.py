@@ -63,6 +63,7 @@ class District:
     allocation: Allocation
     spending: Spending
     schools: int
+    folder: Path  # formula.toml, schools.csv and current.csv, for the benchmarks that run the CLI
 
 
 def grow(schools: int, seed: int = SEED) -> pl.DataFrame:
@@ -93,14 +94,18 @@ def formula_without_transition(schools: int) -> str:
 @pytest.fixture(scope="session")
 def district(tmp_path_factory: pytest.TempPathFactory) -> District:
     """The grown district, its allocation and a current-spending table, made once per session."""
-    folder = tmp_path_factory.mktemp("district")
+    return build_district(tmp_path_factory.mktemp("district"))
+
+
+def build_district(folder: Path) -> District:
+    """The grown district's files in `folder`, its allocation and current spending."""
     grow(SCHOOLS).write_csv(folder / "schools.csv")
     (folder / "formula.toml").write_text(formula_without_transition(SCHOOLS), encoding="utf-8")
     allocation = allocate_files(folder / "formula.toml", folder / "schools.csv")
     factor = pl.Series(np.random.default_rng(SEED + 1).uniform(0.85, 1.15, SCHOOLS))
     current = allocation.cents.select("school_id", (pl.col("total") * factor / 100).round(2).alias("current"))
     current.write_csv(folder / "current.csv")
-    return District(allocation, read_current(folder / "current.csv"), SCHOOLS)
+    return District(allocation, read_current(folder / "current.csv"), SCHOOLS, folder)
 
 
 def timed(run: Callable[[], object]) -> tuple[list[float], Callable[[], None]]:
