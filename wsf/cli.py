@@ -6,7 +6,7 @@ options, the error output and the progress line are `wsf.options`).
 
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -505,9 +505,12 @@ def enrollment_growth(value: str | None, school_ids: list[str]) -> Growth | None
     if value is None:
         return None
     text = value.strip()
-    number = re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)\s*%?", text)
-    if number:
-        return growth_share(float(text.rstrip("%").strip()) / (100 if text.endswith("%") else 1))
+    try:
+        share = float(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        share = None
+    if share is not None and math.isfinite(share):  # not "nan" or "inf"
+        return growth_share(share)
     if not Path(text).is_file():
         raise WsfError(f"{value!r} is neither a share nor a file", key="--enrollment-growth",
                        fix="give a share such as 0.02 (or 2%), or a CSV/XLSX file of school_id and growth")
