@@ -97,8 +97,14 @@ def run_installed(target: Path, probe: Path, cwd: Path, log: Path, *args: str) -
 
 
 def other_copies(record: dict, target: Path) -> list[str]:
-    """Files of a wsf package the process opened outside the installed copy."""
-    return [p for p in record["opened"] if "wsf" in Path(p).parts and not Path(p).is_relative_to(target)]
+    """Files of a wsf package (a `wsf` folder with an `__init__.py`) the process opened outside the
+    installed copy. A folder merely named wsf (the checkout, as `git clone` names it) is not one."""
+
+    def in_a_package(path: Path) -> bool:
+        parts = path.parts
+        return any(part == "wsf" and (Path(*parts[: i + 1]) / "__init__.py").is_file() for i, part in enumerate(parts[:-1]))
+
+    return [p for p in record["opened"] if in_a_package(Path(p)) and not Path(p).is_relative_to(target)]
 
 
 def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
