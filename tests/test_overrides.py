@@ -63,7 +63,11 @@ def test_compare_a_formula_with_itself_changed(run, example_args, tmp_path: Path
     assert lines[1].startswith(f"B  example-district.toml with {EL}=0.25: $244,500,000.00")
     assert "example-district-fy2026" not in result.output
     table = pl.read_csv(out)
-    assert (table["change"] != 0).sum() > 0
+    gain, lose = (table["change"] > 0).sum(), (table["change"] < 0).sum()
+    big_gain, big_lose = (table["change_percent"] > 0.05).sum(), (table["change_percent"] < -0.05).sum()
+    assert gain and lose  # the sentence counts every school that moves, not only those beyond the threshold
+    assert lines[2] == (f"{gain + lose} schools of {table.height} change under B: {gain} gain ({big_gain} by more than 5%), "
+                        f"{lose} lose ({big_lose} by more than 5%)")
     meta = json.loads(out.with_name("compare.csv.meta.json").read_text())
     assert "overrides" not in meta["a"] and meta["b"]["overrides"] == {EL: 0.25}
 

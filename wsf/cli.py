@@ -142,8 +142,8 @@ def compare(formula_a: Path, formula_b: Path | None, data: Data, threshold: floa
     if summary["changed"] == 0:
         echo(f"no school changes: B allocates every one of the {plural(table.height, 'school')} the same amount as A, to the cent")
     else:
-        echo(f"{plural(summary['changed'], 'school')} of {table.height:,} change; {summary['gaining']:,} gain and {summary['losing']:,} "
-             f"lose more than {threshold:.0%} under B")
+        echo(f"{plural(summary['changed'], 'school')} of {table.height:,} change under B: {summary['gain']:,} gain "
+             f"({summary['gaining']:,} by more than {threshold:.0%}), {summary['lose']:,} lose ({summary['losing']:,} by more than {threshold:.0%})")
         gains = table.filter(pl.col("change") > 0).sort(["change", "school_id"], descending=[True, False]).head(5)
         losses = table.filter(pl.col("change") < 0).sort(["change", "school_id"]).head(5)
         for title, rows, verb in (("largest gains", gains, "gains"), ("largest losses", losses, "loses")):

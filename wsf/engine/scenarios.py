@@ -35,7 +35,9 @@ def compare_summary(table: pl.DataFrame, threshold: float) -> dict[str, int]:
     return {
         "total_a": int(table["total_a"].sum()),
         "total_b": int(table["total_b"].sum()),
-        "gaining": int((table["change_percent"] > threshold).sum()),
+        "gain": int((table["change"] > 0).sum()),
+        "lose": int((table["change"] < 0).sum()),
+        "gaining": int((table["change_percent"] > threshold).sum()),  # by more than the threshold
         "losing": int((table["change_percent"] < -threshold).sum()),
         "changed": int((table["change"] != 0).sum()),
     }
