@@ -122,7 +122,7 @@ def write_workbook(
 
 def check_fits(allocation: Allocation, spending: Spending | None, equity: Equity | None, target: Path) -> None:
     """Every sheet within Excel's limits, or nothing is written (xlsxwriter would drop the rest)."""
-    table = allocation.table
+    table = allocation.cents
     notes = allocation_notes(allocation, value_keys(allocation), shipped())
     rows = TOP + table.height + (4 if allocation.formula.model.pot is not None else 2) + len(notes)  # headers, schools, totals, pot, notes
     check_sheet_fits(rows, table.width, target, "the workbook's Allocations sheet")
@@ -141,7 +141,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         book.set_properties(properties)
         formats = Formats(book)
         allocations_sheet(book, formats, allocation)
-        if allocation.table.height <= CHART_SCHOOLS:
+        if allocation.cents.height <= CHART_SCHOOLS:
             chart_sheet(book, allocation)
             trend_sheets(book, allocation)
         formula_sheet(book, formats, allocation)
@@ -153,7 +153,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
             sheet.set_column(0, 0, 100)
         inputs_sheet(book, formats, allocation, spending)
         workings_sheet(book, formats, allocation)
-        if allocation.table.height <= CHART_SCHOOLS:
+        if allocation.cents.height <= CHART_SCHOOLS:
             detail_sheet(book, formats, allocation)
 
 
@@ -174,9 +174,9 @@ class Layout:
     def __init__(self, allocation: Allocation) -> None:
         model = allocation.formula.model
         self.allocation, self.model = allocation, model
-        self.schools = allocation.table.height
+        self.schools = allocation.cents.height
         self.data = {name: xl_col_to_name(i) for i, name in enumerate(_input_data(allocation).columns)}
-        self.columns = allocation.table.columns
+        self.columns = allocation.cents.columns
         self.table = {name: xl_col_to_name(i) for i, name in enumerate(self.columns)}
         self.scaled = scaled_keys(model)
         self.working = ["school_id", "name", BASE, "base_per_pupil", *[k for k in self.scaled if k != BASE]]
@@ -289,7 +289,7 @@ def value_keys(allocation: Allocation) -> set[str]:
     any whose formula or rounding a cell cannot say exactly."""
     model = allocation.formula.model
     pupils = allocation.pupil_columns
-    probe = RowCells(Layout(allocation)) if allocation.table.height else None
+    probe = RowCells(Layout(allocation)) if allocation.cents.height else None
     keys = {TRANSITION}
     for c in components(model):
         if probe is None or formula_of(c, probe, pupils) is None:
@@ -335,7 +335,7 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     the Inputs sheet's counts and the Formula sheet's named rates (times the pot's scale where it
     scales), the total and per pupil; then live totals, the pot and the difference, and notes."""
     lang = shipped()
-    model, table, layout = allocation.formula.model, allocation.table, Layout(allocation)
+    model, table, layout = allocation.formula.model, allocation.cents, Layout(allocation)
     sheet = book.add_worksheet("Allocations")
     columns = table.columns
     values = value_keys(allocation)
@@ -467,7 +467,7 @@ def chart_columns(allocation: Allocation, layout: Layout) -> list[tuple[str, str
     """The Workings columns the Poverty and Change charts draw (a chart needs a range, not a
     formula): each school's poverty share (the count the formula says measures poverty, over
     enrollment) and its change from last year (the total less Inputs' prior), both live."""
-    lang, table, out = shipped(), allocation.table, []
+    lang, table, out = shipped(), allocation.cents, []
     poverty = allocation.formula.model.column_for("poverty")
     enrollment = table["enrollment"].to_list()
     if poverty is not None and poverty in layout.data:
@@ -530,7 +530,7 @@ def detail_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     rows = by_school(allocation)
     keys = [*model.line_keys, TRANSITION]
     r = TOP
-    for i, school_id in enumerate(allocation.table["school_id"].to_list()):
+    for i, school_id in enumerate(allocation.cents["school_id"].to_list()):
         row = layout.row(i)
         school = school_view(allocation, rows, school_id)
         lines = [*(c.line(school) for c in components(model)), transition_line(school, allocation.schools_capped)]
@@ -592,8 +592,8 @@ def workings_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     by_key = {c.key: c for c in components(model)}
     scale = allocation.scale or 1.0
     amounts = {k: allocation.amounts[k].to_list() for k in layout.scaled}
-    ids, names = allocation.table["school_id"].to_list(), allocation.table["name"].to_list()
-    enrollment = allocation.table["enrollment"].to_list()
+    ids, names = allocation.cents["school_id"].to_list(), allocation.cents["name"].to_list()
+    enrollment = allocation.cents["enrollment"].to_list()
     cells = RowCells(layout)
     templates = {key: formula_of(by_key[key], cells, allocation.pupil_columns) for key in layout.scaled}
     per_pupil = f"=IF({cells.enrollment}>0,{layout.work[BASE]}{SHEET_ROW}/{cells.enrollment},0)"
