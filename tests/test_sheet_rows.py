@@ -90,6 +90,16 @@ def test_xml_unlike_xlsxwriters_hands_every_row_to_xlsxwriter(monkeypatch) -> No
     assert book_bytes(fast=True) == book_bytes(fast=False)
 
 
+def test_a_column_the_first_row_lacks_is_checked_at_its_own_first_row(monkeypatch) -> None:
+    """Column E has no cell in the block's first row; XML unlike xlsxwriter's for it alone is
+    caught at its first cell (row 1), and xlsxwriter writes the rows from there."""
+    cells, checked = Rows._cells, []
+    monkeypatch.setattr(Rows, "_cells", lambda self, ks: checked.append(ks.start) or [
+        xml.replace('<c r="E', '<c  r="E') for xml in cells(self, ks)])
+    assert book_bytes(fast=True) == book_bytes(fast=False)
+    assert checked == [0, 1]
+
+
 def test_without_xlsxwriters_internals_every_cell_goes_the_public_way(monkeypatch) -> None:
     monkeypatch.setattr(rows_module, "NEEDS", (*rows_module.NEEDS, "_not_in_any_xlsxwriter"))
     assert book_bytes(fast=True) == book_bytes(fast=False)

@@ -18,7 +18,6 @@ xlsxwriter without the internals the block needs, every cell goes the public way
 from __future__ import annotations
 
 import math
-import re
 from io import StringIO
 from typing import Any
 
@@ -36,7 +35,8 @@ except ImportError:  # another xlsxwriter: the public way only
 class Rows:
     """Rows `first` .. `first + count - 1` of `sheet`, given column by column (a value None is
     no cell). Text is registered as shared strings when given, in the order given, as the
-    public calls would; the rest waits until xlsxwriter writes the sheet."""
+    public calls would; the rest waits until xlsxwriter writes the sheet. A cell both given to a
+    block and written the public way is the block's."""
 
     def __init__(self, sheet: Any, first: int, count: int) -> None:
         self.sheet, self.first, self.count = sheet, first, count
@@ -132,7 +132,10 @@ class Rows:
     # -- writing the sheet ---------------------------------------------------------------------
 
     def _write_rows(self) -> None:
-        """xlsxwriter's row loop, but the block's rows (after its first) are this block's XML."""
+        """xlsxwriter's row loop, but the block's rows are this block's XML, except check rows:
+        its first, and the first of each column it lacks, go into xlsxwriter's table, xlsxwriter
+        writes them, and the block's XML for them must be the same (else xlsxwriter writes the
+        rest); rows xlsxwriter holds cells of too are xlsxwriter's."""
         sheet, first, last = self.sheet, self.first, self.first + self.count - 1
         write_rows = type(sheet)._write_rows
         if self.handed:
@@ -141,10 +144,11 @@ class Rows:
             self._hand_over()
             return write_rows(sheet)
         mixed = {k for k in range(1, self.count) if sheet.table.get(first + k) or first + k in sheet.comments}
-        for k in sorted(mixed):  # rows xlsxwriter holds cells of too: xlsxwriter writes them whole
+        checks = {next((k for k, v in enumerate(values) if v is not None), 0) for _, values, _, _ in self.columns.values()} | {0}
+        for k in sorted(mixed | checks - {0}):
             self._publish(k, self.columns)
         sheet._calculate_spans()
-        spans = self._spans(sheet.row_spans, mixed)
+        spans = self._spans(sheet.row_spans, mixed | checks)
         low, high = sheet.dim_rowmin, sheet.dim_rowmax
         sheet.row_spans, sheet._calculate_spans = spans, lambda: None
 
@@ -153,37 +157,47 @@ class Rows:
                 sheet.dim_rowmin, sheet.dim_rowmax = a, b
                 write_rows(sheet)
 
-        try:
-            xlsxwriter_rows(low, first - 1)
-            out = sheet.fh
+        def checked(k: int, cells: str) -> bool:
+            """Row k written by xlsxwriter: is it the block's XML for it?"""
+            row, out = first + k, sheet.fh
             sheet.fh = theirs = StringIO()
-            xlsxwriter_rows(first, first)
+            xlsxwriter_rows(row, row)
             sheet.fh = ours = StringIO()
-            sheet._write_row(first, spans.get(first // 16), sheet.row_info.get(first))
+            sheet._write_row(row, spans.get(row // 16), sheet.row_info.get(row))
             sheet.fh = out
             out.write(theirs.getvalue())
-            if ours.getvalue() + self._cells(range(1))[0] + "</row>" != theirs.getvalue():
-                self._hand_over()  # the mixed rows again, harmlessly: the same cells
-                xlsxwriter_rows(first + 1, last)
-            else:
-                self._index_formats(mixed)
+            return ours.getvalue() + cells + "</row>" == theirs.getvalue()
+
+        try:
+            xlsxwriter_rows(low, first - 1)
+            resume = None if checked(0, self._cells(range(1))[0]) else 1  # xlsxwriter writes the rows from here
+            if resume is None:
+                self._index_formats(mixed | checks)
                 for k, xml in enumerate(self._cells(range(1, self.count)), start=1):
                     row = first + k
-                    if k in mixed or (not xml and row in sheet.row_info):
+                    if k in checks and k not in mixed:
+                        if not checked(k, xml):
+                            resume = k + 1
+                            break
+                    elif k in mixed or (not xml and row in sheet.row_info):
                         xlsxwriter_rows(row, row)
                     elif xml:
                         sheet._write_row(row, spans.get(row // 16), sheet.row_info.get(row))
-                        out.write(xml)
-                        out.write("</row>")
+                        sheet.fh.write(xml)
+                        sheet.fh.write("</row>")
+            if resume is not None:
+                self._hand_over(resume)
+                xlsxwriter_rows(first + resume, last)
             xlsxwriter_rows(last + 1, high)
         finally:
             sheet.dim_rowmin, sheet.dim_rowmax = low, high
             del sheet._calculate_spans
 
-    def _hand_over(self) -> None:
-        """Every row into xlsxwriter's table, the public way: xlsxwriter writes them from there."""
+    def _hand_over(self, start: int = 1) -> None:
+        """The rows from `start` into xlsxwriter's table, the public way: xlsxwriter writes them
+        from there (the first is there from the start)."""
         if not self.handed:
-            for k in range(1, self.count):
+            for k in range(start, self.count):
                 self._publish(k, self.columns)
             self.handed = True
 
@@ -194,18 +208,25 @@ class Rows:
 
     def _spans(self, spans: dict[int, str], mixed: set[int]) -> dict[int, str]:
         """xlsxwriter's spans (each 16 rows' first:last column with a cell, 1-based) widened by
-        the block's cells."""
+        the block's cells (a mixed row's are in xlsxwriter's table, so in its spans already)."""
         spans = dict(spans)
+        full = [col for col, column in self.columns.items() if None not in column[1]]
+        partial = [(col, column[1]) for col, column in self.columns.items() if None in column[1]]
+        groups: dict[int, tuple[int, int]] = {}
         for k in range(1, self.count):
-            cols = [col for col, column in self.columns.items() if column[1][k] is not None]
-            if not cols or k in mixed:  # a mixed row's cells are in xlsxwriter's table, so in its spans
+            if k in mixed:
                 continue
-            group = (self.first + k) // 16
-            low, high = min(cols) + 1, max(cols) + 1
+            cols = full + [col for col, values in partial if values[k] is not None] if partial else full
+            if cols:
+                group, low, high = (self.first + k) // 16, min(cols), max(cols)
+                if group in groups:
+                    low, high = min(low, groups[group][0]), max(high, groups[group][1])
+                groups[group] = (low, high)
+        for group, (low, high) in groups.items():
             if group in spans:
                 a, b = map(int, spans[group].split(":"))
-                low, high = min(low, a), max(high, b)
-            spans[group] = f"{low}:{high}"
+                low, high = min(low + 1, a) - 1, max(high + 1, b) - 1
+            spans[group] = f"{low + 1}:{high + 1}"
         return spans
 
     def _format(self, k: int, col: int, formats: Any) -> Any:
@@ -251,41 +272,50 @@ class Rows:
                     pending = {f for f in pending if unnumbered(f)}
 
     def _cells(self, ks: range) -> list[str]:
-        """The cells' XML of block rows ks, a string a row."""
+        """The cells' XML of block rows ks, a string a row: each column's cells from one pattern
+        (its letter, style and formula fixed), the row numbers and values filled in."""
         sheet, columns = self.sheet, []
+        rows = [self.first + k + 1 for k in ks]
+        row_formats = any(info.row_format for row, info in sheet.row_info.items() if self.first <= row < self.first + self.count)
         for col, (kind, values, formats, extra) in sorted(self.columns.items()):
-            letter = column_name(col)
-            styles = {None: ""}
-
-            def style(k: int, col=col, formats=formats, styles=styles) -> str:
-                fmt = self._format(k, col, formats)
-                if fmt not in styles:
-                    styles[fmt] = f' s="{fmt._get_xf_index()}"'
-                return styles[fmt]
-
+            values = values[ks.start : ks.stop]
+            missing = [i for i, v in enumerate(values) if v is None]
+            args: list[list[Any]] = [rows, [0 if v is None else v for v in values] if missing else values]  # {0} row, {1} value
+            if isinstance(formats, list) or (not formats and row_formats):  # a style a cell
+                styles: dict[Any, str] = {}
+                args.append([self._style(k, col, formats, styles) for k in ks])
+                style = "{2}"
+            else:
+                style = self._style(ks.start, col, formats, {})
+            head = f'<c r="{column_name(col)}{{0}}"{style}'
             if kind == "number":
-                cells = [f'<c r="{letter}{self.first + k + 1}"{style(k)}><v>{values[k]:.16G}</v></c>' if values[k] is not None else ""
-                         for k in ks]
+                pattern = head + "><v>{1:.16G}</v></c>"
             elif kind == "string":
-                cells = [f'<c r="{letter}{self.first + k + 1}"{style(k)} t="s"><v>{values[k]}</v></c>' if values[k] is not None else ""
-                         for k in ks]
+                pattern = head + ' t="s"><v>{1}</v></c>'
             else:
                 template, tokens = extra
-                text = sheet._escape_data(sheet._prepare_formula(template))
-                pattern = "".join("{" + str(list(tokens).index(p)) + "}" if p in tokens else p.replace("{", "{{").replace("}", "}}")
-                                  for p in re.split("(" + "|".join(map(re.escape, tokens)) + ")", text))
-                offsets = list(tokens.values())
-                cells = []
-                for k in ks:
-                    if values[k] is None:
-                        cells.append("")
-                        continue
-                    kind_of, result = formula_result(values[k], sheet)
-                    formula = pattern.format(*[k + o for o in offsets])
-                    cells.append(f'<c r="{letter}{self.first + k + 1}"{style(k)}{kind_of}><f>{formula}</f><v>{result}</v></c>')
+                formula = sheet._escape_data(sheet._prepare_formula(template)).replace("{", "{{").replace("}", "}}")
+                if not all(type(v) in (float, int) for v in args[1]):  # a number's result has no type: its text is its str
+                    kinds, results = zip(*[formula_result(v, sheet) for v in args[1]])
+                    args[1] = list(results)
+                    args.append(list(kinds))
+                    head += "{" + str(len(args) - 1) + "}"
+                for token, offset in tokens.items():
+                    args.append([k + offset for k in ks])
+                    formula = formula.replace(token, "{" + str(len(args) - 1) + "}")
+                pattern = head + "><f>" + formula + "</f><v>{1}</v></c>"
+            cells = list(map(pattern.format, *args))
+            for i in missing:
+                cells[i] = ""
             columns.append(cells)
         return ["".join(row) for row in zip(*columns)] if columns else ["" for _ in ks]
 
+    def _style(self, k: int, col: int, formats: Any, styles: dict[Any, str]) -> str:
+        """A cell's style attribute (its format's number), remembered by format."""
+        fmt = self._format(k, col, formats)
+        if fmt not in styles:
+            styles[fmt] = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
+        return styles[fmt]
 
 def fill(template: str, tokens: dict[str, int], k: int) -> str:
     """A template's formula at block row k: each token replaced by k plus its offset."""
