@@ -168,15 +168,32 @@ def test_workbook_command(run, example_args, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and ".xlsx" in bad.output
 
 
-def test_formulas_written_the_fast_way_are_the_public_ways_bytes(example, book_path: Path, tmp_path: Path, monkeypatch) -> None:
-    """A template prepared once (wsf.render.workbook.Formulas) stores what xlsxwriter's write_formula stores."""
-    from wsf.render import workbook
+def test_rows_written_the_fast_way_are_the_public_ways_bytes(tmp_path: Path, monkeypatch) -> None:
+    """The school rows (wsf.write.rows.Rows) are the bytes of every cell written by xlsxwriter's
+    public calls: 240 schools, past the charts (which send their sheets' rows the public way),
+    hostile names late in the sheet (their inert format first used there), last year's amounts."""
+    import polars as pl
 
-    allocation, spending, equity = example
-    monkeypatch.setattr(workbook.Formulas, "write", lambda self, row, col, template, i, fmt, value: self.sheet.write_formula(
-        row, col, workbook.fill(template, i), fmt, value))
-    write_workbook(allocation, tmp_path / "public.xlsx", spending, equity)
-    assert (tmp_path / "public.xlsx").read_bytes() == book_path.read_bytes()
+    from wsf.write import rows
+
+    schools, prior = pl.read_csv(EXAMPLE / "schools.csv"), pl.read_csv(EXAMPLE / "prior.csv")
+    copies = [f"C{i}" for i in range(5)]
+    grown = pl.concat([schools.with_columns(pl.col("school_id") + c) for c in copies])
+    grown = grown.with_columns(pl.when(pl.int_range(pl.len()) % 50 == 49).then(pl.lit(HOSTILE[1])).otherwise(pl.col("name")).alias("name"))
+    write_csv(tmp_path / "schools.csv", grown.to_dicts())
+    write_csv(tmp_path / "prior.csv", pl.concat([prior.with_columns(pl.col("school_id") + c) for c in copies]).to_dicts())
+    formula = EXAMPLE_FORMULA.read_text(encoding="utf-8").replace("[pot]\namount = 244_500_000", "[pot]\namount = 1_222_500_000")
+    (tmp_path / "formula.toml").write_text(formula, encoding="utf-8")  # the pot of five copies
+    allocation = allocate_files(tmp_path / "formula.toml", tmp_path / "schools.csv", prior=tmp_path / "prior.csv")
+    assert allocation.cents.height > 200 and allocation.scale != 1
+    spending = read_current(EXAMPLE / "current.csv")
+    cells, written = rows.Rows._cells, []
+    monkeypatch.setattr(rows.Rows, "_cells", lambda self, ks: written.append((self.sheet.name, len(ks))) or cells(self, ks))
+    write_workbook(allocation, tmp_path / "fast.xlsx", spending)
+    assert [w for w in written if w[1] > 1] == [(name, allocation.cents.height - 1) for name in ("Allocations", "Inputs", "Workings")]
+    monkeypatch.setattr(rows, "NEEDS", (*rows.NEEDS, "_not_in_any_xlsxwriter"))  # every cell the public way
+    write_workbook(allocation, tmp_path / "public.xlsx", spending)
+    assert (tmp_path / "public.xlsx").read_bytes() == (tmp_path / "fast.xlsx").read_bytes()
 
 
 def test_detail_sheet_is_count_times_rate_equals_the_live_amount(example, book_path: Path) -> None:

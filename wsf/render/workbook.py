@@ -29,7 +29,10 @@ Sheets:
 Every sheet prints landscape, one page wide, with its header rows repeated.
 
 Text is always written as text: a cell beginning with = + - @ is stored with a quote prefix
-and never runs. Document properties are fixed, so the same inputs give the same bytes.
+and never runs. Document properties are fixed, so the same inputs give the same bytes. The
+schools' rows are given column by column (`wsf.write.rows.Rows`: each component's formula one
+template, its row numbers filled in per school) and written in the bytes xlsxwriter's own calls
+would write, several times faster.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from typing import Any
 
 import polars as pl
 from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import CellFormulaTuple
 
 from wsf import __version__
 from wsf.api import input_files, provenance
@@ -59,6 +61,7 @@ from wsf.errors import WsfError
 from wsf.render.i18n import Language
 from wsf.render.phrases import plain, shipped
 from wsf.write.files import FIXED_DATE, check_output, check_sheet_fits, risky, write_sheet, write_with_meta, xlsx_book
+from wsf.write.rows import Rows
 
 CURRENCY = '"$"#,##0.00;-"$"#,##0.00'
 SHARE = "0.0%"
@@ -122,7 +125,7 @@ def write_workbook(
 
 def check_fits(allocation: Allocation, spending: Spending | None, equity: Equity | None, target: Path) -> None:
     """Every sheet within Excel's limits, or nothing is written (xlsxwriter would drop the rest)."""
-    table = allocation.table
+    table = allocation.cents
     notes = allocation_notes(allocation, value_keys(allocation), shipped())
     rows = TOP + table.height + (4 if allocation.formula.model.pot is not None else 2) + len(notes)  # headers, schools, totals, pot, notes
     check_sheet_fits(rows, table.width, target, "the workbook's Allocations sheet")
@@ -141,7 +144,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
         book.set_properties(properties)
         formats = Formats(book)
         allocations_sheet(book, formats, allocation)
-        if allocation.table.height <= CHART_SCHOOLS:
+        if allocation.cents.height <= CHART_SCHOOLS:
             chart_sheet(book, allocation)
             trend_sheets(book, allocation)
         formula_sheet(book, formats, allocation)
@@ -153,7 +156,7 @@ def _write_book(path: Path, allocation: Allocation, spending: Spending | None, e
             sheet.set_column(0, 0, 100)
         inputs_sheet(book, formats, allocation, spending)
         workings_sheet(book, formats, allocation)
-        if allocation.table.height <= CHART_SCHOOLS:
+        if allocation.cents.height <= CHART_SCHOOLS:
             detail_sheet(book, formats, allocation)
 
 
@@ -167,6 +170,11 @@ def put(sheet: Any, row: int, col: int, value: Any, formats: Formats, fmt: Any =
         sheet.write_number(row, col, float(value), fmt)
 
 
+def texts(values: list[str | None], formats: Formats, fmt: Any = None) -> list[Any]:
+    """The format of each text cell `put` would write: inert where it looks like a formula."""
+    return [formats.text if v is not None and risky(v) else fmt for v in values]
+
+
 class Layout:
     """Where each school's numbers are: its row on each sheet and the columns of its data, so a
     component's formula can refer to them (`wsf.engine.components.cells.Cells`)."""
@@ -174,9 +182,9 @@ class Layout:
     def __init__(self, allocation: Allocation) -> None:
         model = allocation.formula.model
         self.allocation, self.model = allocation, model
-        self.schools = allocation.table.height
+        self.schools = allocation.cents.height
         self.data = {name: xl_col_to_name(i) for i, name in enumerate(_input_data(allocation).columns)}
-        self.columns = allocation.table.columns
+        self.columns = allocation.cents.columns
         self.table = {name: xl_col_to_name(i) for i, name in enumerate(self.columns)}
         self.scaled = scaled_keys(model)
         self.working = ["school_id", "name", BASE, "base_per_pupil", *[k for k in self.scaled if k != BASE]]
@@ -196,8 +204,8 @@ INPUT_ROW, SHEET_ROW = "\x01", "\x02"  # a template's row numbers, until a schoo
 
 class RowCells:
     """`Cells` of the schools: their data on Inputs, their unscaled base on Workings, named rates.
-    A component's formula is made once, as a template with row tokens (`fill` puts in a school's
-    rows): the same text for every school but its row numbers."""
+    A component's formula is made once, as a template with row tokens (`ROWS` says what each
+    becomes at a school): the same text for every school but its row numbers."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -217,42 +225,6 @@ class RowCells:
         return f"Allocations!{self.layout.table[column]}{self.r}"
 
 
-def fill(template: str, i: int) -> str:
-    """A template's formula at school i: its row on Inputs (one header row) and on this sheet (two)."""
-    return template.replace(INPUT_ROW, str(i + 2)).replace(SHEET_ROW, str(i + TOP + 1))
-
-
-class Formulas:
-    """`write_formula` of one template at every school's row, fast: xlsxwriter prepares each
-    formula with some thirty regular expressions (future functions' prefixes), which for 10,000
-    schools takes most of the workbook's time; the template is prepared once instead. That
-    reaches into xlsxwriter's cell table, so each template's first cell is written the public way
-    and the fast way is used only if it stores exactly what the public way stored."""
-
-    def __init__(self, sheet: Any) -> None:
-        self.sheet = sheet
-        self.prepared: dict[str, str | None] = {}
-
-    def write(self, row: int, col: int, template: str, i: int, fmt: Any, value: Any) -> None:
-        sheet = self.sheet
-        prepared = self.prepared.get(template, "")
-        if prepared == "":
-            sheet.write_formula(row, col, fill(template, i), fmt, value)
-            try:
-                ours = fill(sheet._prepare_formula(template), i)
-                stored = sheet.table[row][col]
-                same = type(stored)(ours, fmt, value) == stored and not sheet.constant_memory
-            except (AttributeError, KeyError, TypeError):  # another xlsxwriter: the public way only
-                same = False
-            self.prepared[template] = sheet._prepare_formula(template) if same else None
-            return
-        if prepared is None or sheet._check_dimensions(row, col):
-            sheet.write_formula(row, col, fill(template, i), fmt, value)
-        else:
-            stored = sheet.table[row]
-            stored[col] = FORMULA_CELL(fill(prepared, i), fmt, value)
-
-
 class RatesOnly:
     """`Cells` of no school: only the named rates (a rate after the pot's scale)."""
 
@@ -269,8 +241,8 @@ class RatesOnly:
 
 SHARE_FIELDS = {"above_share", "cap_share_of_base", "rate"}
 FACTOR_FIELDS = {"weight", "fte", "per", "each", "min", "max"}
-FORMULA_CELL = CellFormulaTuple
 TOP = 2  # two header rows: labels for people, keys for programs
+ROWS = {INPUT_ROW: 2, SHEET_ROW: TOP + 1}  # a template's row tokens: school i's row on Inputs (one header row) and on this sheet (two)
 
 
 def formula_of(component: Any, cells: Any, pupil_columns: tuple[str, ...]) -> str | None:
@@ -289,7 +261,7 @@ def value_keys(allocation: Allocation) -> set[str]:
     any whose formula or rounding a cell cannot say exactly."""
     model = allocation.formula.model
     pupils = allocation.pupil_columns
-    probe = RowCells(Layout(allocation)) if allocation.table.height else None
+    probe = RowCells(Layout(allocation)) if allocation.cents.height else None
     keys = {TRANSITION}
     for c in components(model):
         if probe is None or formula_of(c, probe, pupils) is None:
@@ -335,7 +307,7 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
     the Inputs sheet's counts and the Formula sheet's named rates (times the pot's scale where it
     scales), the total and per pupil; then live totals, the pot and the difference, and notes."""
     lang = shipped()
-    model, table, layout = allocation.formula.model, allocation.table, Layout(allocation)
+    model, table, layout = allocation.formula.model, allocation.cents, Layout(allocation)
     sheet = book.add_worksheet("Allocations")
     columns = table.columns
     values = value_keys(allocation)
@@ -358,32 +330,27 @@ def allocations_sheet(book: Any, formats: Formats, allocation: Allocation) -> An
         else:
             text = None if key in values else formula_of(by_key[key], RowCells(layout), allocation.pupil_columns)
         templates[key] = None if text is None else "=" + (rounded(text, model.rounding.unit_cents) if by_line else text)
-    writer = Formulas(sheet)
     total_template = "=SUM(" + ",".join(f"{layout.table[k]}{SHEET_ROW}" for k in keys) + ")"
     pupils, money = f"{layout.table['enrollment']}{SHEET_ROW}", f"{layout.table['total']}{SHEET_ROW}"
     per_template = f'=IF({pupils}>0,ROUND({money}/{pupils},2),"")'
     enrollment_cell = f"=Inputs!{layout.data.get('enrollment')}{INPUT_ROW}"
-    for i in range(table.height):
-        row = layout.row(i) - 1
-        put(sheet, row, 0, school_ids[i], formats)
-        put(sheet, row, 1, names[i], formats)
-        for c in counts:
-            if c == "enrollment" and layout.data.get("enrollment"):  # the Inputs sheet's, so it follows a changed count there
-                writer.write(row, columns.index(c), enrollment_cell, i, formats.count, count_values[c][i])
-            else:
-                put(sheet, row, columns.index(c), count_values[c][i], formats, formats.count if c == "enrollment" else formats.fte)
-        for key in keys:
-            col = columns.index(key)
-            exact = cents[key][i] / 100 if by_line or key not in amounts else amounts[key][i]
-            if key in values:
-                sheet.write_number(row, col, exact, formats.money_value)
-            else:
-                writer.write(row, col, templates[key], i, formats.money, exact)
-        total = cents["total"][i] / 100 if by_line else final[i]
-        writer.write(row, columns.index("total"), total_template, i, formats.bold_money, total)
-        per = cents["per_pupil"][i]
-        writer.write(row, columns.index("per_pupil"), per_template, i, formats.money,
-                     "" if per is None else round(total / count_values["enrollment"][i], 2))
+    rows = Rows(sheet, TOP, table.height)
+    rows.strings([(0, school_ids, texts(school_ids, formats)), (1, names, texts(names, formats))])
+    for c in counts:
+        if c == "enrollment" and layout.data.get("enrollment"):  # the Inputs sheet's, so it follows a changed count there
+            rows.formulas(columns.index(c), enrollment_cell, count_values[c], formats.count, ROWS)
+        else:
+            rows.numbers(columns.index(c), count_values[c], formats.count if c == "enrollment" else formats.fte)
+    for key in keys:
+        exact = [v / 100 for v in cents[key]] if by_line or key not in amounts else amounts[key]
+        if key in values:
+            rows.numbers(columns.index(key), exact, formats.money_value)
+        else:
+            rows.formulas(columns.index(key), templates[key], exact, formats.money, ROWS)
+    totals = [v / 100 for v in cents["total"]] if by_line else final
+    rows.formulas(columns.index("total"), total_template, totals, formats.bold_money, ROWS)
+    per = ["" if p is None else round(t / e, 2) for p, t, e in zip(cents["per_pupil"], totals, count_values["enrollment"])]
+    rows.formulas(columns.index("per_pupil"), per_template, per, formats.money, ROWS)
     total_row = last  # 0-based row just below the last school
     sums = [*counts, *keys, "total"]
     put(sheet, total_row, 0, lang.sentence("workbook.total"), formats, formats.total)
@@ -467,7 +434,7 @@ def chart_columns(allocation: Allocation, layout: Layout) -> list[tuple[str, str
     """The Workings columns the Poverty and Change charts draw (a chart needs a range, not a
     formula): each school's poverty share (the count the formula says measures poverty, over
     enrollment) and its change from last year (the total less Inputs' prior), both live."""
-    lang, table, out = shipped(), allocation.table, []
+    lang, table, out = shipped(), allocation.cents, []
     poverty = allocation.formula.model.column_for("poverty")
     enrollment = table["enrollment"].to_list()
     if poverty is not None and poverty in layout.data:
@@ -530,7 +497,7 @@ def detail_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     rows = by_school(allocation)
     keys = [*model.line_keys, TRANSITION]
     r = TOP
-    for i, school_id in enumerate(allocation.table["school_id"].to_list()):
+    for i, school_id in enumerate(allocation.cents["school_id"].to_list()):
         row = layout.row(i)
         school = school_view(allocation, rows, school_id)
         lines = [*(c.line(school) for c in components(model)), transition_line(school, allocation.schools_capped)]
@@ -592,29 +559,25 @@ def workings_sheet(book: Any, formats: Formats, allocation: Allocation) -> Any:
     by_key = {c.key: c for c in components(model)}
     scale = allocation.scale or 1.0
     amounts = {k: allocation.amounts[k].to_list() for k in layout.scaled}
-    ids, names = allocation.table["school_id"].to_list(), allocation.table["name"].to_list()
-    enrollment = allocation.table["enrollment"].to_list()
+    ids, names = allocation.cents["school_id"].to_list(), allocation.cents["name"].to_list()
+    enrollment = allocation.cents["enrollment"].to_list()
     cells = RowCells(layout)
     templates = {key: formula_of(by_key[key], cells, allocation.pupil_columns) for key in layout.scaled}
     per_pupil = f"=IF({cells.enrollment}>0,{layout.work[BASE]}{SHEET_ROW}/{cells.enrollment},0)"
-    writer = Formulas(sheet)
-    for i in range(layout.schools):
-        row = layout.row(i) - 1
-        put(sheet, row, 0, ids[i], formats)
-        put(sheet, row, 1, names[i], formats)
-        for key in layout.scaled:
-            col, unscaled = layout.working.index(key), amounts[key][i] / scale
-            if templates[key] is None:
-                sheet.write_number(row, col, unscaled, formats.money_value)
-            else:
-                writer.write(row, col, "=" + templates[key], i, formats.money, unscaled)
-        per = amounts[BASE][i] / scale / enrollment[i] if enrollment[i] else 0.0
-        writer.write(row, 3, per_pupil, i, formats.money, per)
+    rows = Rows(sheet, TOP, layout.schools)
+    rows.strings([(0, ids, texts(ids, formats)), (1, names, texts(names, formats))])
+    for key in layout.scaled:
+        col, unscaled = layout.working.index(key), [v / scale for v in amounts[key]]
+        if templates[key] is None:
+            rows.numbers(col, unscaled, formats.money_value)
+        else:
+            rows.formulas(col, "=" + templates[key], unscaled, formats.money, ROWS)
+    per = [base / scale / pupils if pupils else 0.0 for base, pupils in zip(amounts[BASE], enrollment)]
+    rows.formulas(3, per_pupil, per, formats.money, ROWS)
     for col, (key, label, template, values, fmt) in enumerate(chart_columns(allocation, layout), start=len(layout.working)):
         sheet.write_string(0, col, label, formats.header)
         sheet.write_string(1, col, key, formats.key)
-        for i in range(layout.schools):
-            writer.write(layout.row(i) - 1, col, template, i, getattr(formats, fmt), values[i])
+        rows.formulas(col, template, values, getattr(formats, fmt), ROWS)
     sheet.freeze_panes(TOP, 2)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 28)
@@ -823,13 +786,9 @@ def enrollment_sum(allocation: Allocation) -> str | None:
 def inputs_sheet(book: Any, formats: Formats, allocation: Allocation, spending: Spending | None) -> Any:
     lang = shipped()
     data = _input_data(allocation)
-    sheet = write_sheet(book, "Inputs", data, money=("prior",))
+    summed = enrollment_sum(allocation)  # enrollment follows a changed grade count
+    sheet = write_sheet(book, "Inputs", data, money=("prior",), formulas={"enrollment": (summed, ROWS)} if summed else None)
     sheet.freeze_panes(1, 2)
-    summed = enrollment_sum(allocation)
-    if summed is not None:  # enrollment follows a changed grade count
-        col, writer = data.columns.index("enrollment"), Formulas(sheet)
-        for i, pupils in enumerate(data["enrollment"].to_list()):
-            writer.write(i + 1, col, summed, i, None, pupils)
     print_setup(sheet, allocation.formula.model.formula.title or allocation.formula.model.formula.id, rows=1)
     top = data.height + 3
     put(sheet, top - 1, 0, lang.sentence("workbook.files"), formats, formats.title)

@@ -33,6 +33,7 @@ from wsf.write.atomic import (
     swap_folder_into_place,
     write_errors,
 )
+from wsf.write.rows import Rows
 
 __all__ = ["atomic_path", "check_folder_target", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
@@ -246,8 +247,12 @@ def _write_xlsx(frame: pl.DataFrame, path: Path, sheet: str = "Allocations") -> 
         write_sheet(book, sheet, frame)
 
 
-def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None) -> Any:
-    """One sheet: bold frozen header, filters, money formats, widths, text never a formula."""
+def write_sheet(
+    book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ...] | None = None, formulas: dict[str, tuple[str, dict[str, int]]] | None = None
+) -> Any:
+    """One sheet: bold frozen header, filters, money formats, widths, text never a formula.
+    `formulas` makes a column's cells formulas, `{column: (template, tokens)}` (`Rows.formulas`),
+    its values their cached results."""
     sheet = book.add_worksheet(title)
     header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     money_fmt = book.add_format({"num_format": MONEY})
@@ -256,6 +261,7 @@ def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ..
     if money is None:
         money = tuple(c for c, t in frame.schema.items() if isinstance(t, pl.Decimal))
     percent = tuple(c for c, t in frame.schema.items() if t.is_float() and c.endswith(("_percent", "_share")))  # shares of 1
+    rows = Rows(sheet, 1, frame.height)
     for col, name in enumerate(frame.columns):
         sheet.write_string(0, col, name, header)
         values = frame[name].to_list()
@@ -265,13 +271,13 @@ def write_sheet(book: Any, title: str, frame: pl.DataFrame, money: tuple[str, ..
             width = len(name)
         column_fmt = money_fmt if is_money else percent_fmt if name in percent else None
         sheet.set_column(col, col, min(max(width + 2, 8), 60), column_fmt)
-        for row, value in enumerate(values, start=1):
-            if value is None:
-                continue
-            if isinstance(value, str):
-                sheet.write_string(row, col, value, text_fmt if risky(value) else None)
-            else:
-                sheet.write_number(row, col, float(value), column_fmt)
+        if any(isinstance(v, str) for v in values):  # text (a String or Categorical column)
+            rows.strings([(col, values, [text_fmt if v is not None and risky(v) else None for v in values])])
+        else:
+            rows.numbers(col, values, column_fmt)
+    for name, (template, tokens) in (formulas or {}).items():
+        col = frame.columns.index(name)
+        rows.formulas(col, template, frame[name].to_list(), None, tokens)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(frame.height, 1), max(len(frame.columns) - 1, 0))
     return sheet
