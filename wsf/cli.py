@@ -6,6 +6,7 @@ options, the error output and the progress line are `wsf.options`).
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,10 @@ LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [t
 @click.version_option(__version__, prog_name="wsf")
 def main() -> None:
     """Weighted student funding: turn a formula file and enrollment into every school's budget."""
+    # Every object alive now (the imported modules: polars, numpy, pydantic's models) lives until
+    # the process ends; frozen, the collector no longer walks them at each full collection and at
+    # exit, which took about 0.1 s of a 1 s `wsf allocate`.
+    gc.freeze()
 
 
 @main.command()
