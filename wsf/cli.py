@@ -32,6 +32,12 @@ from wsf.render.sweep import render_table
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import check_output, write_table
 
+# Every object alive once the imports are done (polars, numpy, pydantic's models, wsf's) lives until
+# the process ends; frozen, the collector no longer walks them at each full collection and at
+# exit, which took about 0.1 s of a 1 s `wsf allocate`. Once, here: freezing at each command
+# would also freeze a test session's garbage between CliRunner calls.
+gc.freeze()
+
 LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [transition]."
 
 
@@ -39,10 +45,6 @@ LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [t
 @click.version_option(__version__, prog_name="wsf")
 def main() -> None:
     """Weighted student funding: turn a formula file and enrollment into every school's budget."""
-    # Every object alive now (the imported modules: polars, numpy, pydantic's models) lives until
-    # the process ends; frozen, the collector no longer walks them at each full collection and at
-    # exit, which took about 0.1 s of a 1 s `wsf allocate`.
-    gc.freeze()
 
 
 @main.command()
