@@ -6,6 +6,7 @@ options, the error output and the progress line are `wsf.options`).
 
 from __future__ import annotations
 
+import atexit
 import gc
 import math
 from dataclasses import replace
@@ -32,11 +33,10 @@ from wsf.render.sweep import render_table
 from wsf.render.text import money, number, plural, render_summary, render_text, transition_facts
 from wsf.write.files import check_output, write_table
 
-# Every object alive once the imports are done (polars, numpy, pydantic's models, wsf's) lives until
-# the process ends; frozen, the collector no longer walks them at each full collection and at
-# exit, which took about 0.1 s of a 1 s `wsf allocate`. Once, here: freezing at each command
-# would also freeze a test session's garbage between CliRunner calls.
-gc.freeze()
+# At exit Python's last collection walks every object still alive (polars, numpy, pydantic's models,
+# the language and locale data a summary loads): 0.1-0.2 s of a 1 s `wsf allocate`. Frozen first,
+# they are skipped; the process is ending, so nothing is kept that would have been freed.
+atexit.register(gc.freeze)
 
 LAST_YEAR = "Last year's allocations (school_id, prior), for a formula with a [transition]."
 
