@@ -10,6 +10,7 @@ import pytest
 from conftest import EXAMPLE, EXAMPLE_FORMULA
 
 from wsf.api import allocate_files
+from wsf.data.roster import ID_PARTS
 from wsf.errors import WsfError
 
 FLAGS = ["frl", "el", "foster", "sped_moderate", "sped_intensive"]
@@ -77,3 +78,18 @@ def test_padded_ids_mean_the_same_in_text_and_parquet(roster, tmp_path: Path, su
     spaced.write_csv(path) if suffix == ".csv" else spaced.write_parquet(path)
     result = allocate_files(EXAMPLE_FORMULA, students=path, prior=EXAMPLE / "prior.csv").cents
     assert result.height == 48 and "EX101" in result["school_id"].to_list()
+
+
+@pytest.mark.parametrize("part", range(ID_PARTS))
+def test_a_repeated_id_is_found_in_every_part_of_the_id_check(roster, tmp_path: Path, part: int) -> None:
+    """The id check counts its hashes part by part (by hash value): a pupil listed twice is found
+    whichever part their id's hash falls in."""
+    hashes = roster.select(pl.col("student_id").str.strip_chars().hash(seed=0) % ID_PARTS)["student_id"]
+    first = hashes.to_list().index(part)  # the first pupil whose id falls in this part
+    twice = roster.with_columns(
+        pl.when(pl.int_range(pl.len()) == first + 1).then(pl.col("student_id").gather(first)).otherwise(pl.col("student_id")).alias("student_id")
+    )
+    path = tmp_path / "students.parquet"
+    twice.write_parquet(path)
+    with pytest.raises(WsfError, match=f"2 rows with a duplicate student_id, e.g. row {first + 2} "):
+        allocate_files(EXAMPLE_FORMULA, students=path, schools=EXAMPLE / "schools.csv", prior=EXAMPLE / "prior.csv")
