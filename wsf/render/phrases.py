@@ -6,8 +6,9 @@ A `Phrase` names a sentence of the language file's `[how]` table; its values are
 `say` returns escaped markup for HTML; `plain` returns text (a terminal, a spreadsheet cell).
 
 Most phrases are the same at every school (a weight's rule, a grade's base rate): each is
-formatted once per language and kept by its value (`key`), which the packets of a big run ask
-again for every school. A key is a phrase's type and fields, numbers by their exact value and
+formatted once per language and kept by its value (`_key`), which the packets of a big run ask
+again for every school; at most `KEPT` of them, so a run of 10,000 schools does not keep every
+school's own counts. A key is a phrase's type and fields, numbers by their exact value and
 type, so two phrases share a text only when they are equal in everything a renderer reads.
 """
 
@@ -85,10 +86,13 @@ def _once(lang: Language, form: str, phrase: Any, write):
         return write()
     known = lang.formatted.get(key)
     if known is None:
+        if len(lang.formatted) >= KEPT:  # most are one school's (its counts): start again, and keep memory bounded
+            lang.formatted.clear()
         known = lang.formatted[key] = write()
     return known
 
 
+KEPT = 4096  # phrases kept per language, at most
 LEAVES = {kind: tuple(f.name for f in fields(kind)) for kind in (Money, Cents, Share, Count, Quantity, Factor)}
 ATOMS = (str, int, bool, type(None))
 
