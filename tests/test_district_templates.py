@@ -24,8 +24,9 @@ from test_packets import STEM, _french, tiny
 from wsf.data.tables import DataWarning
 from wsf.errors import WsfError
 from wsf.render.i18n import load_language
-from wsf.render.packets.pages import SHIPPED, Sandbox
+from wsf.render.packets.pages import SHIPPED, environment
 from wsf.render.packets.writer import write_packets
+from wsf.render.templates import Sandbox
 
 ESCAPES = [
     # (template text, what the sandbox names as refused)
@@ -133,6 +134,22 @@ def test_the_sandbox_remembers_jinjas_own_answers() -> None:
             for name in names:
                 assert ours.is_safe_attribute(obj, name, None) == jinjas.is_safe_attribute(obj, name, None), (obj, name)
     assert not ours.is_safe_attribute(Proxy(), "append", None) and ours.is_safe_attribute(object(), "append", None)
+
+
+def test_a_run_with_a_district_folder_sandboxes_every_template_and_one_without_none(tmp_path: Path) -> None:
+    """A district's file may include ours and ours theirs: its run renders all of them sandboxed.
+    The shipped templates alone render unsandboxed, and to the same HTML."""
+    templates = district(tmp_path, {"note.txt": "not a template"})
+    sandboxed, plain = environment(templates), environment(None)
+    assert isinstance(sandboxed, Sandbox) and sandboxed.sandboxed
+    assert not plain.sandboxed and not isinstance(plain, Sandbox)
+    allocation = tiny(tmp_path, ["One", "Two"])
+    for folder, given in (("ours", None), ("theirs", templates)):
+        write_packets(allocation, tmp_path / folder, langs=["en"], kinds=["principal", "council"], formats=["html"], templates=given)
+    ours = sorted((tmp_path / "ours").glob("*/*.html"))
+    assert len(ours) == 4
+    for file in ours:
+        assert file.read_bytes() == (tmp_path / "theirs" / file.relative_to(tmp_path / "ours")).read_bytes(), file.name
 
 
 # -- only regular files inside the folder -----------------------------------------------------------

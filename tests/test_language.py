@@ -165,3 +165,28 @@ def test_roles_are_a_closed_vocabulary(tmp_path: Path):
     path.write_text(EXAMPLE_FORMULA.read_text().replace('role = "poverty"', 'role = "povrety"'))
     with pytest.raises(WsfError, match="weights.poverty.role"):
         load_formula(path)
+
+
+def test_a_phrase_kept_by_its_value_reads_as_one_written_anew() -> None:
+    """`wsf.render.phrases` keeps a phrase's text by its value: equal values only share a text
+    (-0.0 is not 0.0, the integer 1 is not 1.0), and a kept text is the one written anew."""
+    from wsf.engine.components.lines import Count, Factor, Money, Phrase, Share, Words
+    from wsf.render import phrases
+    from wsf.render.i18n import load_language
+
+    assert phrases._key(Money(-0.0)) != phrases._key(Money(0.0))
+    assert phrases._key(Count(1)) != phrases._key(Count(1.0)) and phrases._key(Count(True)) != phrases._key(Count(1))
+    assert phrases._key(Phrase.of("base_scaled", scale=Factor(1.5, 6, True))) == phrases._key(Phrase.of("base_scaled", scale=Factor(1.5, 6, True)))
+    sentence = Phrase.of("grade_run", grades="K", pupils=Count(3), rate=Money(-0.0, None), parts=Words((Phrase.of("grade_base", span="K", amount=Money(5.5)),), "list"))
+    for code in ("en", "es"):
+        kept, fresh = (load_language(code, [TEMPLATES / "packets"]) for _ in range(2))
+        first = (phrases.say(kept, sentence), phrases.plain(kept, sentence), phrases.value_text(kept, Share(0.125, 2)))
+        again = (phrases.say(kept, sentence), phrases.plain(kept, sentence), phrases.value_text(kept, Share(0.125, 2)))
+        assert first == again and kept.formatted
+        fresh.formatted.update({key: "kept" for key in kept.formatted})
+        assert phrases.value_text(fresh, Share(0.125, 2)) == "kept"  # a second ask reads the kept text: `first == again` compared kept ones
+        fresh.formatted.clear()
+        assert (phrases.say(fresh, sentence), phrases.plain(fresh, sentence), phrases.value_text(fresh, Share(0.125, 2))) == first
+    for i in range(phrases.KEPT + 10):
+        phrases.value_text(kept, Count(i))
+    assert len(kept.formatted) <= phrases.KEPT

@@ -77,6 +77,11 @@ class Language:
     files: tuple[Path, ...]
 
     @cached_property
+    def formatted(self) -> dict[tuple, Any]:
+        """Phrases already formatted in this language, by their value (`wsf.render.phrases`)."""
+        return {}
+
+    @cached_property
     def text(self) -> Text:
         return Text(self.code, self.data)
 

@@ -4,10 +4,17 @@ A `Phrase` names a sentence of the language file's `[how]` table; its values are
 (`Money`, `Share`, `Count`, …) and formatted here by the language's own patterns. A phrase whose
 `schools` or `count` value is exactly 1 takes the sentence `<id>_one` when the language has it.
 `say` returns escaped markup for HTML; `plain` returns text (a terminal, a spreadsheet cell).
+
+Most phrases are the same at every school (a weight's rule, a grade's base rate): each is
+formatted once per language and kept by its value (`_key`), which the packets of a big run ask
+again for every school; at most `KEPT` of them, so a run of 10,000 schools does not keep every
+school's own counts. A key is a phrase's type and fields, numbers by their exact value and
+type, so two phrases share a text only when they are equal in everything a renderer reads.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import cache
 from typing import Any
 
@@ -23,6 +30,12 @@ SINGULAR = ("schools", "count")  # the value whose being 1 picks the singular se
 
 def value_text(lang: Language, value: Any) -> str:
     """One value as the language writes it."""
+    if type(value) in LEAVES:
+        return _once(lang, "value", value, lambda: _value_text(lang, value))
+    return _value_text(lang, value)
+
+
+def _value_text(lang: Language, value: Any) -> str:
     if isinstance(value, Money):
         return lang.rate(value.value) if value.places is None else lang.dollars(value.value, value.places)
     if isinstance(value, Cents):
@@ -56,21 +69,64 @@ def sentence_id(lang: Language, phrase: Phrase) -> str:
 
 def plain(lang: Language, phrase: Phrase) -> str:
     """The phrase as text."""
-    return lang.plain(sentence_id(lang, phrase), **{k: value_text(lang, v) for k, v in phrase.values.items()})
+    return _once(lang, "plain", phrase, lambda: lang.plain(sentence_id(lang, phrase), **{k: value_text(lang, v) for k, v in phrase.values.items()}))
 
 
 def say(lang: Language, phrase: Phrase) -> Markup:
     """The phrase as escaped markup (values escaped, the sentence's own words as written)."""
-    return lang.say(sentence_id(lang, phrase), **{k: escape(value_text(lang, v)) for k, v in phrase.values.items()})
+    return _once(lang, "say", phrase, lambda: lang.say(sentence_id(lang, phrase), **{k: escape(value_text(lang, v)) for k, v in phrase.values.items()}))
 
 
-def rule_text(lang: Language, phrases) -> str:
+def _once(lang: Language, form: str, phrase: Any, write):
+    """`write()`, kept in the language's `formatted` by the phrase's (or phrases') key; a phrase
+    holding a value of a type `_key` does not know is written every time."""
+    try:
+        key = (form, _key(phrase) if type(phrase) is not tuple else tuple(map(_key, phrase)))
+    except Unkeyed:
+        return write()
+    known = lang.formatted.get(key)
+    if known is None:
+        if len(lang.formatted) >= KEPT:  # most are one school's (its counts): start again, and keep memory bounded
+            lang.formatted.clear()
+        known = lang.formatted[key] = write()
+    return known
+
+
+KEPT = 4096  # phrases kept per language, at most
+LEAVES = {kind: tuple(f.name for f in fields(kind)) for kind in (Money, Cents, Share, Count, Quantity, Factor)}
+ATOMS = (str, int, bool, type(None))
+
+
+class Unkeyed(Exception):
+    """A value `_key` does not know: its phrase is not kept."""
+
+
+def _key(value: Any) -> tuple:
+    """What a renderer reads of a value, hashable: its type and fields, all the way down; a float
+    by its exact value (`float.hex`: -0.0 is not 0.0, and 1.0 is not the integer 1)."""
+    kind = type(value)
+    if kind is Phrase:
+        return (kind, value.id, *[(name, _key(v)) for name, v in value.values.items()])
+    if kind in LEAVES:
+        return (kind, *[_key(getattr(value, name)) for name in LEAVES[kind]])
+    if kind is float:
+        return (kind, value.hex())
+    if kind in ATOMS:
+        return (kind, value)
+    if kind is Words:
+        return (kind, value.joiner, *map(_key, value.items))
+    if kind is Label:
+        return (kind, value.text, *[(code, _key(text)) for code, text in value.labels.items()])
+    raise Unkeyed(kind)
+
+
+def rule_text(lang: Language, phrases: tuple[Phrase, ...]) -> str:
     """A line's rule as one text: its phrases joined as the language joins rule parts."""
-    return lang.sentence(f"{TABLE}.parts").join(plain(lang, p) for p in phrases)
+    return _once(lang, "rule_text", phrases, lambda: lang.sentence(f"{TABLE}.parts").join(plain(lang, p) for p in phrases))
 
 
-def rule_markup(lang: Language, phrases) -> Markup:
-    return Markup(escape(lang.sentence(f"{TABLE}.parts"))).join(say(lang, p) for p in phrases)
+def rule_markup(lang: Language, phrases: tuple[Phrase, ...]) -> Markup:
+    return _once(lang, "rule", phrases, lambda: Markup(escape(lang.sentence(f"{TABLE}.parts"))).join(say(lang, p) for p in phrases))
 
 
 @cache

@@ -15,8 +15,10 @@ provenance (formula id, file names and SHA-256 hashes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -75,6 +77,22 @@ class Run:
     def median_per_pupil(self) -> int | None:
         """The district's median per-pupil amount (cents)."""
         return median_cents(self.table["per_pupil"].drop_nulls().to_list())
+
+    @cached_property
+    def _kept(self) -> dict[int, tuple[Language, dict]]:
+        return {}
+
+    def once(self, lang: Language, key: tuple, make: Callable[[], Any]) -> Any:
+        """`make()` the first time this run asks `key` in `lang`, then kept: what is the same for
+        every school (a packet's provenance, the council's "why"), or for a school wherever it
+        appears (as another school's similar school), is written once per run and language."""
+        held = self._kept.get(id(lang))
+        if held is None:
+            held = self._kept[id(lang)] = (lang, {})  # holding `lang` keeps its id from being reused
+        kept = held[1]
+        if key not in kept:
+            kept[key] = make()
+        return kept[key]
 
 
 def prepare(
@@ -170,15 +188,18 @@ def _page_counter(sentence: str) -> Markup:
 
 
 def document(run: Run, lang: Language, kind: str, title: str, footer: str) -> Document:
+    return Document(kind=kind, title=title, footer=footer, footer_css=css_string(footer), **run.once(lang, ("document",), lambda: _shared(run, lang)))
+
+
+def _shared(run: Run, lang: Language) -> dict[str, Any]:
+    """The fields of `Document` that are the same for every packet of a run and language."""
     formula = run.allocation.formula
     info = formula.model.formula
     files = [*run.allocation.sources, *(run.spending.sources if run.spending else ())]
-    return Document(
-        kind=kind,
+    return dict(
         lang=lang.code,
         html_lang=lang.locale.replace("_", "-"),
         text=lang.text,
-        title=title,
         district=info.title_in(lang.code),
         fiscal_year=info.fiscal_year or "",
         formula_id=info.id,
@@ -187,9 +208,7 @@ def document(run: Run, lang: Language, kind: str, title: str, footer: str) -> Do
         files=tuple(FileRow(t.path.name, t.sha256) for t in files),
         version=__version__,
         created=CREATED,
-        footer=footer,
         page_css=page_counter(lang),
-        footer_css=css_string(footer),
         provenance=lang.say("common.provenance", version=__version__),
     )
 

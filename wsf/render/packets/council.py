@@ -92,8 +92,8 @@ def council(run: Run, lang: Language, school_id: str, explanation: Explanation |
         total=lang.money(ex.total_cents, 0),
         chart=chart,
         compare=_compare(run, lang, row),
-        why=why_some_count_more(lang, model),
-        questions=_questions(lang, model),
+        why=run.once(lang, ("why",), lambda: why_some_count_more(lang, model)),
+        questions=run.once(lang, ("questions",), lambda: _questions(lang, model)),
     )
 
 

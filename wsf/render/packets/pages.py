@@ -1,8 +1,9 @@
-"""One packet object to HTML: the packet templates, looked up in a district's folder first and
-rendered in the one sandboxed environment, and what a template error says.
+"""One packet object to HTML: the packet templates, looked up in a district's folder first, and
+what a template error says.
 
-A district's folder is outside input: its templates render in Jinja's sandbox (`Sandbox`), only
-its regular files are read, and `default:NAME` reaches the shipped NAME (`wsf.render.confine`).
+A district's folder is outside input: a run that reads it renders every template in Jinja's
+sandbox (`Sandbox`), only its regular files are read, and `default:NAME` reaches the shipped
+NAME (`wsf.render.confine`). A run of the shipped templates alone renders them unsandboxed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from jinja2.sandbox import SecurityError
 
 from wsf.errors import WsfError
 from wsf.render import TEMPLATES
-from wsf.render.templates import Sandbox, sandbox
+from wsf.render.templates import sandbox, shipped
 from wsf.write.files import safe_filename
 
 SHIPPED = TEMPLATES / "packets"
@@ -37,14 +38,15 @@ def folders(templates: Path | None) -> list[Path]:
 SANDBOX_FIX = "a template may lay out `packet` and its fields (docs/packets.md), not reach into Python"
 
 
-def environment(templates: Path | None = None) -> Sandbox:
+def environment(templates: Path | None = None) -> jinja2.Environment:
     """One run's templates. Files are read once (no check for changes while the run renders).
 
-    Jinja's sandbox, because a district's template is outside input that must not run code
-    (`cycler.__init__.__globals__.os`) or change what it is given (`list.append`). The shipped
-    templates render in it too: one environment for every run (see `Sandbox` for its cost).
+    With a district's folder, Jinja's sandbox, for every template of the run: a district's
+    template is outside input that must not run code (`cycler.__init__.__globals__.os`) or change
+    what it is given (`list.append`), and it may include ours and ours it. Without one, the
+    shipped templates alone, unsandboxed (`wsf.render.templates.shipped`).
     """
-    return sandbox(folders(templates))
+    return shipped(folders(None)) if templates is None else sandbox(folders(templates))
 
 
 def render(env: jinja2.Environment, packet) -> str:

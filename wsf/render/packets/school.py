@@ -240,8 +240,11 @@ def _similar(run: Run, lang: Language, row: dict) -> Similar:
         )
         return lang.plain(t + "similar_label", name=school["name"] or school["school_id"], share=share)
 
+    def bar(school: dict) -> tuple[str, float, str, bool]:  # another school's: the same in each packet it is in
+        return label(school), school["per_pupil"] / 100, lang.money(school["per_pupil"]), False
+
     rows = [(label(row), (mine or 0) / 100, lang.money(mine), True)]
-    rows += [(label(r), r["per_pupil"] / 100, lang.money(r["per_pupil"]), False) for r in others]
+    rows += [run.once(lang, ("similar", r["school_id"], by_poverty), lambda r=r: bar(r)) for r in others]
     reference = (median / 100, lang.plain(t + "median_mark", median=lang.money(median))) if median is not None else None
     return Similar(sentence, result, bars("similar", lang.sentence(t + "similar_heading"), rows, reference, label_width=300))
 

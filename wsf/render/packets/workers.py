@@ -103,7 +103,8 @@ class Writer:
             else:
                 html = html if html is not None else render(self.env, packet)
                 if fmt == "html":
-                    target.write_text(html, encoding="utf-8", newline="\n")
+                    with open(target, "w", encoding="utf-8", newline="\n") as file:
+                        file.write(html)
                 else:
                     from wsf.render.pdf import render_pdf
 

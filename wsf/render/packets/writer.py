@@ -14,9 +14,12 @@ failed run leaves no half-written folder and an earlier one untouched. Files are
 `safe_filename(school_id-name)`: `OUT/en/EX104-Sojourner-Truth-Elementary.principal.pdf`, and
 `OUT/en/district.district.pdf` for the board. The same inputs give the same bytes.
 
-Speed: what a packet looks up is indexed once per run (`wsf.render.packets.context.Run`),
-numbers are formatted without babel's per-call work (`wsf.render.i18n.Pattern`), templates are
-compiled once per process, and a big run is shared with a worker (`wsf.render.packets.workers`).
+Speed: what a packet looks up is indexed once per run (`wsf.render.packets.context.Run`), and
+what is the same for every school is written once per run and language (`Run.once`; a phrase
+by its value, `wsf.render.phrases`); numbers are formatted without babel's per-call work
+(`wsf.render.i18n.Pattern`); templates are compiled once per process, and the shipped ones
+alone render unsandboxed (`wsf.render.templates.shipped`); a big run is shared with a worker
+(`wsf.render.packets.workers`).
 """
 
 from __future__ import annotations
