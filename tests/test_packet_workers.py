@@ -21,6 +21,7 @@ from conftest import EXAMPLE, EXAMPLE_FORMULA, ROOT
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes from /proc (Linux)")
 DEADLINE = 60  # seconds: starting Python and WeasyPrint on a busy machine can take many
+HAYWARD = ROOT / "fixtures" / "california" / "hayward-2018-19-schools.csv"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
@@ -160,3 +161,41 @@ def test_the_polling_thread_ends_a_worker_whose_parent_is_killed(tmp_path: Path)
             parent.kill()
             parent.wait()
         end({pid: started})
+
+
+NO_MAIN_GUARD = """\
+import sys
+import polars as pl
+from wsf.api import allocate_files
+from wsf.render.packets import workers
+from wsf.render.packets.writer import write_packets
+
+workers.PARALLEL_HTML = 1  # a worker for these packets
+schools = pl.read_csv(sys.argv[1])
+big = pl.concat([schools.with_columns(pl.format("{}-{}", "school_id", pl.lit(i)).alias("school_id"),
+                                      pl.format("{} {}", "name", pl.lit(i)).alias("name")) for i in range(12)])
+big.write_csv(sys.argv[2] + ".csv")
+allocation = allocate_files(sys.argv[3], sys.argv[2] + ".csv", overrides=("pot.amount=1213429704",))  # the pot x 12
+write_packets(allocation, sys.argv[2], langs=["en"], kinds=["principal", "council"], formats=["html"])
+print("written")
+"""
+
+
+def test_a_script_without_a_main_guard_gets_an_error_not_a_wait(tmp_path: Path) -> None:
+    """multiprocessing's spawn runs the calling script again in the worker, which then refuses to
+    start. With the batch (372 schools: more than a pipe holds) in the worker's start-up data,
+    the run used to wait for ever on a worker that had ended; now it says what to do (or, if this
+    process did every job before the worker ended, finishes)."""
+    script = tmp_path / "script.py"
+    script.write_text(NO_MAIN_GUARD, encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, str(script), str(HAYWARD), str(out), str(ROOT / "formulas" / "hayward" / "unduplicated-2018-19.toml")]
+    try:
+        result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=DEADLINE * 2, cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("write_packets waited for ever on a worker that ended")
+    if result.returncode == 0:
+        assert "written" in result.stdout and len(list((out / "en").glob("*.html"))) == 2 * 372
+    else:
+        assert 'under `if __name__ == "__main__":`' in result.stderr, result.stderr[-2000:]
+        assert not out.exists()

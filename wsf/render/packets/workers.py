@@ -10,9 +10,13 @@ worker spawned for PDFs ends when this process does (`wsf.render.packets.lifetim
 from __future__ import annotations
 
 import os
+import pickle
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from multiprocessing import get_context
@@ -132,10 +136,13 @@ SCHOOL_PACKETS = {"principal": principal, "council": council, "plan": plan}
 _WRITER: Writer | None = None  # a worker process's own, made by _start_worker
 
 
-def _start_worker(batch: Batch, parent: int) -> None:
-    """A worker's first act: to end when `parent` does (`wsf.render.packets.lifetime`), then build its Writer."""
+def _start_worker(handed: str, parent: int) -> None:
+    """A worker's first act: to end when `parent` does (`wsf.render.packets.lifetime`), then read
+    its Batch from the file `handed` and build its Writer."""
     global _WRITER
     die_with_parent(parent)
+    with open(handed, "rb") as file:
+        batch = pickle.load(file)
     search = folders(batch.templates)
     languages = [load_language(code, search) for code in batch.langs]
     _WRITER = Writer(batch, prepare(batch.allocation, batch.spending, plans=batch.plans), languages, environment(batch.templates))
@@ -186,22 +193,47 @@ def write_all(
         return _collect(chain(board, (writer.schools(*job) for job in jobs)), step), writer.refused
     # spawn, not fork: the parent has Polars' thread pool running, which fork would not copy safely
     context = get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(batch, os.getpid()))
-    with pool:
-        futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
-        try:
-            written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
-            done = as_completed(f for f in futures if not f.cancelled())
-            return written + _collect((_from_worker(f, writer) for f in done), step), writer.refused
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    with _handed(batch) as handed:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(handed, os.getpid()))
+        with pool:
+            futures = [pool.submit(_schools_in_worker, *job) for job in jobs]  # the worker starts while this one works
+            try:
+                written = _collect(chain(board, _from_the_back(futures, jobs, writer)), step)
+                done = as_completed(f for f in futures if not f.cancelled())
+                return written + _collect((_from_worker(f, writer) for f in done), step), writer.refused
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+@contextmanager
+def _handed(batch: Batch) -> Iterator[str]:
+    """The batch pickled into a temporary file (removed after the run), for the worker to read.
+
+    Not through the pipe that starts the worker: multiprocessing writes a process's start-up data
+    into it whole, holding the pipe's other end itself, so a worker that ends before reading it (a
+    script without `if __name__ == "__main__":` is run again by the worker, which then refuses to
+    start) left a run with a big district waiting for ever. Through a file, that worker's end is an
+    error (`_from_worker`)."""
+    with tempfile.NamedTemporaryFile(prefix="wsf-packets-", suffix=".pickle", delete=False) as file:
+        pickle.dump(batch, file, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        yield file.name
+    finally:
+        os.unlink(file.name)
 
 
 def _from_worker(future: Future, writer: Writer) -> list[str]:
     """A worker's job: the files it wrote; what its PDFs did not load is noted with this process's."""
-    written, refused = future.result()
+    try:
+        written, refused = future.result()
+    except BrokenProcessPool as error:
+        raise WsfError(
+            "the worker process that shares the packets ended before its work was done (its error, if any, is printed above)",
+            fix="a Python script that calls write_packets must call it under `if __name__ == \"__main__\":` (multiprocessing "
+            "runs the script again in the worker); otherwise check the machine's free memory",
+        ) from error
     writer.note(refused)
     return written
 
