@@ -11,7 +11,7 @@ English keeps the names `summary.html`, `scatter.svg` and `bands.svg`; another l
 `xx` writes `summary.xx.html`, `scatter.xx.svg` and `bands.xx.svg` beside them, so a file's
 name says its language whatever else the run was asked for. Their words come from the packets'
 language files (`templates/packets/i18n/<lang>.toml`, table `[equity]`), and they render in the
-packets' sandboxed Jinja environment (`wsf.render.templates`); the summary's context is a
+sandboxed Jinja environment, with the packets' options (`wsf.render.templates`); the summary's context is a
 `wsf.equity.summary.Summary`, the charts' a `wsf.render.shapes.Chart`.
 """
 

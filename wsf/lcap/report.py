@@ -5,7 +5,7 @@ parents in each language asked for (HTML, and PDF on request), and meta.json.
 Everything is written into a temporary sibling folder and swapped onto the target only when
 complete, so a failed run leaves the previous folder as it was; reruns on the same inputs give
 identical bytes (no timestamps, fixed PDF dates and identifiers). The overview's words come from
-`wsf/templates/lcap/i18n/<lang>.toml` and render in the one sandboxed, autoescaped Jinja
+`wsf/templates/lcap/i18n/<lang>.toml` and render in a sandboxed, autoescaped Jinja
 environment (`wsf.render.templates`).
 """
 
