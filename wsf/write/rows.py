@@ -21,6 +21,8 @@ import math
 from io import StringIO
 from typing import Any
 
+from xlsxwriter.utility import xl_col_to_name
+
 ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")  # xlsxwriter's formula results typed "e"
 NEEDS = ("table", "row_info", "col_info", "comments", "row_spans", "str_table", "fh", "dim_rowmin", "dim_rowmax", "xls_rowmax",
          "xls_colmax", "xls_strmax", "_write_rows", "_write_row", "_calculate_spans", "_check_dimensions", "_prepare_formula",
@@ -287,7 +289,7 @@ class Rows:
                 style = "{2}"
             else:
                 style = self._style(ks.start, col, formats, {})
-            head = f'<c r="{column_name(col)}{{0}}"{style}'
+            head = f'<c r="{xl_col_to_name(col)}{{0}}"{style}'
             if kind == "number":
                 pattern = head + "><v>{1:.16G}</v></c>"
             elif kind == "string":
@@ -317,6 +319,7 @@ class Rows:
             styles[fmt] = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
         return styles[fmt]
 
+
 def fill(template: str, tokens: dict[str, int], k: int) -> str:
     """A template's formula at block row k: each token replaced by k plus its offset."""
     for token, offset in tokens.items():
@@ -332,12 +335,3 @@ def formula_result(value: Any, sheet: Any) -> tuple[str, str]:
         return ("" if value == "" else ' t="e"' if value in ERRORS else ' t="str"'), sheet._escape_data(value)
     return "", f"{value}"
 
-
-def column_name(col: int) -> str:
-    """A column's letters (0 -> A)."""
-    name = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        name = chr(65 + rest) + name
-    return name
