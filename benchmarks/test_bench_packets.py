@@ -35,10 +35,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from parts import html_parts, typst_parts
 
 from wsf.api import allocate_files
 from wsf.data.spending import Spending, read_current
 from wsf.engine.allocate import Allocation
+from wsf.render.packets.context import prepare
 from wsf.render.packets.workers import WORKERS
 from wsf.render.packets.writer import write_packets
 
@@ -56,6 +58,7 @@ LAUSD = ROOT / "fixtures" / "california" / "lausd-2018-19-schools.csv"
 LAUSD_FORMULA = ROOT / "formulas" / "lausd" / "unduplicated-2018-19.toml"
 LAUSD_SMALL = 10  # schools at the small scale
 HTML_ROUNDS = 1 if SCHOOLS > 1_000 else 3
+PARTS_SCHOOLS = 60 if SCHOOLS > 1_000 else 4  # schools sampled for where a packet's time goes (benchmarks/parts.py)
 PDF_ROUNDS = 1
 
 
@@ -144,6 +147,12 @@ def test_html_packets(benchmark, district: District, tmp_path: Path, share: floa
     benchmark.extra_info.update(
         contender=HTML_HALF if share < 1 else HTML_ALL, schools=len(chosen), packets=packets, seconds=round(best, 3), ms_per_packet=round(1000 * best / packets, 3)
     )
+    if share < 1:  # where a packet's time goes, for the report's why
+        sample = district.allocation.cents["school_id"].slice(100, PARTS_SCHOOLS).to_list()
+        parts = html_parts(prepare(district.allocation, district.spending), sample, KINDS)
+        benchmark.extra_info.update(
+            parts={k: round(v, 3) for k, v in parts.items()}, parts_schools=len(sample), workers=min(WORKERS, os.cpu_count() or 1)
+        )
     print(f"\nHTML: {packets} packets in {best:.2f} s, {1000 * best / packets:.3f} ms per packet")
 
 
@@ -195,16 +204,21 @@ def test_pdf_per_school_per_core(benchmark, district: District, tmp_path: Path) 
     cores = min(WORKERS, os.cpu_count() or 1)
     per_core = 1000 * one_core(district, tmp_path / "one", district.allocation.cents["school_id"].slice(100, CORE_SCHOOLS).to_list())
     council = 1000 * one_core(district, tmp_path / "two", district.allocation.cents["school_id"].slice(100, CORE_SCHOOLS).to_list(), "council")
+    sample = district.allocation.cents["school_id"].slice(100, PARTS_SCHOOLS).to_list()
+    parts = typst_parts(prepare(district.allocation, district.spending), sample, "principal")
     benchmark.extra_info.update(
         schools=len(chosen),
         workers=cores,
         seconds=round(min(times), 3),
         ms_per_packet_per_core=round(per_core, 1),
         council_ms_per_packet_per_core=round(council, 1),
+        parts={k: round(v, 2) for k, v in parts.items()},
+        parts_schools=len(sample),
     )
     print(
         f"\nPDF (Typst): {len(chosen)} schools in {min(times):.2f} s end to end on {cores} cores; per packet on one core "
-        f"(CPU, {CORE_SCHOOLS} schools): principal {per_core:.1f} ms, council {council:.1f} ms"
+        f"(CPU, {CORE_SCHOOLS} schools): principal {per_core:.1f} ms, council {council:.1f} ms; a principal packet's parts "
+        f"({len(sample)} schools): wsf {parts['wsf']:.1f} ms, Typst {parts['typst']:.1f} ms, its words as plain lines {parts['plain']:.1f} ms"
     )
 
 
@@ -249,4 +263,9 @@ def test_lausd_every_principal_and_council_pdf(benchmark, tmp_path: Path) -> Non
     assert pdfs == 4 * len(chosen)
     best = min(times)
     benchmark.extra_info.update(schools=len(chosen), files=pdfs, seconds=round(best, 2), ms_per_pdf=round(1000 * best / pdfs, 1))
+    run = prepare(allocate_files(LAUSD_FORMULA, LAUSD))  # Typst's part of each PDF, for the report's why
+    sample = chosen[: min(len(chosen), PARTS_SCHOOLS // 2)]
+    parts = [typst_parts(run, sample, kind, ("en", "es")) for kind in KINDS]
+    typst_ms = sum(p["typst"] for p in parts) / len(parts)
+    benchmark.extra_info.update(typst_ms_per_pdf=round(typst_ms, 2), workers=min(WORKERS, os.cpu_count() or 1))
     print(f"\nLAUSD: {pdfs} PDFs in {best:.1f} s, whole process ({1000 * best / pdfs:.1f} ms per PDF)")

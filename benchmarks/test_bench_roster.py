@@ -72,3 +72,13 @@ def test_whole_process(benchmark, roster, measure, expected: pl.DataFrame, tmp_p
     if contender == "wsf-cli":
         written = pl.read_parquet(output).select("school_id", (pl.col("total") * 100).cast(pl.Int64).alias("total_cents"))
         assert written.equals(expected)
+
+
+def test_imports_alone(benchmark, roster, measure) -> None:
+    """The interpreter start and `import wsf.cli` alone, with no roster read: the part of
+    `wsf allocate`'s whole-process time that is not the roster's (the report's why)."""
+    benchmark.group = WHOLE_PROCESS
+    describe(benchmark, roster, "imports")
+    peaks: list[float] = []
+    benchmark.pedantic(lambda: peaks.append(measure([sys.executable, "-c", "import wsf.cli"])[1]), rounds=PROCESS_ROUNDS, iterations=1)
+    benchmark.extra_info["peak_mb"] = round(max(peaks), 1)
