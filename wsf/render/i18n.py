@@ -304,9 +304,11 @@ def load_language(code: str, folders: list[Path]) -> Language:
             fix=f"available: {', '.join(available(folders))}; add {I18N}/{code}.toml to the --templates folder to add one",
         )
     data: dict[str, Any] = {}
+    read = {path: _read(path) for path in files}
     for path in files:
-        data = _merge(data, _read(path))
-    reference = _read(shipped / I18N / f"{REFERENCE}.toml")
+        data = _merge(data, read[path])
+    reference_file = shipped / I18N / f"{REFERENCE}.toml"
+    reference = read[reference_file] if reference_file in read else _read(reference_file)  # English is read once
     missing = sorted(_keys(reference) - _keys(data))
     if missing:
         listed = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")

@@ -8,7 +8,7 @@ is given, and whose files may include ours and ours theirs, so every template of
 sandboxed. `shipped(folders)` is a plain environment for runs of our own templates alone: the
 sandbox's checks of each attribute read and call make packets render 1.7 times as long, and
 guard against nothing we wrote. Both look templates up in `folders` in order, each read only
-inside its folder, and `default:NAME` the shipped NAME (`wsf.render.confine.TemplateFolders`).
+inside its folder, and `default:NAME` the shipped NAME (`wsf.render.loaders.TemplateFolders`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import jinja2
 from jinja2.bccache import Bucket
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from wsf.render.confine import TemplateFolders
+from wsf.render.loaders import TemplateFolders
 
 
 class CompiledTemplates(jinja2.BytecodeCache):

@@ -33,7 +33,6 @@ from wsf.write.atomic import (
     swap_folder_into_place,
     write_errors,
 )
-from wsf.write.rows import Rows
 
 __all__ = ["atomic_path", "check_folder_target", "check_output", "swap_folder_into_place", "write_json", "write_table", "write_with_meta"]
 
@@ -253,6 +252,8 @@ def write_sheet(
     """One sheet: bold frozen header, filters, money formats, widths, text never a formula.
     `formulas` makes a column's cells formulas, `{column: (template, tokens)}` (`Rows.formulas`),
     its values their cached results."""
+    from wsf.write.rows import Rows  # xlsxwriter is imported when a sheet is written, not by every command
+
     sheet = book.add_worksheet(title)
     header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     money_fmt = book.add_format({"num_format": MONEY})

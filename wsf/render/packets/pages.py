@@ -3,7 +3,7 @@ what a template error says.
 
 A district's folder is outside input: a run that reads it renders every template in Jinja's
 sandbox (`Sandbox`), only its regular files are read, and `default:NAME` reaches the shipped
-NAME (`wsf.render.confine`). A run of the shipped templates alone renders them unsandboxed.
+NAME (`wsf.render.loaders`). A run of the shipped templates alone renders them unsandboxed.
 """
 
 from __future__ import annotations
