@@ -7,8 +7,10 @@ reads a district's `--templates` folder: outside input that must not run code or
 is given, and whose files may include ours and ours theirs, so every template of such a run is
 sandboxed. `shipped(folders)` is a plain environment for runs of our own templates alone: the
 sandbox's checks of each attribute read and call make packets render 1.7 times as long, and
-guard against nothing we wrote. Both look templates up in `folders` in order, each read only
-inside its folder, and `default:NAME` the shipped NAME (`wsf.render.loaders.TemplateFolders`).
+guard against nothing we wrote; its templates are also compiled to print each `{{ }}` through
+`escape_text` (`TextEscape`), markupsafe's escaping without a `Markup` made for every value.
+Both look templates up in `folders` in order, each read only inside its folder, and
+`default:NAME` the shipped NAME (`wsf.render.loaders.TemplateFolders`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from types import CodeType
 
 import jinja2
 from jinja2.bccache import Bucket
+from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 
 from wsf.render.loaders import TemplateFolders
 
@@ -26,16 +30,22 @@ from wsf.render.loaders import TemplateFolders
 class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept for the life of the process, by file and source checksum: a second
     run does not parse and compile them again, and an edited template is compiled anew. Code
-    compiled for the sandbox differs (its calls are checked), so it is kept apart."""
+    compiled for the sandbox differs (its calls are checked), and so does code that escapes by
+    `escape_text`, so each is kept apart."""
 
     def __init__(self) -> None:
-        self.code: dict[tuple[bool, str, str], CodeType] = {}
+        self.code: dict[tuple, CodeType] = {}
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self.code.get((bucket.environment.sandboxed, bucket.key, bucket.checksum))
+        bucket.code = self.code.get(self._key(bucket))
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.code[(bucket.environment.sandboxed, bucket.key, bucket.checksum)] = bucket.code
+        self.code[self._key(bucket)] = bucket.code
+
+    @staticmethod
+    def _key(bucket: Bucket) -> tuple:
+        env = bucket.environment
+        return (env.sandboxed, env.code_generator_class, bucket.key, bucket.checksum)
 
 
 COMPILED = CompiledTemplates()
@@ -66,6 +76,53 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return safe
 
 
+try:
+    from markupsafe import _escape_inner  # markupsafe's own escaping of a str, before it is made Markup
+except ImportError:  # a markupsafe without it
+
+    def _escape_inner(text: str) -> str:
+        return str(escape(text))
+
+
+def escape_text(value) -> str:
+    """`markupsafe.escape(value)` as text: the same characters, for a template's output, which
+    Jinja joins into one str anyway. A `str` is escaped and a `Markup` passed as it is, as
+    `escape` does, without wrapping either in a new `Markup` (half of a packet's escaping cost);
+    anything else (an `__html__` object, a number, an undefined value) goes to `escape` itself."""
+    kind = type(value)  # not __class__: a proxy may say it is a str
+    if kind is str:
+        return _escape_inner(value)
+    if kind is Markup:
+        return value  # what Markup.__html__ returns, and so escape
+    return escape(value)
+
+
+class TextEscape(CodeGenerator):
+    """Jinja's code generator, but a `{{ }}` in an autoescaped template is printed through
+    `escape_text` instead of `markupsafe.escape`. What a template computes is unchanged (`~`,
+    filters, macros and `{% set %}` blocks still make Markup); only what is printed skips it."""
+
+    def visit_Template(self, node, frame=None) -> None:
+        self.writeline(f"from {__name__} import escape_text")
+        super().visit_Template(node, frame)
+
+    def _output_child_pre(self, node, frame, finalize) -> None:  # Jinja's own, with escape_text for escape
+        if frame.eval_ctx.volatile:
+            self.write("(escape_text if context.eval_ctx.autoescape else str)(")
+        elif frame.eval_ctx.autoescape:
+            self.write("escape_text(")
+        else:
+            self.write("str(")
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+
+class ShippedEnvironment(jinja2.Environment):
+    """The environment of our own templates alone: not sandboxed, printing through `escape_text`."""
+
+    code_generator_class = TextEscape
+
+
 OPTIONS = dict(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -84,4 +141,4 @@ def sandbox(folders: list[Path]) -> Sandbox:
 
 def shipped(folders: list[Path]) -> jinja2.Environment:
     """Templates of `folders` (ours alone: no district's folder among them), not sandboxed."""
-    return jinja2.Environment(loader=TemplateFolders(folders), **OPTIONS)
+    return ShippedEnvironment(loader=TemplateFolders(folders), **OPTIONS)
