@@ -98,3 +98,34 @@ def test_only_the_shipped_environment_compiles_to_escape_text(tmp_path) -> None:
     packets = environment(None)
     principal = packets.compile(packets.loader.get_source(packets, "principal.html")[0], raw=True)
     assert "escape_text(" in principal and "yield escape(" not in principal
+
+
+def test_text_and_expressions_in_a_row_are_one_piece_and_errors_keep_their_line(tmp_path) -> None:
+    """Pieces that follow one another are yielded joined (fewer pieces to pass up through the
+    templates), and a fault is still placed at the template line that raised it."""
+    page = "<p>{{ a }}, {{ b }}</p>\n{% for x in c %}<i>{{ x }}</i>{% endfor %}\n<b>{{ a }}\n{{ d.missing }}</b>\n"
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    env = shipped([tmp_path])
+    pieces = list(env.get_template("page.html").generate(a="<1>", b=2, c=[1, 2], d={"missing": 5}))
+    assert pieces == ["<p>&lt;1&gt;, 2</p>\n", "<i>1</i>", "<i>2</i>", "<b>&lt;1&gt;\n5</b>\n"]  # Jinja's own: 16 pieces
+    with pytest.raises(jinja2.UndefinedError, match="'dict object' has no attribute 'missing'") as caught:
+        env.get_template("page.html").render(a=1, b=2, c=[], d={})
+    lines = [tb.tb_lineno for tb in _walk(caught.value.__traceback__) if tb.tb_frame.f_code.co_filename.endswith("page.html")]
+    assert lines[-1] == 4, lines
+
+
+def _walk(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+def test_a_language_text_reads_its_sentences_as_attributes() -> None:
+    """Every sentence an attribute of its part; a missing one still an error naming it."""
+    from wsf.render.i18n import Text as Sentences
+
+    text = Sentences("en", {"common": {"total": "Total", "_hidden": "x"}, "title": "T"})
+    assert text.title == "T" and text.common.total == "Total" and text["common"]["total"] == "Total"
+    assert "_hidden" in text.common and not hasattr(text.common, "_hidden")
+    with pytest.raises(AttributeError, match="no sentence en.common.nope in the language file"):
+        text.common.nope

@@ -47,11 +47,15 @@ class Text:
     """Sentences of one part of a packet, read as attributes in templates (`packet.text.council.lead`).
 
     A missing key raises, so a template that names a sentence a language lacks fails loudly.
+    Each sentence is also an attribute of the object itself, so that reading one is a plain
+    attribute lookup (Python tries those before `__getattr__`, and a failed try costs an
+    exception: a packet reads some thirty sentences); names starting with `_` are not read.
     """
 
     def __init__(self, name: str, data: dict[str, Any]) -> None:
         self._name = name
         self._data = {k: Text(f"{name}.{k}", v) if isinstance(v, dict) else v for k, v in data.items()}
+        self.__dict__.update((k, v) for k, v in self._data.items() if not k.startswith("_"))
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):

@@ -88,12 +88,15 @@ def escape_text(value) -> str:
     """`markupsafe.escape(value)` as text: the same characters, for a template's output, which
     Jinja joins into one str anyway. A `str` is escaped and a `Markup` passed as it is, as
     `escape` does, without wrapping either in a new `Markup` (half of a packet's escaping cost);
-    anything else (an `__html__` object, a number, an undefined value) goes to `escape` itself."""
+    an int or float is its `str` (digits, signs, `.`, `e`, `inf`, `nan`: nothing to escape);
+    anything else (an `__html__` object, a bool, an undefined value) goes to `escape` itself."""
     kind = type(value)  # not __class__: a proxy may say it is a str
     if kind is str:
         return _escape_inner(value)
     if kind is Markup:
         return value  # what Markup.__html__ returns, and so escape
+    if kind is int or kind is float:  # a chart's coordinates
+        return str(value)
     return escape(value)
 
 
@@ -115,6 +118,23 @@ class TextEscape(CodeGenerator):
             self.write("str(")
         if finalize.src is not None:
             self.write(finalize.src)
+
+    def visit_Output(self, node, frame) -> None:
+        """Text and `{{ }}`s that follow one another, yielded as one string instead of one each.
+
+        Jinja yields every piece, and each piece is passed up through every template it is in
+        (principal.html, base.html, the block, the include: some 700 pieces a packet). Outside a
+        block that a `{% extends %}` may suppress, the pieces are collected as Jinja collects them
+        inside a macro (its own buffered code, line numbers and all), then joined and yielded."""
+        if frame.buffer is not None or frame.require_output_check or len(node.nodes) < 2:
+            return super().visit_Output(node, frame)
+        frame.buffer = self.temporary_identifier()
+        try:
+            self.writeline(f"{frame.buffer} = []")
+            super().visit_Output(node, frame)
+            self.writeline(f"yield concat({frame.buffer})")
+        finally:
+            frame.buffer = None
 
 
 class ShippedEnvironment(jinja2.Environment):
