@@ -398,6 +398,28 @@ def test_packets_written_by_worker_processes_are_the_same(example, example_html:
 # -- the command --------------------------------------------------------------------------------
 
 
+def test_a_run_leaves_what_it_has_read_out_of_full_collections_and_gives_it_back() -> None:
+    """`long_lived` freezes the objects there are (`gc.freeze`) while packets are written and
+    unfreezes them after, even after an error; objects something else froze are left as they are."""
+    import gc
+
+    from wsf.render.packets.workers import long_lived
+
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ZeroDivisionError), long_lived():
+        assert gc.get_freeze_count() > 0
+        1 / 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with long_lived():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_packets_command(run, example_args, tmp_path: Path) -> None:
     out = tmp_path / "packets"
     result = run(

@@ -78,6 +78,10 @@ class Run:
         """The district's median per-pupil amount (cents)."""
         return median_cents(self.table["per_pupil"].drop_nulls().to_list())
 
+    def index(self) -> None:
+        """Read now what school packets look up (rows, the allocation's rows, similar schools)."""
+        self.rows, self.allocation_rows, self.similar  # noqa: B018 (each is read once, and kept)
+
     @cached_property
     def _kept(self) -> dict[int, tuple[Language, dict]]:
         return {}
