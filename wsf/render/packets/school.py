@@ -102,26 +102,24 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
     # formula with no per-pupil base at all (a staffing model) has no base line to show
     no_base = no_per_pupil_base(model)
     shown = [x for x in ex.lines if not (x.key == TRANSITION and model.transition is None) and not (x.key == "base" and no_base)]
-    lines = []
+    lines, parts = [], []  # the table's rows, and the chart's parts of the same lines
     for line in shown:
         quantity = isinstance(line.count, Quantity)  # a position: its FTE (or hours) is the allocation, costed or not
+        label, amount = line_label(lang, line), lang.money(line.amount)
         lines.append(
             LineRow(
                 key=line.key,
-                label=line_label(lang, line),
+                label=label,
                 count=value_text(lang, line.count) if line.calculated or quantity else "",
                 rate=value_text(lang, line.rate) if line.calculated else "",
-                amount=lang.money(line.amount),
+                amount=amount,
                 how=how(lang, line),
                 source=line.source,
                 detail=details(lang, line),
                 zero=line.amount == 0 and not (quantity and line.count.value > 0),
             )
         )
-    parts = [
-        (line_label(lang, x), x.amount, lang.money(x.amount), lang.percent(_ratio(x.amount, total)))
-        for x in shown
-    ]
+        parts.append((label, line.amount, amount, lang.percent(_ratio(line.amount, total))))
     per_pupil = lang.money(ex.per_pupil_cents) if ex.per_pupil_cents is not None else lang.sentence("common.not_available")
     values = {
         "school": school.name,
@@ -147,12 +145,17 @@ def principal(run: Run, lang: Language, school_id: str, explanation: Explanation
         current=current,
         current_missing=run.spending is not None and row["current"] is None,
         similar=similar,
-        check=explain_command(allocation, school_id),
+        check=explain_command(run, lang, school_id),
     )
 
 
-def explain_command(allocation, school_id: str) -> str:
-    """The `wsf explain` command that prints the same lines (file names as given, without folders)."""
+def explain_command(run: Run, lang: Language, school_id: str) -> str:
+    """The `wsf explain` command that prints the same lines (file names as given, without folders);
+    all but the school's id is the same for every school, and written once per run."""
+    return f"{run.once(lang, ('explain',), lambda: _explain_files(run.allocation))} --school {school_id}"
+
+
+def _explain_files(allocation) -> str:
     parts = ["wsf", "explain", allocation.formula.path.name]
     for table in allocation.sources:
         columns = table.frame.columns
@@ -166,7 +169,7 @@ def explain_command(allocation, school_id: str) -> str:
             )
         )
         parts += [option, table.path.name]
-    return " ".join([*parts, "--school", school_id])
+    return " ".join(parts)
 
 
 def _figures(run: Run, lang: Language, row: dict, per_pupil: str) -> tuple[Figure, ...]:
