@@ -67,11 +67,9 @@ class Run:
         return by_school(self.allocation)
 
     @cached_property
-    def similar(self) -> dict[str, tuple[dict, ...]]:
+    def similar(self) -> Similar:
         """school_id -> the rows of its similar schools, nearest first (see `similar_schools`)."""
-        ids = list(self.rows)
-        rows = list(self.rows.values())
-        return {ids[i]: tuple(rows[j] for j in near) for i, near in enumerate(nearest(self.table, self.poverty is not None))}
+        return Similar(list(self.rows.values()), nearest(self.table, self.poverty is not None))
 
     @cached_property
     def median_per_pupil(self) -> int | None:
@@ -97,6 +95,22 @@ class Run:
         if key not in kept:
             kept[key] = make()
         return kept[key]
+
+
+class Similar(dict):
+    """school_id -> the rows of its similar schools, nearest first: every school's are found at
+    once (`nearest`), and a school's rows are gathered the first time it is asked for, so a run
+    of some of the schools (or a worker's share of them) gathers only theirs."""
+
+    def __init__(self, rows: list[dict], near: list[np.ndarray]) -> None:
+        super().__init__()
+        self.rows, self.near = rows, near
+        self.at = {row["school_id"]: i for i, row in enumerate(rows)}
+
+    def __missing__(self, school_id: str) -> tuple[dict, ...]:
+        rows = self.rows
+        found = self[school_id] = tuple(rows[j] for j in self.near[self.at[school_id]])
+        return found
 
 
 def prepare(
