@@ -84,6 +84,32 @@ def test_whole_cents_are_babels(languages, locale: str, cents: int) -> None:
     assert lang.number(cents) == format_decimal(cents, locale=locale)
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+@SETTINGS
+@given(value=st.integers(min_value=-(10**30), max_value=10**30) | st.sampled_from([0, -1, 10**25, 10**26 - 1, 10**26, -(10**23)]))
+def test_whole_numbers_are_babels(languages, locale: str, value: int) -> None:
+    """An int goes through `Pattern.apply` without a Decimal: the same text as babel, with the
+    fraction's zeros a pattern asks for, and babel's own work past `DIGITS` digits."""
+    lang = languages[locale]
+    same(lambda: lang.number(value), lambda: format_decimal(value, locale=locale))
+    same(lambda: lang.decimal(value, 3), lambda: format_decimal(value, format="0.000", locale=locale))
+    for fewest, most in ((0, 0), (0, 3), (2, 2), (1, 4)):
+        pattern = copy.copy(Locale.parse(locale).decimal_formats[None])
+        pattern.frac_prec = (fewest, most)
+        same(lambda: lang._pattern("count").apply(value, fewest, most), lambda: pattern.apply(value, locale))
+
+
+def same(ours, babels) -> None:
+    """The same text, or the same error (babel's decimal context refuses numbers of 28 digits and more)."""
+    try:
+        expected = babels()
+    except ArithmeticError as error:
+        with pytest.raises(type(error)):
+            ours()
+        return
+    assert ours() == expected
+
+
 @pytest.mark.parametrize("locale", ["en_US", "es_US"])
 def test_the_reference_is_babels_public_formatting(locale: str) -> None:
     """The references above are what babel's own format_currency and format_percent give (money

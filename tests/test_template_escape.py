@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
+from wsf.render.escaping import escape_text
 from wsf.render.packets.pages import environment
-from wsf.render.templates import OPTIONS, ShippedEnvironment, TextEscape, escape_text, sandbox, shipped
+from wsf.render.templates import OPTIONS, ShippedEnvironment, TextEscape, sandbox, shipped
 
 
 class Html:
@@ -129,3 +130,19 @@ def test_a_language_text_reads_its_sentences_as_attributes() -> None:
     assert "_hidden" in text.common and not hasattr(text.common, "_hidden")
     with pytest.raises(AttributeError, match="no sentence en.common.nope in the language file"):
         text.common.nope
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUES, VALUES)
+def test_a_sentences_values_and_bold_are_escaped_as_escape_does(first, second) -> None:
+    """`Language.say` fills a sentence with escape_text's values and `bold` wraps escape_text's:
+    the markup markupsafe's escape gave them (a Markup value as it is, and never re-escaped)."""
+    from wsf.render.i18n import bold, load_language
+    from wsf.render.packets.pages import SHIPPED
+
+    lang = load_language("en", [SHIPPED])
+    assert bold(first) == Markup(f"<strong>{escape(first)}</strong>")
+    template = lang._template("principal.similar_label")[0]  # "{name} ({share})"
+    assert lang.say("principal.similar_label", name=first, share=second) == Markup(
+        str.format_map(template, {"name": escape(first), "share": escape(second)})
+    )

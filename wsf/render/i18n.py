@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 
 from wsf.errors import WsfError
 from wsf.render.confine import inside
+from wsf.render.escaping import escape_text
 
 I18N = "i18n"
 REFERENCE = "en"
@@ -128,7 +129,7 @@ class Language:
         template, names_only = self._templates.get(key) or self._template(key)
         try:
             if names_only:  # what Markup.format does for a bare {name}, without its Python-level formatter
-                return Markup(str.format_map(template, {k: escape(v) for k, v in values.items()}))
+                return Markup(str.format_map(template, {k: escape_text(v) for k, v in values.items()}))
             return template.format(**values)
         except (KeyError, IndexError, ValueError) as exc:
             raise WsfError(f"sentence {key!r} has a placeholder that is not available: {exc}", file=self.files[-1]) from None
@@ -235,11 +236,18 @@ class Pattern:
             and "'" not in literal
             and "\u00a4\u00a4" not in literal
         )
+        if self.grouping is not None:
+            self._whole = ("{:" + self.grouping + "}").format  # whole dollars, grouped as the locale groups them
+            self._cents = ("{:" + self.grouping + "}.{:02d}").format  # and cents
 
     def apply(self, value: float, fewest: int | None = None, most: int | None = None) -> str:
         """`value` with between `fewest` and `most` fraction digits (the pattern's own when not given)."""
         if fewest is None or most is None:
             fewest, most = self.babel.frac_prec
+        if type(value) is int and self.fast and not self.babel.scale and most < DIGITS and abs(value) < 10 ** (DIGITS - most):
+            # a whole number (a count): its digits, and as many zeros after the point as `fewest` asks
+            zeros = min(fewest, most)
+            return self._signed(self._whole(abs(value)) + ("." + "0" * zeros if zeros else ""), value < 0)
         number = Decimal(value if type(value) is int else str(value))
         number = number.scaleb(self.babel.scale) if self.babel.scale else number
         if not (self.fast and number.is_finite() and number.adjusted() + most < DIGITS):
@@ -255,13 +263,13 @@ class Pattern:
         """`dollars(cents / 100, places)` for `places` 0 or 2, by integer arithmetic (None where that
         cannot be used). Below 10**15 cents the float `cents / 100` reads back as exactly those
         cents, so the digits are the integer's own, and 0 places round half away from zero."""
-        if not self.fast or abs(cents) >= EXACT_CENTS:
+        negative, cents = cents < 0, abs(cents)
+        if not self.fast or cents >= EXACT_CENTS:
             return None
         if places == 0:
-            whole = (abs(cents) + 50) // 100
-            return self._signed(format(whole, self.grouping), cents < 0 and whole > 0)
-        whole, part = divmod(abs(cents), 100)
-        return self._signed(f"{whole:{self.grouping}}.{part:02d}", cents < 0)
+            whole = (cents + 50) // 100
+            return self._signed(self._whole(whole), negative and whole > 0)
+        return self._signed(self._cents(*divmod(cents, 100)), negative)
 
     def _signed(self, digits: str, negative: bool) -> str:
         """Digits written with "," and "." as the locale writes them, between its prefix and suffix."""
@@ -276,7 +284,7 @@ class Pattern:
 
 def bold(value: Any) -> Markup:
     """A value to show in bold inside a sentence (escaped)."""
-    return Markup(f"<strong>{escape(value)}</strong>")
+    return Markup(f"<strong>{escape_text(value)}</strong>")
 
 
 def language_files(code: str, folders: list[Path]) -> list[Path]:

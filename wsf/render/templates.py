@@ -22,8 +22,8 @@ import jinja2
 from jinja2.bccache import Bucket
 from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup, escape
 
+from wsf.render.escaping import escape_text
 from wsf.render.loaders import TemplateFolders
 
 
@@ -76,37 +76,13 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return safe
 
 
-try:
-    from markupsafe import _escape_inner  # markupsafe's own escaping of a str, before it is made Markup
-except ImportError:  # a markupsafe without it
-
-    def _escape_inner(text: str) -> str:
-        return str(escape(text))
-
-
-def escape_text(value) -> str:
-    """`markupsafe.escape(value)` as text: the same characters, for a template's output, which
-    Jinja joins into one str anyway. A `str` is escaped and a `Markup` passed as it is, as
-    `escape` does, without wrapping either in a new `Markup` (half of a packet's escaping cost);
-    an int or float is its `str` (digits, signs, `.`, `e`, `inf`, `nan`: nothing to escape);
-    anything else (an `__html__` object, a bool, an undefined value) goes to `escape` itself."""
-    kind = type(value)  # not __class__: a proxy may say it is a str
-    if kind is str:
-        return _escape_inner(value)
-    if kind is Markup:
-        return value  # what Markup.__html__ returns, and so escape
-    if kind is int or kind is float:  # a chart's coordinates
-        return str(value)
-    return escape(value)
-
-
 class TextEscape(CodeGenerator):
     """Jinja's code generator, but a `{{ }}` in an autoescaped template is printed through
     `escape_text` instead of `markupsafe.escape`. What a template computes is unchanged (`~`,
     filters, macros and `{% set %}` blocks still make Markup); only what is printed skips it."""
 
     def visit_Template(self, node, frame=None) -> None:
-        self.writeline(f"from {__name__} import escape_text")
+        self.writeline(f"from {escape_text.__module__} import escape_text")
         super().visit_Template(node, frame)
 
     def _output_child_pre(self, node, frame, finalize) -> None:  # Jinja's own, with escape_text for escape
