@@ -73,14 +73,16 @@ TEMPLATE = """{% macro cell(v) %}<b>{{ v }}</b>{% endmacro %}
 {% set block %}<i>{{ value }}</i>{% endset %}{{ block }}|{{ block|length }}
 {% filter upper %}{{ value }}{% endfilter %}|{% autoescape false %}{{ value }}{% endautoescape %}
 {% for item in [value, value] %}{{ loop.index }}{{ item }}{% endfor %}
+{% set ns = namespace(seen=value) %}{% for i in range(2) %}{{ i }}{{ ns.seen }}{% endfor %}{{ cycler(value, 1).next() }}
 """
 
 
 @settings(max_examples=300, deadline=None)
 @given(VALUES)
 def test_a_template_prints_the_same_html_as_with_jinjas_own_escape(value) -> None:
-    """Printing, macros, `~`, filters, `{% set %}` and `{% autoescape false %}` blocks: the same
-    text as Jinja's own code generator writes (markupsafe's escape)."""
+    """Printing, macros, `~`, filters, `{% set %}` and `{% autoescape false %}` blocks, the
+    environment's globals (`range`, `namespace`, `cycler`): the same text as Jinja's own code
+    generator writes (markupsafe's escape)."""
     ours = ShippedEnvironment(**{**OPTIONS, "bytecode_cache": None})
     jinjas = jinja2.Environment(**{**OPTIONS, "bytecode_cache": None})
     assert ours.from_string(TEMPLATE).render(value=value) == jinjas.from_string(TEMPLATE).render(value=value)

@@ -118,6 +118,12 @@ class ShippedEnvironment(jinja2.Environment):
 
     code_generator_class = TextEscape
 
+    def make_globals(self, d=None) -> dict:
+        """A template's globals as one dict. Jinja's is a ChainMap over the environment's globals,
+        which every context (a packet's and each of its includes') reads key by key in Python;
+        nothing changes the globals of this environment once it is made, so a copy reads the same."""
+        return {**self.globals, **(d or {})}
+
 
 OPTIONS = dict(
     autoescape=True,
