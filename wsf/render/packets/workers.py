@@ -43,7 +43,7 @@ from wsf.render.packets.school import principal
 WORKERS = 2  # processes rendering PDFs or many HTML packets, this one included
 PARALLEL_HTML = 2_000  # HTML packets worth starting a worker process for (~1 s)
 PARALLEL_TYPST = 100  # Typst PDFs worth it (~20 ms each); one WeasyPrint PDF more than this one is
-SLICE = 100  # schools per job when there are no PDFs
+SLICE = 50  # schools per job when there are no PDFs: the last job a worker has queued is at most this late
 TYPST_SLICE = 8  # schools per job when Typst draws their PDFs
 
 
@@ -108,8 +108,8 @@ class Writer:
             else:
                 html = html if html is not None else render(self.env, packet)
                 if fmt == "html":
-                    with open(target, "w", encoding="utf-8", newline="\n") as file:
-                        file.write(html)
+                    with open(target, "wb") as file:  # UTF-8, lines as written: the bytes, without a text layer's calls
+                        file.write(html.encode("utf-8"))
                 else:
                     from wsf.render.pdf import render_pdf
 
