@@ -18,8 +18,9 @@ Speed: what a packet looks up is indexed once per run (`wsf.render.packets.conte
 what is the same for every school is written once per run and language (`Run.once`; a phrase
 by its value, `wsf.render.phrases`); numbers are formatted without babel's per-call work
 (`wsf.render.i18n.Pattern`); templates are compiled once per process, and the shipped ones
-alone render unsandboxed (`wsf.render.templates.shipped`); a big run is shared with a worker
-(`wsf.render.packets.workers`).
+alone render unsandboxed, compiled to print through `escape_text` and to yield pieces in a row
+as one (`wsf.render.templates.shipped`); a big run is shared with a worker, and what it has
+read is left out of full garbage collections (`wsf.render.packets.workers`).
 """
 
 from __future__ import annotations
