@@ -76,8 +76,11 @@ class Run:
         """The district's median per-pupil amount (cents)."""
         return median_cents(self.table["per_pupil"].drop_nulls().to_list())
 
-    def index(self) -> None:
-        """Read now what school packets look up (rows, the allocation's rows, similar schools)."""
+    def index(self, schools: list[str] | None = None) -> None:
+        """Read now what school packets look up: rows and similar schools, and the allocation's
+        rows for `explain` of `schools` alone when given (a run of some schools, or a worker's)."""
+        if schools is not None and "allocation_rows" not in self.__dict__:
+            self.__dict__["allocation_rows"] = by_school(self.allocation, schools)  # as cached_property keeps it
         self.rows, self.allocation_rows, self.similar  # noqa: B018 (each is read once, and kept)
 
     @cached_property

@@ -151,7 +151,7 @@ def _start_worker(handed: str, parent: int) -> None:
         from wsf.render.pdf import warm
 
         warm(_WRITER.base_url)
-    _WRITER.run.index()
+    _WRITER.run.index(list(batch.stems))
     gc.freeze()  # a worker lives for one run: what it has read is left out of the collector's passes (`long_lived`)
 
 
@@ -190,7 +190,7 @@ def write_all(
     boards = [lang for lang in languages if "district" in kinds]  # one district packet per language
     writer = Writer(batch, run, languages, env)
     if ids:
-        run.index()  # before `long_lived`, which leaves what is read by then out of the collector's passes
+        run.index(ids)  # before `long_lived`, which leaves what is read by then out of the collector's passes
     board = (writer.write(*page) for page in _district_pages(run, boards))
     documents = len(ids) * len(school_kinds) * len(languages) + len(boards)
     workers = min(WORKERS, os.cpu_count() or 1, len(jobs)) - 1
