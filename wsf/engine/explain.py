@@ -37,9 +37,7 @@ def by_school(allocation: Allocation, school_ids: list[str] | None = None) -> Ro
     def rows(frame: pl.DataFrame) -> dict[str, dict]:
         if school_ids is not None:
             frame = frame.filter(pl.col("school_id").is_in(school_ids))
-        names = frame.columns  # each row as iter_rows(named=True) makes it, from the tuples polars makes at once
-        at = names.index("school_id")
-        return {row[at]: dict(zip(names, row)) for row in frame.rows()}
+        return {row["school_id"]: row for row in frame.iter_rows(named=True)}
 
     return Rows(rows(allocation.inputs), rows(allocation.amounts), rows(allocation.cents), rows(allocation.pieces))
 
