@@ -84,19 +84,24 @@ def engine(kind: str, templates: Path | None) -> str:
 # -- the packet as JSON ---------------------------------------------------------------------------------
 
 
+PLAIN = (str, int, float, bool, type(None))  # JSON as they are (exactly these types: Markup is a str)
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's fields the JSON holds, found once per class
+
+
 def data(value, kind: str | None = None):
     """A packet object as JSON values: dataclasses as objects, tuples as lists, markup as runs."""
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, Markup):
         return runs(value)
     if isinstance(value, Text):
         return _sentences(value, kind)
-    if dataclasses.is_dataclass(value):
+    names = _FIELDS.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.name not in HTML_ONLY)
+    if names is not None:
         kind = getattr(value, "kind", kind)
-        return {
-            f.name: data(getattr(value, f.name), kind)
-            for f in dataclasses.fields(value)
-            if f.name not in HTML_ONLY
-        }
+        return {name: data(getattr(value, name), kind) for name in names}
     if isinstance(value, (tuple, list)):
         return [data(v, kind) for v in value]
     return value
