@@ -34,20 +34,20 @@ def typst_parts(run: Run, schools: list[str], kind: str, langs: tuple[str, ...] 
     `plain` (Typst laying out the PDF's words as plain lines); `pages` per PDF on average."""
     import typst
 
-    compiler = Typesetter(SHIPPED, None).compiler(kind)
+    typesetter = Typesetter(SHIPPED, None)
     plain = typst.Compiler(str(PLAIN), root=str(PLAIN.parent), font_paths=[str(FONTS)], ignore_system_fonts=True)
     wsf_s = typst_s = plain_s = 0.0
     pages = count = 0
     for code in langs:
         lang = load_language(code, [SHIPPED])
         warm = packet_json(SCHOOL_PACKETS[kind](run, lang, schools[0]))
-        words = json.dumps(_lines(compiler.compile(sys_inputs={"packet": warm}, pdf_tags=False)))
+        words = json.dumps(_lines(typesetter.typeset(kind, warm)))
         plain.compile(sys_inputs={"lines": words})  # each compiler reads its fonts once
         for school in schools:
             start = time.process_time()
             text = packet_json(SCHOOL_PACKETS[kind](run, lang, school))
             built = time.process_time()
-            pdf = compiler.compile(sys_inputs={"packet": text}, pdf_tags=False)
+            pdf = typesetter.typeset(kind, text)
             done = time.process_time()
             words = json.dumps(_lines(pdf))
             start_plain = time.process_time()

@@ -151,6 +151,24 @@ def test_a_district_typ_replaces_the_shipped_one_and_builds_on_it(tmp_path: Path
     assert "CHANGED" in principal and "Typst" in info(tmp_path / "out" / "en" / "T1-One.principal.pdf")
 
 
+def test_a_district_typ_that_reads_the_packet_from_sys_inputs_still_gets_it(tmp_path: Path) -> None:
+    """Older copies of `_packet.typ` read `json(bytes(sys.inputs.packet))`; the shipped one reads
+    the file `sys.inputs.packet_file` names. Both are given to such a district's templates."""
+    templates = district(
+        tmp_path,
+        {
+            "council.typ": (
+                "#let old = json(bytes(sys.inputs.packet))\n#let new = json(sys.inputs.packet_file)\n"
+                "OLD #old.school.name NEW #new.school.name\n"
+            )
+        },
+    )
+    allocation = tiny(tmp_path, ["One", "Two"])
+    write_packets(allocation, tmp_path / "out", langs=["en"], kinds=KINDS, formats=["pdf"], templates=templates)
+    for stem, name in (("T1-One", "One"), ("T2-Two", "Two")):
+        assert f"OLD {name} NEW {name}" in " ".join(pdf_text(tmp_path / "out" / "en" / f"{stem}.council.pdf").split())
+
+
 @pytest.mark.parametrize(
     "source, problem",
     [
