@@ -91,6 +91,7 @@ test: system $(STAMP)
 #   WSF_BENCH_PUPILS=60000 .venv/bin/python -m pytest benchmarks --benchmark-disable -q
 bench: $(STAMP)
 	mkdir -p out/bench
+	$(BIN)/python -m compileall -q wsf  # as an installed package is: no process compiles wsf's modules itself
 	WSF_BENCH_PUPILS=6000000 $(BIN)/python -m pytest benchmarks --benchmark-autosave \
 		--benchmark-json=out/bench/results.json --benchmark-columns=min,median,max,rounds
 	$(BIN)/python benchmarks/report.py out/bench/results.json README.md
