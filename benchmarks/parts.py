@@ -2,7 +2,8 @@
 does not meet (benchmarks/report.py), beside the target's own figure.
 
 Each part is CPU time per packet in this process alone, for a sample of schools, after one
-packet has read the fonts and compiled the templates:
+packet has read the fonts and compiled the templates, with this process's other objects left out
+of the garbage collector's passes, as a run writing packets leaves its own (`long_lived`):
 
 - `typst_parts`: wsf's work (the packet object, its JSON) and Typst's (layout and PDF export) for
   one kind of PDF, and the anchor: Typst laying out the same words (the packet PDF's own text, by
@@ -24,7 +25,7 @@ from wsf.engine.explain import explain
 from wsf.render.i18n import load_language
 from wsf.render.packets.context import Run
 from wsf.render.packets.pages import SHIPPED, environment, render
-from wsf.render.packets.workers import SCHOOL_PACKETS
+from wsf.render.packets.workers import SCHOOL_PACKETS, long_lived
 from wsf.render.typeset import FONTS, Typesetter, packet_json
 
 PLAIN = Path(__file__).resolve().parent / "plain.typ"
@@ -48,19 +49,21 @@ def typst_parts(run: Run, schools: list[str], kind: str, langs: tuple[str, ...] 
 
     wsf_s = typst_s = plain_s = 0.0
     pages = count = 0
+    run.index(schools)  # what a run reads before its packets, as `write_all` does
     try:
         for code in langs:
             lang = load_language(code, [SHIPPED])
             lay_out_plain(typesetter.typeset(kind, packet_json(SCHOOL_PACKETS[kind](run, lang, schools[0]))))  # fonts read once
-            for school in schools:
-                start = time.process_time()
-                text = packet_json(SCHOOL_PACKETS[kind](run, lang, school))
-                built = time.process_time()
-                pdf = typesetter.typeset(kind, text)
-                wsf_s, typst_s = wsf_s + built - start, typst_s + time.process_time() - built
-                plain_s += lay_out_plain(pdf)
-                pages += _pages(pdf)
-                count += 1
+            with long_lived():  # as `write_all` and a worker write packets
+                for school in schools:
+                    start = time.process_time()
+                    text = packet_json(SCHOOL_PACKETS[kind](run, lang, school))
+                    built = time.process_time()
+                    pdf = typesetter.typeset(kind, text)
+                    wsf_s, typst_s = wsf_s + built - start, typst_s + time.process_time() - built
+                    plain_s += lay_out_plain(pdf)
+                    pages += _pages(pdf)
+                    count += 1
     finally:
         shutil.rmtree(root)
     return {"wsf": 1000 * wsf_s / count, "typst": 1000 * typst_s / count, "plain": 1000 * plain_s / count, "pages": pages / count}
@@ -86,7 +89,8 @@ def html_parts(run: Run, schools: list[str], kinds: tuple[str, ...] = ("principa
     for kind in kinds:  # compile the templates
         render(env, SCHOOL_PACKETS[kind](run, lang, schools[0]))
     objects = rendering = writing = 0.0
-    with tempfile.TemporaryDirectory(prefix="wsf-bench-html-") as folder:
+    run.index(schools)
+    with tempfile.TemporaryDirectory(prefix="wsf-bench-html-") as folder, long_lived():
         for i, school in enumerate(schools):
             start = time.process_time()
             explanation = explain(run.allocation, school, run.allocation_rows)
@@ -95,8 +99,8 @@ def html_parts(run: Run, schools: list[str], kinds: tuple[str, ...] = ("principa
             pages = [render(env, packet) for packet in packets]
             rendered = time.process_time()
             for kind, page in zip(kinds, pages):
-                with open(f"{folder}/{i}.{kind}.html", "w", encoding="utf-8", newline="\n") as file:
-                    file.write(page)
+                with open(f"{folder}/{i}.{kind}.html", "wb") as file:  # as `Writer.write` writes them
+                    file.write(page.encode("utf-8"))
             objects, rendering, writing = objects + built - start, rendering + rendered - built, writing + time.process_time() - rendered
     count = len(schools) * len(kinds)
     return {"objects": 1000 * objects / count, "render": 1000 * rendering / count, "file": 1000 * writing / count}
