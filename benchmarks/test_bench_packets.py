@@ -11,14 +11,17 @@ CI runs a small version with no timing:
 
 - HTML: `write_packets`, principal and council, English, for half the schools (the target:
   10,000 packets in under 3 s on 2 cores) and for every school (20,000). `extra_info` holds
-  `packets`, `seconds` and `ms_per_packet`.
+  `packets`, `seconds` and `ms_per_packet`, and for the 10,000 `parts`: where a packet's CPU
+  goes, timed on `PARTS_SCHOOLS` schools (`benchmarks/parts.py`), the why of a target not met.
 - PDF: the principal packets of `PDF_SCHOOLS` schools on `WORKERS` processes, end to end (worker
   start included), by Typst; `extra_info["ms_per_packet_per_core"]` is the CPU time per packet of
-  `CORE_SCHOOLS` principal packets typeset in one process (the target: 15 ms), and the council's
-  beside it. WeasyPrint's is wall time x cores / packets. Beside it the alternative, WeasyPrint (what a district's own HTML templates
-  get), on `WEASYPRINT_SCHOOLS` schools.
+  `CORE_SCHOOLS` principal packets typeset in one process (the target: 15 ms), the council's
+  beside it, and `parts` wsf's and Typst's shares and Typst laying out the same words as plain
+  lines. Beside it the alternative, WeasyPrint (what a district's own HTML templates get), on
+  `WEASYPRINT_SCHOOLS` schools: its figure is wall time x cores / packets.
 - LAUSD: the whole `wsf packets` process for LAUSD's 733 schools (2018-19), principal and council,
-  English and Spanish: 2,932 PDFs (the target: 30 s on 2 cores). At the small scale, 10 schools.
+  English and Spanish: 2,932 PDFs (the target: 30 s on 2 cores), and Typst's CPU per PDF beside
+  it (`typst_ms_per_pdf`). At the small scale, 10 schools.
 """
 
 from __future__ import annotations
