@@ -26,7 +26,7 @@ from wsf.render.i18n import load_language
 from wsf.render.packets.context import Run
 from wsf.render.packets.pages import SHIPPED, environment, render
 from wsf.render.packets.workers import SCHOOL_PACKETS, long_lived
-from wsf.render.typeset import FONTS, Typesetter, packet_json
+from wsf.render.typeset import FONTS, Root, Typesetter, packet_json
 
 PLAIN = Path(__file__).resolve().parent / "plain.typ"
 
@@ -36,7 +36,8 @@ def typst_parts(run: Run, schools: list[str], kind: str, langs: tuple[str, ...] 
     `plain` (Typst laying out the PDF's words as plain lines); `pages` per PDF on average."""
     import typst
 
-    typesetter = Typesetter(SHIPPED, None)
+    typeset_root = Root(None)
+    typesetter = Typesetter(typeset_root.path, None)
     root = Path(tempfile.mkdtemp(prefix="wsf-bench-plain-"))  # the words go in a file, as a packet's JSON does
     shutil.copyfile(PLAIN, root / PLAIN.name)
     plain = typst.Compiler(str(root / PLAIN.name), root=str(root), font_paths=[str(FONTS)], ignore_system_fonts=True)
@@ -66,6 +67,7 @@ def typst_parts(run: Run, schools: list[str], kind: str, langs: tuple[str, ...] 
                     count += 1
     finally:
         shutil.rmtree(root)
+        typeset_root.close()
     return {"wsf": 1000 * wsf_s / count, "typst": 1000 * typst_s / count, "plain": 1000 * plain_s / count, "pages": pages / count}
 
 

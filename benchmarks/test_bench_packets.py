@@ -182,20 +182,22 @@ def one_core(district: District, folder: Path, schools: list[str], kind: str = "
     from wsf.render.packets.context import prepare
     from wsf.render.packets.pages import SHIPPED, environment
     from wsf.render.packets.workers import Batch, Writer, long_lived
+    from wsf.render.typeset import Root
 
     (folder / "en").mkdir(parents=True)
-    batch = Batch(
-        district.allocation, district.spending, ("en",), (kind,), ("pdf",), None, {s: s for s in schools}, folder,
-        engines={kind: "typst"}, root=SHIPPED,
-    )  # fmt: skip
-    run = prepare(district.allocation, district.spending)
-    writer = Writer(batch, run, [load_language("en", [SHIPPED])], environment())
-    run.index(schools)  # what a run reads before its packets, as `write_all` does
-    writer.schools("en", schools[:2])  # the fonts and templates, read once per process
-    with long_lived():  # as `write_all` and a worker write packets: this process's other objects frozen
-        start = time.process_time()
-        writer.schools("en", schools)
-        return (time.process_time() - start) / len(schools)
+    with Root(None) as root:
+        batch = Batch(
+            district.allocation, district.spending, ("en",), (kind,), ("pdf",), None, {s: s for s in schools}, folder,
+            engines={kind: "typst"}, root=root.path,
+        )  # fmt: skip
+        run = prepare(district.allocation, district.spending)
+        writer = Writer(batch, run, [load_language("en", [SHIPPED])], environment())
+        run.index(schools)  # what a run reads before its packets, as `write_all` does
+        writer.schools("en", schools[:2])  # the fonts and templates, read once per process
+        with long_lived():  # as `write_all` and a worker write packets: this process's other objects frozen
+            start = time.process_time()
+            writer.schools("en", schools)
+            return (time.process_time() - start) / len(schools)
 
 
 def test_pdf_per_school_per_core(benchmark, district: District, tmp_path: Path) -> None:

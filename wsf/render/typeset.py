@@ -188,14 +188,13 @@ class Typesetter:
     so is what Typst laid out for the last packets (see the module's docstring).
 
     Each packet's JSON goes to `packet_file`, one per process, since a run's processes share its
-    root. Given the shipped folder itself (as the benchmarks do), it makes a `Root` of its own."""
+    root (a `Root`: the shipped folder itself is never written to)."""
 
     def __init__(self, root: Path, templates: Path | None) -> None:
         import typst
 
         self.typst = typst
-        self._own = Root(None) if Path(root).resolve() == SHIPPED else None
-        self.root, self.templates = (self._own.path if self._own else Path(root)), templates
+        self.root, self.templates = Path(root), templates
         fonts = [str(FONTS)] + ([str(self.root)] if templates is not None else [])
         self.fonts = fonts
         self.packet_file = f"/{SHIPPED_PREFIX}/packet-{os.getpid()}.json"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from pathlib import Path
 
 from wsf.api import input_files, provenance
@@ -116,10 +117,11 @@ def write_packets(
     chosen = _chosen_schools(run.table["school_id"].to_list(), schools)
     engines = {kind: engine(kind, templates) for kind in kinds} if "pdf" in formats else {}
     typst = [kind for kind, name in engines.items() if name == "typst" and kind in SCHOOL_PACKETS]
-    with Root(templates if typst else None) as root, folder_into_place(output) as temp:
+    root_of_typst = Root(templates) if typst else nullcontext()  # a temporary folder: made only when Typst draws
+    with root_of_typst as root, folder_into_place(output) as temp:
         stems = {sid: names[sid] for sid in chosen}
         written, refused = write_all(
-            run, languages, kinds, formats, env, stems, temp, templates, progress, engines=engines, root=root.path
+            run, languages, kinds, formats, env, stems, temp, templates, progress, engines=engines, root=root.path if root else None
         )
         meta = provenance(allocation)
         meta["current_spending"] = [{"file": t.path.name, "sha256": t.sha256} for t in spending.sources] if spending else []
