@@ -30,7 +30,7 @@ from wsf.data.spending import read_current
 from wsf.engine.explain import explain
 from wsf.errors import WsfError
 from wsf.render.packets.writer import write_packets
-from wsf.render.typeset import engine
+from wsf.render.typeset import SHIPPED, Root, Typesetter, engine
 
 KINDS = ("principal", "council")
 MONEY = re.compile(r"[−+-]?\$\s?[\d,.]*\d")
@@ -167,6 +167,17 @@ def test_a_district_typ_that_reads_the_packet_from_sys_inputs_still_gets_it(tmp_
     write_packets(allocation, tmp_path / "out", langs=["en"], kinds=KINDS, formats=["pdf"], templates=templates)
     for stem, name in (("T1-One", "One"), ("T2-Two", "Two")):
         assert f"OLD {name} NEW {name}" in " ".join(pdf_text(tmp_path / "out" / "en" / f"{stem}.council.pdf").split())
+
+
+def test_only_a_district_typ_reading_sys_inputs_itself_is_given_the_packet_there(tmp_path: Path) -> None:
+    """A district's copy of today's `_packet.typ` (it reads `sys.inputs.packet_file`) keeps the
+    fast path; one that reads `sys.inputs` otherwise is given the packet there as well."""
+    shipped = (SHIPPED / "_packet.typ").read_text(encoding="utf-8")
+    for source, reads in ((shipped, False), ('#let p = sys.inputs.at("packet")\n', True)):
+        (tmp_path / str(reads)).mkdir()
+        templates = district(tmp_path / str(reads), {"_packet.typ": source})
+        with Root(templates) as root:
+            assert Typesetter(root.path, templates).reads_inputs is reads
 
 
 @pytest.mark.parametrize(

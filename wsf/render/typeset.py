@@ -199,10 +199,10 @@ class Typesetter:
         self.fonts = fonts
         self.packet_file = f"/{SHIPPED_PREFIX}/packet-{os.getpid()}.json"
         self.reads_inputs = templates is not None and any(
-            "sys.inputs" in p.read_text(encoding="utf-8", errors="replace")
+            "sys.inputs" in p.read_text(encoding="utf-8", errors="replace").replace("sys.inputs.packet_file", "")
             for p in _files(self.root)
             if p.suffix == ".typ" and p.relative_to(self.root).parts[0] != SHIPPED_PREFIX
-        )  # a district's template reading `sys.inputs.packet` itself, as older copies of `_packet.typ` did
+        )  # a district's template reading `sys.inputs` but for the file (`sys.inputs.packet`, as older copies of `_packet.typ` did)
         self.compilers: dict[str, object] = {}
 
     def compiler(self, kind: str):
